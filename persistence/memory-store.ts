@@ -1,0 +1,79 @@
+/** In-memory DocStore for unit tests of our own logic. Not durable by definition. */
+import { StoreClosedError, type AppendEntry, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+
+interface MemDoc {
+  snapshot: Uint8Array | null
+  stateVector: Uint8Array | null
+  snapshotSeq: number
+  log: { seq: number; update: Uint8Array }[]
+  nextSeq: number
+}
+
+export class MemoryStore implements DocStore {
+  readonly kind = 'memory'
+  private readonly docs = new Map<string, MemDoc>()
+  private closed = false
+
+  private open(): void {
+    if (this.closed) throw new StoreClosedError(this.kind)
+  }
+
+  async load(name: string): Promise<StoredDoc | null> {
+    this.open()
+    const doc = this.docs.get(name)
+    if (!doc) return null
+    return {
+      snapshot: doc.snapshot,
+      snapshotStateVector: doc.stateVector,
+      snapshotSeq: doc.snapshotSeq,
+      updates: doc.log.map((e) => e.update),
+      throughSeq: doc.nextSeq - 1,
+    }
+  }
+
+  async append(entries: readonly AppendEntry[]): Promise<void> {
+    this.open()
+    for (const { name, update } of entries) {
+      let doc = this.docs.get(name)
+      if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, log: [], nextSeq: 1 }))
+      doc.log.push({ seq: doc.nextSeq++, update: update.slice() })
+    }
+  }
+
+  async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, throughSeq: number): Promise<void> {
+    this.open()
+    const doc = this.docs.get(name)
+    if (!doc || throughSeq <= doc.snapshotSeq) return
+    doc.snapshot = snapshot.slice()
+    doc.stateVector = stateVector.slice()
+    doc.snapshotSeq = throughSeq
+    doc.log = doc.log.filter((e) => e.seq > throughSeq)
+  }
+
+  async list({ after, limit }: ListOptions): Promise<string[]> {
+    this.open()
+    return [...this.docs.keys()].filter((n) => after === undefined || n > after).sort().slice(0, limit)
+  }
+
+  async info(name: string): Promise<DocInfo | null> {
+    this.open()
+    const doc = this.docs.get(name)
+    if (!doc) return null
+    return {
+      name,
+      snapshotBytes: doc.snapshot?.length ?? 0,
+      logLength: doc.log.length,
+      logBytes: doc.log.reduce((n, e) => n + e.update.length, 0),
+      throughSeq: doc.nextSeq - 1,
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    this.open()
+    return this.docs.delete(name)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Wires one Atrium server from a validated config. No environment reads, no module-level
+ * state: tests run several servers in one process.
+ */
+import { resolve } from 'node:path'
+import type { us_listen_socket } from 'uWebSockets.js'
+import type { DocStore } from '../persistence/doc-store.ts'
+import { LmdbStore } from '../persistence/lmdb-store.ts'
+import { CloseCodes } from '../shared/protocol/close-codes.ts'
+import type { Config } from './config.ts'
+import { Compactor } from './documents/compactor.ts'
+import { GroupCommit } from './documents/group-commit.ts'
+import { DocumentRegistry } from './documents/registry.ts'
+import { mountHttp } from './http/routes.ts'
+import type { Logger } from './log.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { createPublisher, mountWebSocket } from './transport/ws-server.ts'
+import { assertNativeUws, uWS } from './transport/uws.ts'
+import { WorkerPool } from './workers/pool.ts'
+
+export interface AtriumOptions {
+  readonly config: Config
+  readonly logger: Logger
+  /** Storage to use instead of the embedded LMDB store under DATA_DIR (not closed by the server). */
+  readonly store?: DocStore
+}
+
+/** Fan-out batches above this are sent before the end of the tick. */
+const FANOUT_BATCH_BYTES = 256 * 1024
+
+export interface Atrium {
+  readonly port: number
+  readonly metrics: Metrics
+  readonly registry: DocumentRegistry
+  readonly compactor: Compactor
+  /** Stops accepting, closes sockets with 1001, flushes every document. Idempotent. */
+  close(): Promise<{ unflushedUpdates: number }>
+}
+
+export async function startAtrium({ config, logger, store: givenStore }: AtriumOptions): Promise<Atrium> {
+  assertNativeUws()
+  const metrics = createMetrics()
+  const store = givenStore ?? new LmdbStore({ path: resolve(config.DATA_DIR) })
+  const pool = new WorkerPool(config.WORKER_THREADS)
+  const compactor = new Compactor({ store, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics })
+  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: (names) => compactor.appended(names) })
+
+  const app = uWS.App()
+  const publisher = createPublisher(app, metrics)
+  const registry = new DocumentRegistry({
+    store,
+    groupCommit,
+    compactor,
+    publisher,
+    unloadGraceMs: config.DOC_UNLOAD_GRACE_MS,
+    batchBytes: FANOUT_BATCH_BYTES,
+    logger,
+    metrics,
+  })
+  let closing: Promise<{ unflushedUpdates: number }> | null = null
+  const { connections } = mountWebSocket(app, { config, registry: () => registry, logger, metrics })
+  mountHttp(app, {
+    store,
+    registry: () => registry,
+    metrics,
+    logger,
+    readiness: () => ({ listening: closing === null, storageWritable: groupCommit.healthy }),
+  })
+
+  const listenSocket = await new Promise<us_listen_socket>((resolvePromise, reject) => {
+    app.listen(config.HOST, config.PORT, (socket) => (socket ? resolvePromise(socket) : reject(new Error(`cannot listen on ${config.HOST}:${config.PORT}`))))
+  })
+  const port = uWS.us_socket_local_port(listenSocket as never)
+  logger.info({ host: config.HOST, port, store: store.kind, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
+
+  const close = async () => {
+    const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
+    logger.info({ connections: connections.size, documents: registry.size }, 'shutting down')
+    uWS.us_listen_socket_close(listenSocket)
+    registry.close()
+    for (const conn of [...connections]) conn.close(CloseCodes.GOING_AWAY)
+    const unflushedUpdates = await groupCommit.close(deadline)
+    if (unflushedUpdates > 0) logger.error({ unflushedUpdates }, 'shutdown deadline passed with updates not yet durable')
+    await compactor.close()
+    await pool.close()
+    registry.destroyAll()
+    if (!givenStore) await store.close()
+    logger.info({ unflushedUpdates }, 'shut down')
+    return { unflushedUpdates }
+  }
+
+  return {
+    port,
+    metrics,
+    registry,
+    compactor,
+    close: () => (closing ??= close()),
+  }
+}

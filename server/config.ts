@@ -1,0 +1,70 @@
+/**
+ * Configuration: every environment variable Atrium reads, with its default and its rule,
+ * in one place. Parsed once by main.ts, frozen, and passed down; nothing else reads
+ * process.env, so two servers can run in one process with different configs.
+ */
+import { z } from 'zod'
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
+
+/** Variable name → schema with default and a short description for the README/usage. */
+export const ENV_SPEC = {
+  PORT: { schema: int(0, 65535).default(1234), doc: 'TCP port for WebSocket and HTTP (0 = any free port).' },
+  HOST: { schema: z.string().min(1).default('0.0.0.0'), doc: 'Interface to listen on.' },
+  DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
+  LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (needs pino-pretty).' },
+  MAX_MESSAGE_BYTES: { schema: int(1024, 256 * 1024 * 1024).default(8 * 1024 * 1024), doc: 'Largest WebSocket message accepted; larger ones close the connection with 1009.' },
+  FLUSH_INTERVAL_MS: { schema: int(1, 1000).default(25), doc: 'Group-commit window: an accepted update is on disk at most this long (plus one fsync) later.' },
+  DOC_UNLOAD_GRACE_MS: { schema: int(0, 3_600_000).default(10_000), doc: 'How long a document stays loaded after its last client left.' },
+  COMPACT_THRESHOLD: { schema: int(2, 1_000_000).default(500), doc: 'Update-log length of a document that triggers compaction into a snapshot (in a worker thread).' },
+  WORKER_THREADS: { schema: int(1, 64).default(2), doc: 'Size of the worker-thread pool (compaction, big encodes).' },
+  MAX_BACKPRESSURE_BYTES: { schema: int(64 * 1024, 1024 ** 3).default(16 * 1024 * 1024), doc: 'Outbound bytes buffered for one socket before it is closed as too slow (it reconnects and resyncs).' },
+  PRELOAD_QUEUE_MESSAGES: { schema: int(1, 100_000).default(1000), doc: 'Messages buffered per connection while its document loads.' },
+  IDLE_TIMEOUT_S: { schema: int(8, 960).default(120), doc: 'Close a socket that sent nothing (not even a pong) for this long.' },
+  SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Upper bound for a graceful shutdown before the process exits anyway.' },
+} as const
+
+type Spec = typeof ENV_SPEC
+export type Config = Readonly<{ [K in keyof Spec]: z.output<Spec[K]['schema']> }>
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${detail}`)
+    this.name = 'ConfigError'
+  }
+}
+
+function describeRule(schema: z.ZodType): string {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>
+  if (Array.isArray(json.enum)) return `one of ${json.enum.join(', ')}`
+  if (json.type === 'integer' || json.type === 'number') return `an integer from ${json.minimum} to ${json.maximum}`
+  return 'a non-empty string'
+}
+
+/** Parses the environment; throws ConfigError naming the first bad variable and what is allowed. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const out: Record<string, unknown> = {}
+  for (const [name, { schema }] of Object.entries(ENV_SPEC) as [string, { schema: z.ZodType }][]) {
+    const raw = env[name]
+    const value = raw === undefined || raw === '' ? undefined : raw
+    const result = schema.safeParse(value)
+    if (!result.success) {
+      const inner = (schema as z.ZodDefault<z.ZodType>).def.innerType ?? schema
+      throw new ConfigError(name, `is ${JSON.stringify(raw)}; allowed: ${describeRule(inner)}`)
+    }
+    out[name] = result.data
+  }
+  return Object.freeze(out) as Config
+}
+
+/** Config for tests and embedding: defaults plus overrides, validated the same way. */
+export function configWith(overrides: Partial<Record<keyof Spec, string | number | boolean>>): Config {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(overrides)) env[k] = String(v)
+  return parseConfig(env)
+}

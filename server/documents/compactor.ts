@@ -1,0 +1,78 @@
+/**
+ * Decides when a document's update log is long enough to compact, and runs compaction:
+ * load the stored snapshot + log, merge them in a worker thread, write the new snapshot
+ * and drop the merged entries (DocStore.compact: snapshot first, then delete; a stale
+ * result is ignored by the store). At most one compaction per document at a time.
+ */
+import type { DocStore } from '../../persistence/doc-store.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { WorkerPool } from '../workers/pool.ts'
+
+export interface CompactorOptions {
+  readonly store: DocStore
+  readonly pool: WorkerPool
+  readonly threshold: number
+  readonly logger: Logger
+  readonly metrics: Metrics
+}
+
+export class Compactor {
+  /** Known log length per loaded document. */
+  private readonly logLength = new Map<string, number>()
+  private readonly running = new Map<string, Promise<void>>()
+  private closed = false
+
+  constructor(private readonly opts: CompactorOptions) {}
+
+  track(name: string, logLength: number): void {
+    this.logLength.set(name, logLength)
+    this.maybeCompact(name)
+  }
+
+  forget(name: string): void {
+    this.logLength.delete(name)
+  }
+
+  /** Called after each durable append. */
+  appended(names: readonly string[]): void {
+    for (const name of names) {
+      const length = this.logLength.get(name)
+      if (length === undefined) continue
+      this.logLength.set(name, length + 1)
+      this.maybeCompact(name)
+    }
+  }
+
+  private maybeCompact(name: string): void {
+    if (this.closed || this.running.has(name) || (this.logLength.get(name) ?? 0) < this.opts.threshold) return
+    const run = this.compact(name).finally(() => this.running.delete(name))
+    this.running.set(name, run)
+  }
+
+  /** Compacts now, whatever the log length (also used by tests and operations). */
+  async compact(name: string): Promise<void> {
+    const { store, pool, metrics, logger } = this.opts
+    const stop = metrics.compactionTime.startTimer()
+    try {
+      const stored = await store.load(name)
+      if (!stored || stored.updates.length === 0) return
+      const out = await pool.compact({ snapshot: stored.snapshot, updates: stored.updates })
+      await store.compact(name, out.snapshot, out.stateVector, stored.throughSeq)
+      const length = this.logLength.get(name)
+      if (length !== undefined) this.logLength.set(name, Math.max(0, length - stored.updates.length))
+      metrics.compactions.inc({ result: 'ok' })
+      logger.info({ doc: name, entries: stored.updates.length, bytesIn: out.inputBytes, bytesOut: out.snapshot.length }, 'compacted document log')
+    } catch (err) {
+      metrics.compactions.inc({ result: 'error' })
+      logger.error({ err, doc: name }, 'compaction failed; the log stays as it is and is retried on the next append')
+    } finally {
+      stop()
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.allSettled(this.running.values())
+  }
+}

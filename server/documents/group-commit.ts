@@ -1,0 +1,137 @@
+/**
+ * Group commit: updates accepted from clients are collected for at most FLUSH_INTERVAL_MS,
+ * merged per document and written in one durable store append. One write is in flight at
+ * a time; whatever arrives meanwhile forms the next group. A failing store keeps every
+ * update in memory and retries with capped exponential backoff until it succeeds or the
+ * owner closes (and then reports what could not be written).
+ */
+import * as Y from 'yjs'
+import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+
+export interface GroupCommitOptions {
+  readonly store: DocStore
+  readonly intervalMs: number
+  readonly logger: Logger
+  readonly metrics: Metrics
+  /** Called after each durable append with the names it contained. */
+  readonly onDurable?: (names: readonly string[]) => void
+}
+
+interface Waiter {
+  readonly generation: number
+  readonly resolve: () => void
+}
+
+const MAX_BACKOFF_MS = 5_000
+
+export class GroupCommit {
+  private pending = new Map<string, Uint8Array[]>()
+  private pendingCount = 0
+  private timer: NodeJS.Timeout | null = null
+  private inFlight: Promise<void> | null = null
+  /** Generation of the last enqueued update, and the last generation known durable. */
+  private enqueued = 0
+  private durable = 0
+  private waiters: Waiter[] = []
+  private failures = 0
+  private closed = false
+
+  constructor(private readonly opts: GroupCommitOptions) {}
+
+  /** True while the last write succeeded (readiness). */
+  get healthy(): boolean {
+    return this.failures === 0
+  }
+
+  get pendingUpdates(): number {
+    return this.pendingCount
+  }
+
+  enqueue(name: string, update: Uint8Array): void {
+    const list = this.pending.get(name)
+    if (list) list.push(update)
+    else this.pending.set(name, [update])
+    this.pendingCount++
+    this.enqueued++
+    this.opts.metrics.storagePendingUpdates.set(this.pendingCount)
+    this.schedule(this.opts.intervalMs)
+  }
+
+  /** Resolves when everything enqueued before this call is durable. */
+  flushed(): Promise<void> {
+    if (this.durable >= this.enqueued) return Promise.resolve()
+    const generation = this.enqueued
+    const promise = new Promise<void>((resolve) => this.waiters.push({ generation, resolve }))
+    this.schedule(0)
+    return promise
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.inFlight || this.closed) return // the in-flight write reschedules when it ends
+    if (this.timer) {
+      if (delayMs > 0) return
+      clearTimeout(this.timer)
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.write()
+    }, delayMs)
+  }
+
+  private write(): Promise<void> {
+    if (this.pendingCount === 0) return Promise.resolve()
+    const batch = this.pending
+    const count = this.pendingCount
+    const generation = this.enqueued
+    this.pending = new Map()
+    this.pendingCount = 0
+    const entries: AppendEntry[] = []
+    for (const [name, updates] of batch) entries.push({ name, update: updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates) })
+    const stopTimer = this.opts.metrics.storageFlush.startTimer()
+    this.inFlight = this.opts.store.append(entries).then(
+      () => {
+        stopTimer()
+        this.failures = 0
+        this.durable = generation
+        this.opts.metrics.storagePendingUpdates.set(this.pendingCount)
+        this.waiters = this.waiters.filter((w) => (w.generation <= generation ? (w.resolve(), false) : true))
+        this.opts.onDurable?.(entries.map((e) => e.name))
+      },
+      (err: unknown) => {
+        this.failures++
+        this.opts.metrics.storageFlushFailures.inc()
+        // Put the batch back in front of anything newer; order within a document is kept.
+        for (const [name, updates] of this.pending) batch.set(name, [...(batch.get(name) ?? []), ...updates])
+        this.pending = batch
+        this.pendingCount += count
+        this.opts.logger.error({ err, updates: this.pendingCount, attempt: this.failures }, 'storage append failed; keeping updates in memory and retrying')
+      },
+    )
+    return this.inFlight.finally(() => {
+      this.inFlight = null
+      if (this.pendingCount > 0 && !this.closed) {
+        const backoff = this.failures === 0 ? (this.waiters.length > 0 ? 0 : this.opts.intervalMs) : Math.min(MAX_BACKOFF_MS, 50 * 2 ** (this.failures - 1))
+        this.schedule(backoff)
+      }
+    })
+  }
+
+  /**
+   * Writes everything pending, retrying until the deadline. Resolves with the number of
+   * updates that could not be made durable (0 on success). Idempotent.
+   */
+  async close(deadline: number): Promise<number> {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    while (Date.now() < deadline) {
+      if (this.inFlight) await this.inFlight.catch(() => {})
+      if (this.pendingCount === 0) break
+      await this.write()
+      if (this.failures > 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))))
+    }
+    return this.pendingCount
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Document lifecycle: load once (concurrent joiners share one load), never serve before the
+ * load finished, unload a grace period after the last peer left (after everything is
+ * durable), and never keep or persist a document whose load failed.
+ */
+import type { DocStore } from '../../persistence/doc-store.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Compactor } from './compactor.ts'
+import type { GroupCommit } from './group-commit.ts'
+import { SharedDoc, type Peer, type Publisher } from './shared-doc.ts'
+
+export interface RegistryOptions {
+  readonly store: DocStore
+  readonly groupCommit: GroupCommit
+  readonly compactor: Compactor
+  readonly publisher: Publisher
+  readonly unloadGraceMs: number
+  readonly batchBytes: number
+  readonly logger: Logger
+  readonly metrics: Metrics
+}
+
+/** Why a document could not be served; carries the underlying cause. */
+export class DocumentLoadError extends Error {
+  constructor(
+    readonly docName: string,
+    override readonly cause: unknown,
+  ) {
+    super(`document ${JSON.stringify(docName)} could not be loaded: ${(cause as Error)?.message ?? String(cause)}`)
+    this.name = 'DocumentLoadError'
+  }
+}
+
+export class DocumentRegistry {
+  private readonly docs = new Map<string, SharedDoc>()
+  private readonly loading = new Map<string, Promise<SharedDoc>>()
+  private readonly unloading = new Map<string, Promise<void>>()
+  private readonly unloadTimers = new Map<string, NodeJS.Timeout>()
+  private closed = false
+
+  constructor(private readonly opts: RegistryOptions) {}
+
+  get size(): number {
+    return this.docs.size
+  }
+
+  /** A loaded document, without loading it. */
+  peek(name: string): SharedDoc | undefined {
+    return this.docs.get(name)
+  }
+
+  /** The loaded document; loads it once however many callers ask at the same moment. */
+  async acquire(name: string): Promise<SharedDoc> {
+    if (this.closed) throw new DocumentLoadError(name, new Error('server is shutting down'))
+    const unloading = this.unloading.get(name)
+    if (unloading) await unloading
+    const loaded = this.docs.get(name)
+    if (loaded) return loaded
+    let pending = this.loading.get(name)
+    if (!pending) {
+      pending = this.load(name).finally(() => this.loading.delete(name))
+      this.loading.set(name, pending)
+    }
+    return pending
+  }
+
+  private async load(name: string): Promise<SharedDoc> {
+    const { store, metrics, logger, compactor } = this.opts
+    metrics.storageLoads.inc()
+    const doc = new SharedDoc(name, {
+      publisher: this.opts.publisher,
+      persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
+      batchBytes: this.opts.batchBytes,
+    })
+    try {
+      const stored = await store.load(name)
+      if (stored) doc.loadStored(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates)
+      if (this.closed) throw new Error('server is shutting down')
+      this.docs.set(name, doc)
+      metrics.documentsLoaded.set(this.docs.size)
+      compactor.track(name, stored?.updates.length ?? 0)
+      // Nobody may attach (every joiner left while loading): unload after the grace period then.
+      this.scheduleUnload(doc)
+      return doc
+    } catch (err) {
+      doc.destroy()
+      metrics.storageLoadFailures.inc()
+      logger.error({ err, doc: name }, 'document load failed; not serving it')
+      throw new DocumentLoadError(name, err)
+    }
+  }
+
+  attach(doc: SharedDoc, peer: Peer): void {
+    const timer = this.unloadTimers.get(doc.name)
+    if (timer) {
+      clearTimeout(timer)
+      this.unloadTimers.delete(doc.name)
+    }
+    doc.join(peer)
+  }
+
+  detach(doc: SharedDoc, peer: Peer): void {
+    doc.leave(peer)
+    if (doc.peers.size === 0) this.scheduleUnload(doc)
+  }
+
+  private scheduleUnload(doc: SharedDoc): void {
+    if (this.closed || this.unloadTimers.has(doc.name) || doc.peers.size > 0) return
+    const timer = setTimeout(() => {
+      this.unloadTimers.delete(doc.name)
+      if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc) return
+      const done = this.unload(doc).finally(() => this.unloading.delete(doc.name))
+      this.unloading.set(doc.name, done)
+    }, this.opts.unloadGraceMs)
+    timer.unref()
+    this.unloadTimers.set(doc.name, timer)
+  }
+
+  private async unload(doc: SharedDoc): Promise<void> {
+    this.docs.delete(doc.name)
+    this.opts.metrics.documentsLoaded.set(this.docs.size)
+    doc.flush()
+    // Its updates are queued in the group commit; the document leaves memory once they are durable.
+    await this.opts.groupCommit.flushed()
+    this.opts.compactor.forget(doc.name)
+    doc.destroy()
+    this.opts.logger.debug({ doc: doc.name }, 'document unloaded')
+  }
+
+  /** Stops timers and releases every document (the caller flushes the group commit). Idempotent. */
+  close(): void {
+    this.closed = true
+    for (const timer of this.unloadTimers.values()) clearTimeout(timer)
+    this.unloadTimers.clear()
+    for (const doc of this.docs.values()) doc.flush()
+  }
+
+  destroyAll(): void {
+    for (const doc of this.docs.values()) doc.destroy()
+    this.docs.clear()
+    this.opts.metrics.documentsLoaded.set(0)
+  }
+}

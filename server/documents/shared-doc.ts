@@ -1,0 +1,159 @@
+/**
+ * One loaded document: its Y.Doc, awareness relay, connected sessions, and the per-tick
+ * fan-out. Knows nothing about sockets or framing beyond the `Peer` and `Publisher`
+ * interfaces, so the y-websocket and (later) Hocuspocus framings share it.
+ */
+import * as Y from 'yjs'
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
+import { AwarenessRelay } from './awareness-relay.ts'
+
+/** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. */
+export const Origin = { storage: Symbol('storage'), local: Symbol('local') } as const
+
+/** One client's view of this document (a socket subscription). */
+export interface Peer {
+  readonly id: number
+  /** Awareness client ids this peer controls. */
+  readonly awarenessIds: Set<number>
+  send(frame: Uint8Array): void
+}
+
+export interface Publisher {
+  /** Sends `frame` to every subscriber of `topic`, except `except` when given. */
+  publish(topic: string, frame: Uint8Array, except?: Peer): void
+}
+
+export interface SharedDocHooks {
+  readonly publisher: Publisher
+  /** Called with each accepted change (Yjs-encoded, never the raw client bytes). */
+  readonly persist: (name: string, update: Uint8Array) => void
+  /** Largest fan-out batch before it is sent without waiting for the end of the tick. */
+  readonly batchBytes: number
+}
+
+export class SharedDoc {
+  readonly doc = new Y.Doc({ gc: true })
+  readonly awareness = new AwarenessRelay()
+  readonly peers = new Set<Peer>()
+  readonly topic: string
+
+  private batch: Uint8Array[] = []
+  private batchBytes = 0
+  /** The only peer whose updates are in the batch, or null when mixed / from elsewhere. */
+  private batchSender: Peer | null | undefined = undefined
+  private tickScheduled = false
+  /** Encoded answers shared by every joiner until the document changes. */
+  private fullState: Uint8Array | null = null
+  private stateVector: Uint8Array | null = null
+  private destroyed = false
+
+  constructor(
+    readonly name: string,
+    private readonly hooks: SharedDocHooks,
+  ) {
+    this.topic = name
+    this.doc.on('update', this.onUpdate)
+  }
+
+  /** Applies stored state without persisting or publishing it. Throws on corrupt data. */
+  loadStored(updates: Iterable<Uint8Array>): void {
+    this.doc.transact(() => {
+      for (const u of updates) Y.applyUpdate(this.doc, u)
+    }, Origin.storage)
+  }
+
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.fullState = null
+    this.stateVector = null
+    if (origin === Origin.storage) return
+    this.hooks.persist(this.name, update)
+    const sender = typeof origin === 'object' && origin !== null && this.peers.has(origin as Peer) ? (origin as Peer) : null
+    this.batchSender = this.batchSender === undefined ? sender : this.batchSender === sender ? sender : null
+    this.batch.push(update)
+    this.batchBytes += update.length
+    if (this.batchBytes >= this.hooks.batchBytes) this.flush()
+    else this.scheduleTick()
+  }
+
+  /** Applies a client's update; throws when Yjs cannot decode it. */
+  applyUpdate(update: Uint8Array, from: Peer): void {
+    Y.applyUpdate(this.doc, update, from)
+  }
+
+  applyAwareness(update: Uint8Array, from: Peer): void {
+    this.awareness.apply(update, from.awarenessIds)
+    if (this.awareness.hasChanges) this.scheduleTick()
+  }
+
+  /** The messages a new peer gets: our state vector (so it sends what we lack) and awareness. */
+  greet(peer: Peer): void {
+    peer.send((this.stateVector ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
+    const states = this.awareness.encodeAll()
+    if (states) peer.send(encodeAwareness(states))
+  }
+
+  /** Answers a sync step 1: everything the peer lacks. Joiners with nothing share one encoding. */
+  answerSyncStep1(peer: Peer, stateVector: Uint8Array): void {
+    if (stateVector.length <= 1) {
+      peer.send((this.fullState ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.doc))))
+      return
+    }
+    peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, stateVector)))
+  }
+
+  answerQueryAwareness(peer: Peer): void {
+    const states = this.awareness.encodeAll()
+    if (states) peer.send(encodeAwareness(states))
+  }
+
+  join(peer: Peer): void {
+    this.peers.add(peer)
+  }
+
+  /** Removes a peer and announces its awareness states as gone. */
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    if (peer.awarenessIds.size > 0) {
+      this.awareness.remove(peer.awarenessIds)
+      peer.awarenessIds.clear()
+      this.scheduleTick()
+    }
+    if (this.batchSender === peer) this.batchSender = null
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return
+    this.tickScheduled = true
+    setImmediate(this.onTick)
+  }
+
+  private readonly onTick = (): void => {
+    this.tickScheduled = false
+    this.flush()
+  }
+
+  /** Publishes the batched updates (merged into one message) and coalesced awareness. */
+  flush(): void {
+    if (this.destroyed) return
+    const { publisher } = this.hooks
+    if (this.batch.length > 0) {
+      const update = this.batch.length === 1 ? this.batch[0]! : Y.mergeUpdates(this.batch)
+      const sender = this.batchSender ?? undefined
+      this.batch = []
+      this.batchBytes = 0
+      this.batchSender = undefined
+      publisher.publish(this.topic, encodeUpdate(update), sender)
+    }
+    const awareness = this.awareness.takeChanges()
+    // Awareness goes to everyone, the sender included: y-websocket clients treat any
+    // message as a keep-alive, and their 15 s awareness renewal is often the only one.
+    if (awareness) publisher.publish(this.topic, encodeAwareness(awareness))
+  }
+
+  destroy(): void {
+    this.flush()
+    this.destroyed = true
+    this.doc.off('update', this.onUpdate)
+    this.doc.destroy()
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * HTTP on the WebSocket port: health, readiness, Prometheus metrics and a small read API.
+ * uWS rules: read everything from `req` before the first await, register onAborted, and
+ * write inside `cork` after an await only if the request was not aborted.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js'
+import * as Y from 'yjs'
+import { checkDocName } from '../../shared/protocol/doc-name.ts'
+import type { DocStore } from '../../persistence/doc-store.ts'
+import type { DocumentRegistry } from '../documents/registry.ts'
+import { docToJSON } from '../documents/to-json.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+
+export interface HttpDeps {
+  readonly store: DocStore
+  readonly registry: () => DocumentRegistry
+  readonly metrics: Metrics
+  readonly logger: Logger
+  /** Readiness checks: name → ok. */
+  readonly readiness: () => Record<string, boolean>
+}
+
+interface Reply {
+  status: number
+  body: string
+  type?: string
+}
+
+const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
+
+const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
+const problem = (status: number, error: string, message: string) => json(status, { error, message })
+
+/** Runs an async handler with the uWS abort/cork discipline. */
+function route(logger: Logger, handler: (url: string, query: URLSearchParams) => Promise<Reply> | Reply) {
+  return (res: HttpResponse, req: HttpRequest) => {
+    const url = req.getUrl()
+    const query = new URLSearchParams(req.getQuery() ?? '')
+    let aborted = false
+    res.onAborted(() => (aborted = true))
+    const send = (reply: Reply) => {
+      if (aborted) return
+      res.cork(() => {
+        res.writeStatus(STATUS[reply.status] ?? `${reply.status}`)
+        res.writeHeader('content-type', reply.type ?? 'text/plain; charset=utf-8')
+        res.end(reply.body)
+      })
+    }
+    Promise.resolve()
+      .then(() => handler(url, query))
+      .then(send, (err: unknown) => {
+        logger.error({ err, url }, 'http handler failed')
+        send(problem(500, 'internal', 'internal server error'))
+      })
+  }
+}
+
+function parseLimit(raw: string | null): number | null {
+  if (raw === null) return 100
+  const n = Number(raw)
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null
+}
+
+export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
+  const { logger, metrics, store } = deps
+  app.get('/healthz', route(logger, () => json(200, { status: 'ok' })))
+
+  app.get(
+    '/readyz',
+    route(logger, () => {
+      const checks = deps.readiness()
+      const ready = Object.values(checks).every(Boolean)
+      return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks })
+    }),
+  )
+
+  app.get(
+    '/metrics',
+    route(logger, async () => ({ status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType })),
+  )
+
+  app.get(
+    '/api/documents',
+    route(logger, async (_url, query) => {
+      const limit = parseLimit(query.get('limit'))
+      if (limit === null) return problem(400, 'bad_limit', 'limit must be an integer from 1 to 1000')
+      const after = query.get('after') ?? undefined
+      const names = await store.list({ after, limit })
+      return json(200, { documents: names, next: names.length === limit ? names[names.length - 1] : null })
+    }),
+  )
+
+  app.get(
+    '/api/documents/*',
+    route(logger, async (url) => {
+      let name: string
+      try {
+        name = decodeURIComponent(url.slice('/api/documents/'.length))
+      } catch {
+        return problem(400, 'bad_name', 'document name has an invalid percent-escape')
+      }
+      const check = checkDocName(name)
+      if (!check.ok) return problem(400, 'bad_name', check.error)
+      const info = await store.info(name)
+      const loaded = deps.registry().peek(name)
+      if (!info && !loaded) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
+      let content: Record<string, unknown>
+      let size: number
+      if (loaded) {
+        content = docToJSON(loaded.doc)
+        size = Y.encodeStateAsUpdate(loaded.doc).length
+      } else {
+        const stored = (await store.load(name))!
+        const doc = new Y.Doc()
+        doc.transact(() => {
+          if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
+          for (const u of stored.updates) Y.applyUpdate(doc, u)
+        })
+        content = docToJSON(doc)
+        size = Y.encodeStateAsUpdate(doc).length
+        doc.destroy()
+      }
+      return json(200, {
+        name,
+        loaded: loaded !== undefined,
+        size,
+        updateLogLength: info?.logLength ?? 0,
+        snapshotBytes: info?.snapshotBytes ?? 0,
+        content,
+      })
+    }),
+  )
+
+  app.any('/*', route(logger, () => problem(404, 'not_found', 'no such route')))
+}

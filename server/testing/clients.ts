@@ -1,0 +1,71 @@
+/**
+ * Clients for tests: the unchanged y-websocket WebsocketProvider (with `ws` as its
+ * WebSocket), a raw socket for sending arbitrary bytes, and event-driven waits.
+ */
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+
+export function provider(wsUrl: string, docName: string, doc = new Y.Doc()): WebsocketProvider {
+  return new WebsocketProvider(wsUrl, docName, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true })
+}
+
+/** Resolves when `check()` holds, re-checking on every event from `on`; rejects after `ms`. */
+export function until(what: string, check: () => boolean, on: (wake: () => void) => () => void, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (check()) return resolve()
+    const timer = setTimeout(() => {
+      off()
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`))
+    }, ms)
+    const off = on(() => {
+      if (!check()) return
+      clearTimeout(timer)
+      off()
+      resolve()
+    })
+  })
+}
+
+/** Waits until `check(doc)` holds, re-checking on each update of the doc. */
+export function untilDoc(doc: Y.Doc, what: string, check: (doc: Y.Doc) => boolean, ms?: number): Promise<void> {
+  return until(what, () => check(doc), (wake) => (doc.on('update', wake), () => doc.off('update', wake)), ms)
+}
+
+export function synced(p: WebsocketProvider, ms?: number): Promise<void> {
+  return until('provider sync', () => p.synced, (wake) => (p.on('sync', wake), () => p.off('sync', wake)), ms)
+}
+
+/** Polls an async condition (for state only visible over HTTP). */
+export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  let last: T | undefined
+  while (Date.now() < deadline) {
+    last = await probe()
+    if (ok(last)) return last
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; last value: ${JSON.stringify(last)}`)
+}
+
+export interface RawClient {
+  readonly ws: WebSocket
+  readonly received: Uint8Array[]
+  readonly closed: Promise<{ code: number; reason: string }>
+  send(bytes: Uint8Array): void
+}
+
+/** A bare socket for sending arbitrary frames; resolves once open. */
+export async function rawClient(url: string): Promise<RawClient> {
+  const ws = new WebSocket(url)
+  ws.binaryType = 'nodebuffer'
+  const received: Uint8Array[] = []
+  ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)))
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+  ws.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  return { ws, received, closed, send: (bytes) => ws.send(bytes) }
+}

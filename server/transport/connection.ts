@@ -1,0 +1,46 @@
+/**
+ * Per-socket state (uWS user data). A socket carries one document with the y-websocket
+ * framing; the session map is shaped for the Hocuspocus framing later, where one socket
+ * multiplexes several documents.
+ */
+import type { WebSocket } from 'uWebSockets.js'
+import type { CloseCode } from '../../shared/protocol/close-codes.ts'
+import type { Peer, SharedDoc } from '../documents/shared-doc.ts'
+
+export class Connection implements Peer {
+  ws: WebSocket<{ conn: Connection }> | null = null
+  doc: SharedDoc | null = null
+  /** Frames received while the document loads; null once it is served. */
+  queue: Uint8Array[] | null = []
+  readonly awarenessIds = new Set<number>()
+  closed = false
+
+  constructor(
+    readonly id: number,
+    readonly docName: string,
+    /** Why the name was refused at upgrade, if it was. */
+    readonly nameError: string | null,
+    readonly remote: string,
+    private readonly onSent: (bytes: number) => void,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (this.closed || !this.ws) return
+    this.ws.send(frame, true)
+    this.onSent(frame.length)
+  }
+
+  /** Closes with a catalogued code; safe to call more than once. */
+  close(code: CloseCode, detail?: string): void {
+    if (this.closed || !this.ws) return
+    this.closed = true
+    const reason = detail ? truncateUtf8(`${code.reason}: ${detail}`, 123) : code.reason
+    this.ws.end(code.code, reason)
+  }
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = new TextEncoder().encode(text)
+  if (bytes.length <= maxBytes) return text
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '')
+}

@@ -1,0 +1,56 @@
+/**
+ * One frame of the y-websocket protocol, from bytes to document. Synchronous: no await,
+ * no JSON between receiving a frame and handing its update to the document.
+ * Returns null on success, or the close code the connection must be closed with.
+ */
+import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
+import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
+import type { SharedDoc } from '../documents/shared-doc.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Connection } from './connection.ts'
+
+export interface Rejection {
+  readonly code: CloseCode
+  readonly detail: string
+}
+
+export function dispatchFrame(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
+  let msg: Message
+  try {
+    msg = decodeMessage(frame)
+  } catch (err) {
+    const e = err as ProtocolError
+    return { code: e.kind === 'unknown-type' ? CloseCodes.UNKNOWN_MESSAGE_TYPE : CloseCodes.MALFORMED_MESSAGE, detail: e.message }
+  }
+  metrics.messagesIn.inc({ type: msg.type })
+  switch (msg.type) {
+    case 'sync-step1':
+      doc.answerSyncStep1(conn, msg.stateVector)
+      return null
+    case 'sync-step2':
+    case 'update': {
+      const stop = metrics.updateApply.startTimer()
+      try {
+        doc.applyUpdate(msg.update, conn)
+      } catch (err) {
+        return { code: CloseCodes.INVALID_UPDATE, detail: (err as Error).message }
+      } finally {
+        stop()
+      }
+      return null
+    }
+    case 'awareness':
+      try {
+        doc.applyAwareness(msg.update, conn)
+      } catch (err) {
+        return { code: CloseCodes.MALFORMED_MESSAGE, detail: `awareness: ${(err as Error).message}` }
+      }
+      return null
+    case 'query-awareness':
+      doc.answerQueryAwareness(conn)
+      return null
+    case 'auth':
+      // Clients never send auth messages in this protocol; ignore like y-websocket does.
+      return null
+  }
+}

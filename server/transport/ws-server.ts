@@ -1,0 +1,146 @@
+/**
+ * The uWS app: WebSocket upgrade at `/<document name>`, per-socket state, backpressure,
+ * and local fan-out through uWS topics (one publish per batch, never a loop over sockets).
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js'
+import { CloseCodes } from '../../shared/protocol/close-codes.ts'
+import { docNameFromPath } from '../../shared/protocol/doc-name.ts'
+import type { Config } from '../config.ts'
+import type { DocumentRegistry } from '../documents/registry.ts'
+import type { Peer, Publisher } from '../documents/shared-doc.ts'
+import type { Logger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import { Connection } from './connection.ts'
+import { dispatchFrame } from './dispatch.ts'
+import { uWS } from './uws.ts'
+
+type Socket = WebSocket<{ conn: Connection }>
+
+export interface WsDeps {
+  readonly config: Config
+  readonly registry: () => DocumentRegistry
+  readonly logger: Logger
+  readonly metrics: Metrics
+}
+
+/** Publishes through uWS topics; counts bytes once per receiving subscriber. */
+export function createPublisher(app: TemplatedApp, metrics: Metrics): Publisher {
+  return {
+    publish(topic, frame, except?: Peer) {
+      const sender = except instanceof Connection && !except.closed ? except.ws : null
+      const receivers = app.numSubscribers(topic) - (sender ? 1 : 0)
+      if (receivers <= 0) return
+      if (sender) sender.publish(topic, frame, true)
+      else app.publish(topic, frame, true)
+      metrics.messagesOut.inc(receivers)
+      metrics.bytesOut.inc(frame.length * receivers)
+    },
+  }
+}
+
+export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: Set<Connection> } {
+  const { config, logger, metrics } = deps
+  const connections = new Set<Connection>()
+  let nextId = 1
+  const onSent = (bytes: number) => {
+    metrics.messagesOut.inc()
+    metrics.bytesOut.inc(bytes)
+  }
+
+  const reject = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], detail: string) => {
+    metrics.protocolErrors.inc({ reason: code.name })
+    logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, code: code.code, detail }, `closing connection: ${code.reason}`)
+    conn.close(code, detail)
+  }
+
+  const serve = (conn: Connection) => {
+    deps
+      .registry()
+      .acquire(conn.docName)
+      .then(
+        (doc) => {
+          if (conn.closed) return
+          deps.registry().attach(doc, conn)
+          conn.doc = doc
+          conn.ws!.subscribe(doc.topic)
+          doc.greet(conn)
+          const queued = conn.queue ?? []
+          conn.queue = null
+          for (const frame of queued) {
+            const rejection = dispatchFrame(conn, doc, frame, metrics)
+            if (rejection) return reject(conn, rejection.code, rejection.detail)
+          }
+        },
+        (err: Error) => {
+          if (conn.closed) return
+          logger.warn({ conn: conn.id, doc: conn.docName, err: err.message }, 'closing connection: document unavailable')
+          conn.close(CloseCodes.DOCUMENT_UNAVAILABLE)
+        },
+      )
+  }
+
+  app.ws<{ conn: Connection }>('/*', {
+    compression: uWS.DISABLED,
+    // uWS drops (1006) frames over this length itself; up to it we close with 1009 and a reason.
+    maxPayloadLength: config.MAX_MESSAGE_BYTES * 2,
+    maxBackpressure: config.MAX_BACKPRESSURE_BYTES,
+    // A consumer that falls this far behind is closed rather than silently skipped by publish;
+    // its client reconnects and resyncs, so it never holds a gap.
+    closeOnBackpressureLimit: 1, // a boolean in the binding, typed as number
+    idleTimeout: config.IDLE_TIMEOUT_S,
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => {
+      const name = docNameFromPath(req.getUrl())
+      const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
+      const conn = new Connection(nextId++, name.ok ? name.name : req.getUrl(), name.ok ? null : name.error, remote, onSent)
+      res.upgrade(
+        { conn },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      )
+    },
+
+    open: (ws: Socket) => {
+      const conn = ws.getUserData().conn
+      conn.ws = ws
+      connections.add(conn)
+      metrics.connections.inc()
+      if (conn.nameError) return reject(conn, CloseCodes.INVALID_DOCUMENT_NAME, conn.nameError)
+      serve(conn)
+    },
+
+    message: (ws: Socket, message: ArrayBuffer, isBinary: boolean) => {
+      const conn = ws.getUserData().conn
+      if (conn.closed) return
+      metrics.bytesIn.inc(message.byteLength)
+      if (message.byteLength > config.MAX_MESSAGE_BYTES) {
+        return reject(conn, CloseCodes.MESSAGE_TOO_BIG, `${message.byteLength} bytes > ${config.MAX_MESSAGE_BYTES}`)
+      }
+      if (!isBinary) return reject(conn, CloseCodes.MALFORMED_MESSAGE, 'text frame; the protocol is binary')
+      // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
+      const frame = new Uint8Array(message.slice(0))
+      if (conn.queue) {
+        if (conn.queue.length >= config.PRELOAD_QUEUE_MESSAGES) return reject(conn, CloseCodes.PRELOAD_BUFFER_FULL, `${conn.queue.length} messages`)
+        conn.queue.push(frame)
+        return
+      }
+      const rejection = dispatchFrame(conn, conn.doc!, frame, metrics)
+      if (rejection) reject(conn, rejection.code, rejection.detail)
+    },
+
+    close: (ws: Socket, code: number) => {
+      const conn = ws.getUserData().conn
+      conn.closed = true
+      conn.ws = null
+      connections.delete(conn)
+      metrics.connections.dec()
+      if (conn.doc) deps.registry().detach(conn.doc, conn)
+      logger.debug({ conn: conn.id, doc: conn.docName, code }, 'connection closed')
+    },
+  })
+
+  return { connections }
+}

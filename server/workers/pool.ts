@@ -1,0 +1,33 @@
+/**
+ * The worker-thread pool (piscina) for everything that may take over a millisecond on a
+ * large document. Tasks are files next to this one; from source (.ts) the workers load
+ * them through tsx, from a build (.js) directly.
+ */
+import { Piscina } from 'piscina'
+import type { CompactInput, CompactOutput } from './compact.worker.ts'
+
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+const taskFile = (name: string) => new URL(`./${name}.worker${ext}`, import.meta.url).href
+
+export class WorkerPool {
+  private readonly piscina: Piscina
+
+  constructor(threads: number) {
+    this.piscina = new Piscina({
+      filename: taskFile('compact'),
+      minThreads: 1,
+      maxThreads: threads,
+      idleTimeout: 30_000,
+      ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
+    })
+  }
+
+  compact(input: CompactInput): Promise<CompactOutput> {
+    return this.piscina.run(input)
+  }
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    await this.piscina.close()
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Every WebSocket close code Atrium sends, as data. Clients, the load-test CLI and the
+ * README table are generated from / checked against this one list.
+ * `retry`: whether a client should reconnect and try again (true) or surface the error.
+ */
+export interface CloseCode {
+  readonly code: number
+  readonly name: string
+  readonly reason: string
+  readonly retry: boolean
+}
+
+function define<const T extends Record<string, Omit<CloseCode, 'name'>>>(table: T): { [K in keyof T]: CloseCode } {
+  const out = {} as { [K in keyof T]: CloseCode }
+  for (const name of Object.keys(table) as (keyof T & string)[]) {
+    const entry = table[name]!
+    if (new TextEncoder().encode(entry.reason).length > 123) throw new Error(`close reason of ${name} exceeds 123 bytes`)
+    out[name] = Object.freeze({ name, ...entry }) as CloseCode
+  }
+  return Object.freeze(out)
+}
+
+export const CloseCodes = define({
+  NORMAL: { code: 1000, reason: 'normal closure', retry: false },
+  GOING_AWAY: { code: 1001, reason: 'server shutting down', retry: true },
+  MESSAGE_TOO_BIG: { code: 1009, reason: 'message exceeds MAX_MESSAGE_BYTES', retry: false },
+  INTERNAL_ERROR: { code: 1011, reason: 'internal server error', retry: true },
+  MALFORMED_MESSAGE: { code: 4400, reason: 'malformed message: truncated or garbled frame', retry: false },
+  UNKNOWN_MESSAGE_TYPE: { code: 4401, reason: 'unknown message type', retry: false },
+  INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
+  INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
+  PRELOAD_BUFFER_FULL: { code: 4408, reason: 'too many messages before the document finished loading', retry: true },
+  DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
+})
+
+export type CloseCodeName = keyof typeof CloseCodes
+
+const byCode = new Map<number, CloseCode>(Object.values(CloseCodes).map((c) => [c.code, c]))
+
+/** Looks a close code up by its number (for clients and logs). */
+export function describeCloseCode(code: number): CloseCode | undefined {
+  return byCode.get(code)
+}
