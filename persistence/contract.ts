@@ -88,6 +88,17 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       expect((await store.info('d'))!.logLength).toBe(2)
     })
 
+    it('compacts a long log completely, leaving exactly the entries after throughSeq', async () => {
+      for (let i = 1; i <= 60; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
+      await store.compact('long', bytes(0), bytes(0), 45)
+      const long = (await store.load('long'))!
+      expect(long.updates.map((u) => u[0])).toEqual([46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60])
+      expect((await store.info('long'))!.logLength).toBe(15)
+      expect((await store.load('other'))!.updates).toHaveLength(60)
+      expect(await store.delete('long')).toBe(true)
+      expect(await store.info('long')).toBeNull()
+    })
+
     it('ignores a stale compaction (never rolls a snapshot back)', async () => {
       await store.append([1, 2, 3].map((n) => ({ name: 'd', update: bytes(n) })))
       await store.compact('d', bytes(9, 9), bytes(1), 3)

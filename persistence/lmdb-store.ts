@@ -109,7 +109,8 @@ export class LmdbStore implements DocStore {
       if (current && current.seq >= throughSeq) return // a newer snapshot is already stored
       this.snapshots.put(name, { snapshot, stateVector, seq: throughSeq })
       this.names.put(name, 1)
-      for (const key of this.log.getKeys(this.logRange(name, throughSeq))) this.log.remove(key)
+      // Collect first: removing while a cursor walks the same range skips entries.
+      for (const key of [...this.log.getKeys(this.logRange(name, throughSeq))]) this.log.remove(key)
     })
   }
 
@@ -146,7 +147,7 @@ export class LmdbStore implements DocStore {
       existed = this.names.doesExist(name)
       this.snapshots.remove(name)
       this.names.remove(name)
-      for (const key of this.log.getKeys(this.logRange(name))) this.log.remove(key)
+      for (const key of [...this.log.getKeys(this.logRange(name))]) this.log.remove(key)
     })
     return existed
   }

@@ -46,26 +46,33 @@ export class Compactor {
 
   private maybeCompact(name: string): void {
     if (this.closed || this.running.has(name) || (this.logLength.get(name) ?? 0) < this.opts.threshold) return
-    const run = this.compact(name).finally(() => this.running.delete(name))
+    const run = this.compact(name).then((ok) => {
+      this.running.delete(name)
+      // The log may have passed the threshold again while this ran; after a failure wait
+      // for the next append instead of retrying in a tight loop.
+      if (ok) this.maybeCompact(name)
+    })
     this.running.set(name, run)
   }
 
-  /** Compacts now, whatever the log length (also used by tests and operations). */
-  async compact(name: string): Promise<void> {
+  /** Compacts now, whatever the log length; resolves false when it failed (and was logged). */
+  async compact(name: string): Promise<boolean> {
     const { store, pool, metrics, logger } = this.opts
     const stop = metrics.compactionTime.startTimer()
     try {
       const stored = await store.load(name)
-      if (!stored || stored.updates.length === 0) return
+      if (!stored || stored.updates.length === 0) return true
       const out = await pool.compact({ snapshot: stored.snapshot, updates: stored.updates })
       await store.compact(name, out.snapshot, out.stateVector, stored.throughSeq)
       const length = this.logLength.get(name)
       if (length !== undefined) this.logLength.set(name, Math.max(0, length - stored.updates.length))
       metrics.compactions.inc({ result: 'ok' })
       logger.info({ doc: name, entries: stored.updates.length, bytesIn: out.inputBytes, bytesOut: out.snapshot.length }, 'compacted document log')
+      return true
     } catch (err) {
       metrics.compactions.inc({ result: 'error' })
       logger.error({ err, doc: name }, 'compaction failed; the log stays as it is and is retried on the next append')
+      return false
     } finally {
       stop()
     }
