@@ -53,16 +53,24 @@ export async function startServerProcess(env: Record<string, string | number> = 
   )
   createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line))
   const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`server printed no "listening" line within 20 s (LOG_LEVEL must be info or lower):\n${stderr.join('\n')}`))
+    }, 20_000)
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>
         logs.push(entry)
-        if (entry.msg === 'listening') resolve(entry.port as number)
+        if (entry.msg === 'listening') {
+          clearTimeout(timer)
+          resolve(entry.port as number)
+        }
       } catch {
         stderr.push(line)
       }
     })
     void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before listening:\n${stderr.join('\n')}`)))
+    void exited.finally(() => clearTimeout(timer))
   })
   return {
     port,

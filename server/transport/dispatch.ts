@@ -15,6 +15,15 @@ export interface Rejection {
 }
 
 export function dispatchFrame(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
+  try {
+    return dispatch(conn, doc, frame, metrics)
+  } catch (err) {
+    // A defect of ours, not the client's: close only this connection, never the process.
+    return { code: CloseCodes.INTERNAL_ERROR, detail: (err as Error).message }
+  }
+}
+
+function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
   let msg: Message
   try {
     msg = decodeMessage(frame)
@@ -25,7 +34,11 @@ export function dispatchFrame(conn: Connection, doc: SharedDoc, frame: Uint8Arra
   metrics.messagesIn.inc({ type: msg.type })
   switch (msg.type) {
     case 'sync-step1':
-      doc.answerSyncStep1(conn, msg.stateVector)
+      try {
+        doc.answerSyncStep1(conn, msg.stateVector)
+      } catch (err) {
+        return { code: CloseCodes.MALFORMED_MESSAGE, detail: `invalid state vector: ${(err as Error).message}` }
+      }
       return null
     case 'sync-step2':
     case 'update': {

@@ -1,0 +1,89 @@
+/**
+ * A document whose load fails is never served and never written over: its joiners are
+ * closed with the retryable DOCUMENT_UNAVAILABLE code, nothing is appended for it, and
+ * once storage recovers it loads with its original content. In-process server on a real
+ * LMDB store wrapped with injected load failures.
+ */
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LmdbStore } from '../persistence/lmdb-store.ts'
+import type { AppendEntry, DocStore, StoredDoc } from '../persistence/doc-store.ts'
+import { CloseCodes } from '../shared/protocol/close-codes.ts'
+import { encodeUpdate } from '../shared/protocol/messages.ts'
+import * as Y from 'yjs'
+import { startAtrium, type Atrium } from './atrium.ts'
+import { configWith } from './config.ts'
+import { createLogger } from './log.ts'
+import { provider, rawClient, synced } from './testing/clients.ts'
+import { tempDir } from './testing/server-process.ts'
+
+class FlakyStore implements DocStore {
+  readonly kind = 'flaky-lmdb'
+  failLoads = new Set<string>()
+  appended: AppendEntry[] = []
+  constructor(private readonly inner: DocStore) {}
+  load(name: string): Promise<StoredDoc | null> {
+    // Fails after a while, like a timeout, so joiners arriving meanwhile share the failing load.
+    if (this.failLoads.has(name)) return new Promise((_, reject) => setTimeout(() => reject(new Error('injected: storage unreachable')), 300))
+    return this.inner.load(name)
+  }
+  append(entries: readonly AppendEntry[]) {
+    this.appended.push(...entries)
+    return this.inner.append(entries)
+  }
+  compact = (...a: Parameters<DocStore['compact']>) => this.inner.compact(...a)
+  list = (...a: Parameters<DocStore['list']>) => this.inner.list(...a)
+  info = (...a: Parameters<DocStore['info']>) => this.inner.info(...a)
+  delete = (...a: Parameters<DocStore['delete']>) => this.inner.delete(...a)
+  close = () => this.inner.close()
+}
+
+describe('failed document load', () => {
+  let dir: string
+  let inner: LmdbStore
+  let store: FlakyStore
+  let server: Atrium
+  let url: string
+  const name = 'site/precious'
+
+  beforeAll(async () => {
+    dir = await tempDir()
+    inner = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
+    const seed = new Y.Doc()
+    seed.getMap('objects').set('b1', { type: 'building', name: 'HQ' })
+    await inner.append([{ name, update: Y.encodeStateAsUpdate(seed) }])
+    store = new FlakyStore(inner)
+    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200 }), logger: createLogger({ level: 'silent', pretty: false }), store })
+    url = `ws://127.0.0.1:${server.port}`
+  })
+  afterAll(async () => {
+    await server.close()
+    await inner.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('closes every joiner of the one shared load with the retryable code and persists nothing over the stored data', async () => {
+    store.failLoads.add(name)
+    const clients = await Promise.all(Array.from({ length: 5 }, () => rawClient(`${url}/${name}`)))
+    // A client that would seed an "empty" document, as editors do when they see nothing.
+    const empty = new Y.Doc()
+    empty.getMap('objects').set('b1', { type: 'building', name: 'overwritten!' })
+    clients[0]!.send(encodeUpdate(Y.encodeStateAsUpdate(empty)))
+    for (const c of clients) {
+      const { code } = await c.closed
+      expect(code).toBe(CloseCodes.DOCUMENT_UNAVAILABLE.code)
+    }
+    expect(CloseCodes.DOCUMENT_UNAVAILABLE.retry).toBe(true)
+    expect(store.appended.filter((e) => e.name === name)).toHaveLength(0)
+    expect(server.registry.peek(name)).toBeUndefined()
+    expect(await server.metrics.storageLoadFailures.get().then((m) => m.values[0]?.value)).toBe(1)
+  })
+
+  it('serves the original content once storage recovers', async () => {
+    store.failLoads.delete(name)
+    const p = provider(url, name)
+    await synced(p)
+    expect(p.doc.getMap('objects').get('b1')).toEqual({ type: 'building', name: 'HQ' })
+    p.destroy()
+  })
+})

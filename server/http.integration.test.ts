@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { provider, synced, untilDoc } from './testing/clients.ts'
+import { killAllServers, metric, startServerProcess, type ServerProcess } from './testing/server-process.ts'
+
+describe('HTTP on the WebSocket port', () => {
+  let server: ServerProcess
+  const get = (path: string) => fetch(`${server.httpUrl}${path}`)
+  beforeAll(async () => {
+    server = await startServerProcess()
+    // Three documents with content, one of them with a slash in its name.
+    for (const name of ['site/hq-tower', 'alpha', 'site/annex']) {
+      const a = provider(server.wsUrl, name)
+      const b = provider(server.wsUrl, name)
+      await Promise.all([synced(a), synced(b)])
+      a.doc.getMap('objects').set('b1', { type: 'building', name })
+      a.doc.getText('notes').insert(0, `notes of ${name}`)
+      a.doc.getArray('list').push([1, 2])
+      await untilDoc(b.doc, 'edit seen', (d) => d.getArray('list').length === 2)
+      a.destroy()
+      b.destroy()
+    }
+  })
+  afterAll(() => killAllServers())
+
+  it('answers /healthz and /readyz', async () => {
+    expect(await (await get('/healthz')).json()).toEqual({ status: 'ok' })
+    const ready = await get('/readyz')
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { listening: true, storageWritable: true } })
+  })
+
+  it('exposes Prometheus metrics', async () => {
+    const res = await get('/metrics')
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/)
+    const text = await res.text()
+    for (const name of [
+      'atrium_connections',
+      'atrium_documents_loaded',
+      'atrium_messages_received_total',
+      'atrium_bytes_received_total',
+      'atrium_messages_sent_total',
+      'atrium_bytes_sent_total',
+      'atrium_update_apply_seconds_bucket',
+      'atrium_storage_flush_seconds_bucket',
+      'atrium_compactions_total',
+      'atrium_compaction_seconds_bucket',
+      'nodejs_eventloop_lag_p99_seconds',
+    ]) {
+      expect(text, name).toContain(name)
+    }
+    expect(await metric(server.httpUrl, 'atrium_messages_received_total', { type: 'update' })).toBeGreaterThan(0)
+    expect(await metric(server.httpUrl, 'atrium_bytes_sent_total')).toBeGreaterThan(0)
+  })
+
+  it('lists documents in pages', async () => {
+    const first = (await (await get('/api/documents?limit=2')).json()) as { documents: string[]; next: string | null }
+    expect(first.documents).toEqual(['alpha', 'site/annex'])
+    expect(first.next).toBe('site/annex')
+    const second = (await (await get(`/api/documents?limit=2&after=${encodeURIComponent(first.next!)}`)).json()) as { documents: string[]; next: string | null }
+    expect(second).toEqual({ documents: ['site/hq-tower'], next: null })
+    const bad = await get('/api/documents?limit=0')
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: 'bad_limit' })
+  })
+
+  it('returns a document as JSON with its size and log length (name URL-encoded)', async () => {
+    const res = await get('/api/documents/site%2Fhq-tower')
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as Record<string, unknown>
+    expect(body).toMatchObject({
+      name: 'site/hq-tower',
+      content: { objects: { b1: { type: 'building', name: 'site/hq-tower' } }, notes: 'notes of site/hq-tower', list: [1, 2] },
+    })
+    expect(body.size).toBeGreaterThan(0)
+    expect(body.updateLogLength).toBeGreaterThan(0)
+  })
+
+  it('answers 404 for an unknown document or route and 400 for a bad name', async () => {
+    const missing = await get('/api/documents/site%2Fnowhere')
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ error: 'not_found' })
+    expect((await get('/api/documents/bad%20name')).status).toBe(400)
+    expect((await get('/api/documents/%E0%A4%A')).status).toBe(400)
+    expect((await get('/no/such/route')).status).toBe(404)
+  })
+})
