@@ -1,0 +1,80 @@
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import type { AppendEntry } from '../../persistence/doc-store.ts'
+import { MemoryStore } from '../../persistence/memory-store.ts'
+import { createMetrics } from '../metrics.ts'
+import { GroupCommit } from './group-commit.ts'
+
+/** MemoryStore whose appends fail while `failing` is set. */
+class FailingStore extends MemoryStore {
+  failing = 0
+  calls: AppendEntry[][] = []
+  override async append(entries: readonly AppendEntry[]): Promise<void> {
+    this.calls.push([...entries])
+    if (this.failing > 0) {
+      this.failing--
+      throw new Error('injected: disk unavailable')
+    }
+    return super.append(entries)
+  }
+}
+
+function updates(n: number, key = 'k') {
+  const doc = new Y.Doc()
+  const out: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => out.push(u))
+  for (let i = 0; i < n; i++) doc.getMap('m').set(`${key}${i}`, i)
+  return out
+}
+
+const contentOf = async (store: MemoryStore, name: string) => {
+  const doc = new Y.Doc()
+  for (const u of (await store.load(name))?.updates ?? []) Y.applyUpdate(doc, u)
+  return doc.getMap('m').toJSON()
+}
+
+const make = (store: FailingStore, intervalMs = 5) =>
+  new GroupCommit({ store, intervalMs, logger: pino({ level: 'silent' }), metrics: createMetrics() })
+
+describe('GroupCommit', () => {
+  it('merges a window of updates into one entry per document, in one append', async () => {
+    const store = new FailingStore()
+    const gc = make(store)
+    for (const u of updates(10, 'a')) gc.enqueue('a', u)
+    for (const u of updates(3, 'b')) gc.enqueue('b', u)
+    await gc.flushed()
+    expect(store.calls).toHaveLength(1)
+    expect(store.calls[0]!.map((e) => e.name)).toEqual(['a', 'b'])
+    expect(Object.keys(await contentOf(store, 'a'))).toHaveLength(10)
+    expect(await gc.close(Date.now() + 1000)).toBe(0)
+  })
+
+  it('keeps updates in memory while the store fails, retries, and loses nothing', async () => {
+    const store = new FailingStore()
+    store.failing = 3
+    const gc = make(store)
+    const first = updates(5, 'x')
+    for (const u of first.slice(0, 3)) gc.enqueue('d', u)
+    const durable = gc.flushed()
+    let resolved = false
+    void durable.then(() => (resolved = true))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(resolved).toBe(false) // not acknowledged while failing
+    expect(gc.healthy).toBe(false)
+    for (const u of first.slice(3)) gc.enqueue('d', u) // arrives during the outage
+    await durable
+    await gc.flushed()
+    expect(gc.healthy).toBe(true)
+    expect(await contentOf(store, 'd')).toEqual({ x0: 0, x1: 1, x2: 2, x3: 3, x4: 4 })
+    expect(await gc.close(Date.now() + 1000)).toBe(0)
+  })
+
+  it('reports what it could not write when closing against a dead store', async () => {
+    const store = new FailingStore()
+    store.failing = Number.POSITIVE_INFINITY
+    const gc = make(store)
+    for (const u of updates(4)) gc.enqueue('d', u)
+    expect(await gc.close(Date.now() + 300)).toBe(4)
+  })
+})
