@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { CloseCodes } from '../shared/protocol/close-codes.ts'
+import { ENV_SPEC } from './config.ts'
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+
+describe('README stays in step with the code', () => {
+  it.each(Object.keys(ENV_SPEC))('documents %s with its default', (name) => {
+    const spec = ENV_SPEC[name as keyof typeof ENV_SPEC]
+    const fallback = (spec.schema.def as { defaultValue: unknown }).defaultValue
+    expect(readme).toContain(`| \`${name}\` | \`${String(fallback)}\` |`)
+  })
+  it.each(Object.values(CloseCodes).map((c) => [c.code, c] as const))('lists close code %i', (_, c) => {
+    expect(readme).toContain(`| ${c.code} | \`${c.name}\` | ${c.reason} |`)
+  })
+})
