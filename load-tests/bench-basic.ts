@@ -8,7 +8,8 @@
  * light. The generator's own CPU is reported so a saturated generator is visible.
  *
  *   npm run bench:basic -- [--clients 50] [--rate 10] [--duration 20] [--url ws://host:port] [--env KEY=VALUE ...]
- * Without --url it starts a fresh Atrium process on a temporary data directory.
+ * Without --url it starts a fresh Atrium process (the compiled build, `npm run build`, as in
+ * production) on a temporary data directory.
  */
 import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -50,7 +51,7 @@ const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 async function main() {
   const serverEnv = Object.fromEntries(values.env.map((kv) => kv.split('=') as [string, string]))
-  const server = values.url ? null : await startServerProcess(serverEnv)
+  const server = values.url ? null : await startServerProcess(serverEnv, undefined, { built: true })
   const url = values.url ?? server!.wsUrl
   const senders = new Map<number, Sender>()
   const latencies: number[] = []

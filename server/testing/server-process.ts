@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
+/** The compiled entry (`npm run build`), as production runs it; benchmarks use this. */
+export const BUILT_MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url))
 
 export interface ServerProcess {
   readonly port: number
@@ -36,9 +38,14 @@ export function killAllServers(): void {
 }
 
 /** Runs main.ts with the given environment and resolves once it listens (or rejects with its output). */
-export async function startServerProcess(env: Record<string, string | number> = {}, dataDir?: string): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string | number> = {},
+  dataDir?: string,
+  options: { built?: boolean } = {},
+): Promise<ServerProcess> {
   const dir = dataDir ?? (await tempDir())
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const args = options.built ? [BUILT_MAIN] : ['--import', 'tsx', MAIN]
+  const proc = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info', DOC_UNLOAD_GRACE_MS: '1000', ...stringify(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

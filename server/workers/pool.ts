@@ -15,7 +15,8 @@ export class WorkerPool {
   constructor(threads: number) {
     this.piscina = new Piscina({
       filename: taskFile('compact'),
-      minThreads: 1,
+      // Started on demand: an idle node holds no worker thread (about 25 MiB each).
+      minThreads: 0,
       maxThreads: threads,
       idleTimeout: 30_000,
       ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
