@@ -20,11 +20,13 @@ import { tempDir } from './testing/server-process.ts'
 class FlakyStore implements DocStore {
   readonly kind = 'flaky-lmdb'
   failLoads = new Set<string>()
+  slowLoads = new Set<string>()
   appended: AppendEntry[] = []
   constructor(private readonly inner: DocStore) {}
   load(name: string): Promise<StoredDoc | null> {
     // Fails after a while, like a timeout, so joiners arriving meanwhile share the failing load.
     if (this.failLoads.has(name)) return new Promise((_, reject) => setTimeout(() => reject(new Error('injected: storage unreachable')), 300))
+    if (this.slowLoads.has(name)) return new Promise((resolve) => setTimeout(() => resolve(this.inner.load(name)), 500))
     return this.inner.load(name)
   }
   append(entries: readonly AppendEntry[]) {
@@ -53,7 +55,8 @@ describe('failed document load', () => {
     seed.getMap('objects').set('b1', { type: 'building', name: 'HQ' })
     await inner.append([{ name, update: Y.encodeStateAsUpdate(seed) }])
     store = new FlakyStore(inner)
-    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200 }), logger: createLogger({ level: 'silent', pretty: false }), store })
+    server = await startAtrium({
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }), logger: createLogger({ level: 'silent', pretty: false }), store })
     url = `ws://127.0.0.1:${server.port}`
   })
   afterAll(async () => {
@@ -77,6 +80,23 @@ describe('failed document load', () => {
     expect(store.appended.filter((e) => e.name === name)).toHaveLength(0)
     expect(server.registry.peek(name)).toBeUndefined()
     expect(await server.metrics.storageLoadFailures.get().then((m) => m.values[0]?.value)).toBe(1)
+  })
+
+  it('bounds what a connection may queue while its document loads, in messages and bytes', async () => {
+    store.slowLoads.add('site/slow')
+    const many = await rawClient(`${url}/site/slow`)
+    const big = await rawClient(`${url}/site/slow`)
+    const patient = await rawClient(`${url}/site/slow`)
+    for (let i = 0; i < 11; i++) many.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
+    for (let i = 0; i < 3; i++) big.send(new Uint8Array(4000)) // 12,000 bytes > 2 × MAX_MESSAGE_BYTES
+    patient.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
+    expect((await many.closed).code).toBe(CloseCodes.PRELOAD_BUFFER_FULL.code)
+    expect((await big.closed).code).toBe(CloseCodes.PRELOAD_BUFFER_FULL.code)
+    // A client within bounds is served once the load finishes (it receives sync step 1).
+    await new Promise<void>((resolve) => patient.ws.once('message', () => resolve()))
+    expect(patient.ws.readyState).toBe(patient.ws.OPEN)
+    patient.ws.close()
+    store.slowLoads.delete('site/slow')
   })
 
   it('serves the original content once storage recovers', async () => {

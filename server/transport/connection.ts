@@ -12,6 +12,7 @@ export class Connection implements Peer {
   doc: SharedDoc | null = null
   /** Frames received while the document loads; null once it is served. */
   queue: Uint8Array[] | null = []
+  queueBytes = 0
   readonly awarenessIds = new Set<number>()
   closed = false
 

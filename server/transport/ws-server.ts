@@ -41,6 +41,7 @@ export function createPublisher(app: TemplatedApp, metrics: Metrics): Publisher 
 export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: Set<Connection> } {
   const { config, logger, metrics } = deps
   const connections = new Set<Connection>()
+  const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
   const onSent = (bytes: number) => {
     metrics.messagesOut.inc()
@@ -123,7 +124,11 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
       // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
       const frame = new Uint8Array(message.slice(0))
       if (conn.queue) {
-        if (conn.queue.length >= config.PRELOAD_QUEUE_MESSAGES) return reject(conn, CloseCodes.PRELOAD_BUFFER_FULL, `${conn.queue.length} messages`)
+        // Bounded in count and bytes: a client cannot park unbounded memory behind a slow load.
+        conn.queueBytes += frame.length
+        if (conn.queue.length >= config.PRELOAD_QUEUE_MESSAGES || conn.queueBytes > preloadBytes) {
+          return reject(conn, CloseCodes.PRELOAD_BUFFER_FULL, `${conn.queue.length + 1} messages, ${conn.queueBytes} bytes`)
+        }
         conn.queue.push(frame)
         return
       }
