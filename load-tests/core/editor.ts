@@ -31,22 +31,41 @@ export interface EditorOptions {
   /** Extra bytes of payload per edit. */
   readonly payload: number
   readonly events: EditorEvents
+  readonly stamps: StampCache
 }
 
 const REMOTE = Symbol('remote')
 
-/** Send times inside an update: every `{lt: ms}` value written by someone other than `self`. */
-export function stampsIn(update: Uint8Array, self: number): number[] {
-  const out: number[] = []
+/** Send stamps inside an update: [writer clientID, send time] of every `{lt: ms}` value. */
+export function stampsIn(update: Uint8Array): [number, number][] {
+  const out: [number, number][] = []
   for (const struct of Y.decodeUpdate(update).structs) {
-    if (!(struct instanceof Y.Item) || struct.id.client === self) continue
+    if (!(struct instanceof Y.Item)) continue
     const content = struct.content
     if (content instanceof Y.ContentAny) {
       const v = content.arr[0] as { lt?: unknown } | undefined
-      if (v && typeof v === 'object' && typeof v.lt === 'number') out.push(v.lt)
+      if (v && typeof v === 'object' && typeof v.lt === 'number') out.push([struct.id.client, v.lt])
     }
   }
   return out
+}
+
+/**
+ * Every editor of a document in one process receives the same bytes: decode each distinct
+ * update once. Keyed by the full content (latin1 string), bounded, so it cannot grow or lie.
+ */
+export class StampCache {
+  private readonly map = new Map<string, [number, number][]>()
+  constructor(private readonly max = 2048) {}
+  get(update: Uint8Array): [number, number][] {
+    const key = Buffer.from(update.buffer, update.byteOffset, update.byteLength).toString('latin1')
+    let stamps = this.map.get(key)
+    if (!stamps) {
+      if (this.map.size >= this.max) this.map.clear()
+      this.map.set(key, (stamps = stampsIn(update)))
+    }
+    return stamps
+  }
 }
 
 export class Editor {
@@ -129,7 +148,8 @@ export class Editor {
     // Only live updates count as deliveries; a sync step 2 carries history, not news.
     if (msg.type === 'update') {
       const now = nowMs()
-      for (const sentAt of stampsIn(msg.update, this.doc.clientID)) this.opts.events.delivery(now - sentAt)
+      const self = this.doc.clientID
+      for (const [writer, sentAt] of this.opts.stamps.get(msg.update)) if (writer !== self) this.opts.events.delivery(now - sentAt)
     }
     if (this.opts.replica) Y.applyUpdate(this.doc, msg.update, REMOTE)
     return msg.type === 'sync-step2'

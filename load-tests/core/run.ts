@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs'
 import { nowMs } from './clock.ts'
-import { Editor, type Protocol } from './editor.ts'
+import { Editor, StampCache, type Protocol } from './editor.ts'
 import { createHistogram, encodeHistogram, recordMs } from './histogram.ts'
 import { canonicalJson, type WorkerReport } from './report.ts'
 
@@ -31,12 +31,18 @@ export interface Progress {
   errors: number
 }
 
-export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: Progress) => void): Promise<WorkerReport> {
+/**
+ * `startAt`: called once this share's editors are connected; resolves with the instant
+ * (nowMs clock, shared by all processes) at which every worker starts editing, so all
+ * shares send during the same window and nobody disconnects while others still send.
+ */
+export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: Progress) => void, startAt?: () => Promise<number>): Promise<WorkerReport> {
   const latency = createHistogram()
   const syncTime = createHistogram()
   const errors = { connect: 0, closed: 0, protocol: 0 }
   let deliveries = 0
   const editors: { editor: Editor; doc: number }[] = []
+  const stamps = new StampCache()
   for (let g = worker; g < plan.docs * plan.editorsPerDoc; g += plan.workers) {
     const doc = Math.floor(g / plan.editorsPerDoc)
     const slot = g % plan.editorsPerDoc
@@ -47,6 +53,7 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
       index: slot,
       replica: slot < plan.replicasPerDoc,
       payload: plan.payload,
+      stamps,
       events: {
         delivery: (ms) => {
           recordMs(latency, ms)
@@ -71,8 +78,9 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
     })
   }
 
+  const t0 = startAt ? await startAt() : nowMs()
+  if (t0 > nowMs()) await new Promise((r) => setTimeout(r, t0 - nowMs()))
   const cpu0 = process.cpuUsage()
-  const t0 = nowMs()
   const end = t0 + plan.durationS * 1000
   const timers: NodeJS.Timeout[] = []
   const progress = onProgress ? setInterval(() => onProgress({ sent: connected.reduce((a, e) => a + e.editor.sent, 0), deliveries, errors: errors.closed + errors.protocol }), 1000) : null
