@@ -14,13 +14,14 @@ import * as Y from 'yjs'
 import { startAtrium, type Atrium } from './atrium.ts'
 import { configWith } from './config.ts'
 import { createLogger } from './log.ts'
-import { provider, rawClient, synced } from './testing/clients.ts'
+import { eventually, provider, rawClient, synced } from './testing/clients.ts'
 import { tempDir } from './testing/server-process.ts'
 
 class FlakyStore implements DocStore {
   readonly kind = 'flaky-lmdb'
   failLoads = new Set<string>()
   slowLoads = new Set<string>()
+  failAppends = false
   appended: AppendEntry[] = []
   constructor(private readonly inner: DocStore) {}
   load(name: string): Promise<StoredDoc | null> {
@@ -30,6 +31,7 @@ class FlakyStore implements DocStore {
     return this.inner.load(name)
   }
   append(entries: readonly AppendEntry[]) {
+    if (this.failAppends) return Promise.reject(new Error('injected: disk full'))
     this.appended.push(...entries)
     return this.inner.append(entries)
   }
@@ -97,6 +99,26 @@ describe('failed document load', () => {
     expect(patient.ws.readyState).toBe(patient.ws.OPEN)
     patient.ws.close()
     store.slowLoads.delete('site/slow')
+  })
+
+  it('keeps a document in memory while its writes fail; a returning client is served, and it lands once storage recovers', async () => {
+    store.failAppends = true
+    const editor = provider(url, 'site/outage')
+    await synced(editor)
+    editor.doc.getMap('objects').set('z1', { type: 'zone', name: 'written during an outage' })
+    await eventually('write failing', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 503)
+    editor.destroy()
+    await new Promise((r) => setTimeout(r, 400)) // past the 200 ms unload grace: the unload now waits on the store
+    const back = provider(url, 'site/outage')
+    await synced(back)
+    expect(back.doc.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
+    back.destroy()
+    store.failAppends = false
+    await eventually('written after recovery', () => inner.load('site/outage'), (d) => d !== null)
+    const replica = new Y.Doc()
+    for (const u of (await inner.load('site/outage'))!.updates) Y.applyUpdate(replica, u)
+    expect(replica.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
+    expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200)
   })
 
   it('serves the original content once storage recovers', async () => {

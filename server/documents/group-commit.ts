@@ -31,6 +31,7 @@ export class GroupCommit {
   private pendingCount = 0
   private timer: NodeJS.Timeout | null = null
   private inFlight: Promise<void> | null = null
+  private inFlightNames: ReadonlySet<string> = new Set()
   /** Generation of the last enqueued update, and the last generation known durable. */
   private enqueued = 0
   private durable = 0
@@ -47,6 +48,11 @@ export class GroupCommit {
 
   get pendingUpdates(): number {
     return this.pendingCount
+  }
+
+  /** Whether updates of this document are queued or being written. */
+  hasPending(name: string): boolean {
+    return this.pending.has(name) || this.inFlightNames.has(name)
   }
 
   enqueue(name: string, update: Uint8Array): void {
@@ -89,6 +95,7 @@ export class GroupCommit {
     this.pendingCount = 0
     const entries: AppendEntry[] = []
     for (const [name, updates] of batch) entries.push({ name, update: updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates) })
+    this.inFlightNames = new Set(batch.keys())
     const stopTimer = this.opts.metrics.storageFlush.startTimer()
     this.inFlight = this.opts.store.append(entries).then(
       () => {
@@ -111,6 +118,7 @@ export class GroupCommit {
     )
     return this.inFlight.finally(() => {
       this.inFlight = null
+      this.inFlightNames = new Set()
       if (this.pendingCount > 0 && !this.closed) {
         const backoff = this.failures === 0 ? (this.waiters.length > 0 ? 0 : this.opts.intervalMs) : Math.min(MAX_BACKOFF_MS, 50 * 2 ** (this.failures - 1))
         this.schedule(backoff)

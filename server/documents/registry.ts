@@ -35,7 +35,6 @@ export class DocumentLoadError extends Error {
 export class DocumentRegistry {
   private readonly docs = new Map<string, SharedDoc>()
   private readonly loading = new Map<string, Promise<SharedDoc>>()
-  private readonly unloading = new Map<string, Promise<void>>()
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>()
   private closed = false
 
@@ -53,8 +52,7 @@ export class DocumentRegistry {
   /** The loaded document; loads it once however many callers ask at the same moment. */
   async acquire(name: string): Promise<SharedDoc> {
     if (this.closed) throw new DocumentLoadError(name, new Error('server is shutting down'))
-    const unloading = this.unloading.get(name)
-    if (unloading) await unloading
+    // A document waiting to be unloaded is still here, with all its state: it is simply reused.
     const loaded = this.docs.get(name)
     if (loaded) return loaded
     let pending = this.loading.get(name)
@@ -110,19 +108,24 @@ export class DocumentRegistry {
     const timer = setTimeout(() => {
       this.unloadTimers.delete(doc.name)
       if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc) return
-      const done = this.unload(doc).finally(() => this.unloading.delete(doc.name))
-      this.unloading.set(doc.name, done)
+      void this.unload(doc)
     }, this.opts.unloadGraceMs)
     timer.unref()
     this.unloadTimers.set(doc.name, timer)
   }
 
+  /**
+   * The document stays registered (and servable) until every update of it is durable; if a
+   * peer joins meanwhile, the unload is abandoned. While the store fails this waits, and
+   * the document stays in memory with its clients' edits.
+   */
   private async unload(doc: SharedDoc): Promise<void> {
+    doc.flush()
+    const { groupCommit } = this.opts
+    while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
+    if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc || this.closed) return
     this.docs.delete(doc.name)
     this.opts.metrics.documentsLoaded.set(this.docs.size)
-    doc.flush()
-    // Its updates are queued in the group commit; the document leaves memory once they are durable.
-    await this.opts.groupCommit.flushed()
     this.opts.compactor.forget(doc.name)
     doc.destroy()
     this.opts.logger.debug({ doc: doc.name }, 'document unloaded')
