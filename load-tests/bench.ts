@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: Atrium, Hocuspocus and the y-websocket reference server, one after
+ * another on this machine, the same scenarios against each with the atrium-load core, and
+ * a table with ratios to the best peer written into BENCHMARKS.md (between markers).
+ *   npm run bench [-- --quick]     (--quick: short durations, for trying the harness)
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { encodeHocuspocusAuth, encodeHocuspocusFrame } from '../shared/protocol/hocuspocus.ts'
+import { encodeSyncStep2 } from '../shared/protocol/messages.ts'
+import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
+import { runLoad } from './cli/atrium-load.ts'
+import { Editor, StampCache, type Protocol } from './core/editor.ts'
+import type { FinalReport } from './core/report.ts'
+import type { LoadPlan } from './core/run.ts'
+
+const quick = process.argv.includes('--quick')
+const D = (s: number) => (quick ? Math.min(s, 4) : s)
+
+interface Target {
+  name: string
+  protocol: Protocol
+  pid: number
+  url: string
+  stop(): void
+}
+
+async function startPeer(script: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./peers/${script}.ts`, import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve) => createInterface({ input: proc.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port)))
+  return { proc, port }
+}
+
+const servers: Record<string, () => Promise<Target>> = {
+  atrium: async () => {
+    const s = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 * 1024, LOG_LEVEL: 'info' }, undefined, { built: true })
+    return { name: 'Atrium', protocol: 'yws', pid: s.proc.pid!, url: s.wsUrl, stop: () => s.proc.kill('SIGKILL') }
+  },
+  hocuspocus: async () => {
+    const { proc, port } = await startPeer('hocuspocus')
+    return { name: 'Hocuspocus 3.4.4', protocol: 'hocuspocus', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+  },
+  ywebsocket: async () => {
+    const { proc, port } = await startPeer('y-websocket')
+    return { name: 'y-websocket server 0.1.1', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+  },
+}
+
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
+
+/** Runs a load and measures the server process alongside. */
+async function measured(t: Target, plan: Omit<LoadPlan, 'url' | 'protocol'>) {
+  const cpu0 = cpuSeconds(t.pid)
+  let peakRss = 0
+  const timer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pid))), 250)
+  const report = await runLoad({ ...plan, url: t.url, protocol: t.protocol })
+  clearInterval(timer)
+  const serverCpu = cpuSeconds(t.pid) - cpu0
+  return { report, serverCpu, peakRss, cpuUsPerDelivery: (serverCpu * 1e6) / Math.max(1, report.deliveriesReceived) }
+}
+
+const base = { workers: 2, replicasPerDoc: 3, payload: 0, awarenessHz: 0 }
+type Row = Record<string, string | number>
+
+async function scenarios(t: Target): Promise<Record<string, Row>> {
+  const out: Record<string, Row> = {}
+  const prefix = `bench/${Date.now().toString(36)}/`
+  const fmt = (m: Awaited<ReturnType<typeof measured>>): Row => ({
+    p50: m.report.latencyMs.p50,
+    p99: m.report.latencyMs.p99,
+    loss: +m.report.lossPct.toFixed(3),
+    deliveriesPerS: Math.round(m.report.deliveriesPerSecond),
+    cpuUsPerDelivery: +m.cpuUsPerDelivery.toFixed(2),
+    generatorCpu: Math.round(m.report.generatorCpuPct),
+    converged: m.report.convergence.converged ? 'yes' : 'NO',
+  })
+
+  process.stderr.write(`${t.name}: scenario 1\n`)
+  out.s1 = fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 10, durationS: D(20), docPrefix: `${prefix}s1/` }))
+
+  process.stderr.write(`${t.name}: scenario 2 (ramp)\n`)
+  let best: Row | null = null
+  for (let step = 0, rate = 10; step < (quick ? 3 : 8); step++, rate *= 1.6) {
+    const m = await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate, durationS: D(5), docPrefix: `${prefix}s2-${step}/` })
+    const ok = m.report.latencyMs.p99 <= 100 && m.report.lossPct <= 0.1 && m.report.convergence.converged
+    process.stderr.write(`  rate ${rate.toFixed(1)}: ${Math.round(m.report.deliveriesPerSecond)}/s p99 ${m.report.latencyMs.p99} loss ${m.report.lossPct.toFixed(3)} gen ${Math.round(m.report.generatorCpuPct)}%\n`)
+    if (!ok) break
+    best = { ...fmt(m), rate: +rate.toFixed(1) }
+    if (m.report.generatorCpuPct > 160) {
+      best.note = 'generator saturated'
+      break
+    }
+  }
+  out.s2 = best ?? { note: 'no step held p99 ≤ 100 ms, loss ≤ 0.1 %' }
+
+  process.stderr.write(`${t.name}: scenario 3\n`)
+  out.s3 = fmt(await measured(t, { ...base, replicasPerDoc: 1, docs: 200, editorsPerDoc: 5, rate: 2, durationS: D(20), docPrefix: `${prefix}s3/` }))
+
+  process.stderr.write(`${t.name}: scenario 4 (idle connections)\n`)
+  const rss0 = rssBytes(t.pid)
+  const idle = await measured(t, { ...base, replicasPerDoc: 0, docs: 100, editorsPerDoc: quick ? 10 : 50, rate: 0, durationS: D(5), docPrefix: `${prefix}s4/` })
+  out.s4 = { connections: idle.report.editors, connectErrors: idle.report.errors.connect, rssMiBBefore: +(rss0 / 2 ** 20).toFixed(1), rssMiBPeak: +(idle.peakRss / 2 ** 20).toFixed(1), kbPerConnection: +((idle.peakRss - rss0) / 1024 / Math.max(1, idle.report.editors)).toFixed(2) }
+
+  process.stderr.write(`${t.name}: scenario 5 (cold sync of 100,000 objects)\n`)
+  out.s5 = await coldSync(t, `${prefix}s5`, quick ? 10_000 : 100_000)
+
+  process.stderr.write(`${t.name}: scenario 6 (XR poses)\n`)
+  out.s6 = fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 1, awarenessHz: 90, durationS: D(20), docPrefix: `${prefix}s6/` }))
+  return out
+}
+
+/** Seeds a building of `objects` objects, then times new clients from connect to synced. */
+async function coldSync(t: Target, docName: string, objects: number): Promise<Row> {
+  const doc = new Y.Doc()
+  const map = doc.getMap('objects')
+  doc.transact(() => {
+    for (let i = 0; i < objects; i++) map.set(`o${i}`, { type: i % 50 === 0 ? 'floor' : 'component', parentId: `f${Math.floor(i / 50)}`, name: `Object ${i}`, pos: [i % 100, Math.floor(i / 100) % 100, 0] })
+  })
+  const update = Y.encodeStateAsUpdate(doc)
+  const seeder = new WebSocket(t.protocol === 'hocuspocus' ? t.url : `${t.url}/${docName}`)
+  await new Promise((r) => seeder.once('open', r))
+  if (t.protocol === 'hocuspocus') seeder.send(encodeHocuspocusAuth(docName, ''))
+  const step2 = encodeSyncStep2(update)
+  seeder.send(t.protocol === 'hocuspocus' ? encodeHocuspocusFrame(docName, step2) : step2)
+  // The seeder stays connected, so every server keeps the document loaded in memory.
+  const times: number[] = []
+  for (let i = 0; i < 6; i++) {
+    const e = new Editor({ url: t.url, docName, protocol: t.protocol, index: i, replica: false, payload: 0, stamps: new StampCache(), events: { delivery: () => {}, error: () => {} } })
+    await e.connect(120_000)
+    if (i > 0) times.push(e.syncedAfterMs!) // the first join waits for the seed to land
+    e.close()
+  }
+  seeder.close()
+  times.sort((a, b) => a - b)
+  return { objects, updateMiB: +(update.length / 2 ** 20).toFixed(2), medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1) }
+}
+
+async function main() {
+  const results: Record<string, Record<string, Row>> = {}
+  for (const [key, start] of Object.entries(servers)) {
+    const t = await start()
+    try {
+      results[key] = await scenarios(t)
+    } finally {
+      t.stop()
+    }
+  }
+  killAllServers()
+  writeFileSync('.bench-results.json', `${JSON.stringify(results, null, 2)}\n`)
+  console.log(JSON.stringify(results, null, 2))
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err)
+    killAllServers()
+    process.exit(1)
+  },
+)
