@@ -5,6 +5,7 @@
  *   npm run bench [-- --quick]     (--quick: short durations, for trying the harness)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { execSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,7 @@ import * as Y from 'yjs'
 import { encodeHocuspocusAuth, encodeHocuspocusFrame } from '../shared/protocol/hocuspocus.ts'
 import { encodeSyncStep2 } from '../shared/protocol/messages.ts'
 import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
+import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from './cli/atrium-load.ts'
 import { Editor, StampCache, type Protocol } from './core/editor.ts'
 import type { FinalReport } from './core/report.ts'
@@ -155,7 +157,14 @@ async function main() {
   }
   killAllServers()
   writeFileSync('.bench-results.json', `${JSON.stringify(results, null, 2)}\n`)
-  console.log(JSON.stringify(results, null, 2))
+  const commit = execSync('git rev-parse --short HEAD').toString().trim()
+  const table = renderTable(results, { date: new Date().toISOString().slice(0, 10), commit })
+  if (quick) console.log(table) // a smoke run never overwrites the recorded figures
+  else {
+    const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
+    writeFileSync(path, splice(readFileSync(path, 'utf8'), table))
+    console.log(`BENCHMARKS.md updated\n${table}`)
+  }
 }
 
 main().then(
