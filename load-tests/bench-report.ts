@@ -41,6 +41,7 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     row('4. idle connections: KB RSS per connection', 's4', (s) => `${fmt(get(s, 's4', 'kbPerConnection'))} (${fmt(get(s, 's4', 'connections'), 0)} conns)`, ratioToBest(n(get('atrium', 's4', 'kbPerConnection')), PEERS.map((p) => n(get(p, 's4', 'kbPerConnection'))))),
     row('5. cold sync: median connect-to-synced', 's5', (s) => `${fmt(get(s, 's5', 'medianMs'), 1)} ms (${fmt(get(s, 's5', 'objects'), 0)} objects)`, ratioToBest(n(get('atrium', 's5', 'medianMs')), PEERS.map((p) => n(get(p, 's5', 'medianMs'))))),
     row('6. 50 XR × 90 Hz poses: update p50 / p99', 's6', latency('s6'), ratioToBest(n(get('atrium', 's6', 'p99')), PEERS.map((p) => n(get(p, 's6', 'p99'))))),
+    row('6. pose (awareness) p50 / p99, sampled receivers', 's6', (s) => (get(s, 's6', 'poseP99') === undefined ? '—' : `${fmt(get(s, 's6', 'poseP50'))} / ${fmt(get(s, 's6', 'poseP99'))} ms`), ratioToBest(n(get('atrium', 's6', 'poseP99')), PEERS.map((p) => n(get(p, 's6', 'poseP99'))))),
     row('6. loss within the drain / converged', 's6', (s) => `${fmt(get(s, 's6', 'loss'))} % / ${fmt(get(s, 's6', 'converged'))}`, ''),
     '',
     'Targets (issue 3):',
@@ -62,7 +63,9 @@ export function targets(r: Results): string[] {
   out.push(`scenario 4 ≤ 3 KB per idle connection: ${verdict(n(a.s4?.kbPerConnection) <= 3)} (${fmt(a.s4?.kbPerConnection)} KB)`)
   const best5 = Math.min(...PEERS.map((p) => n(r[p]?.s5?.medianMs)).filter(Number.isFinite))
   out.push(`scenario 5 ≤ ½ the best peer's time: ${verdict(n(a.s5?.medianMs) <= best5 / 2)} (${fmt(n(a.s5?.medianMs) / best5, 3)}×)`)
-  out.push(`scenario 6 p99 ≤ 20 ms: ${verdict(n(a.s6?.p99) <= 20)} (${fmt(a.s6?.p99)} ms)`)
+  // XR users feel the poses: the target holds only when both poses and edits meet it.
+  const worst6 = Math.max(n(a.s6?.p99), n(a.s6?.poseP99))
+  out.push(`scenario 6 p99 ≤ 20 ms (poses and edits): ${verdict(worst6 <= 20)} (poses ${fmt(a.s6?.poseP99)} ms, edits ${fmt(a.s6?.p99)} ms)`)
   return out
 }
 

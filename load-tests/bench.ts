@@ -83,6 +83,7 @@ async function scenarios(t: Target): Promise<Record<string, Row>> {
     cpuUsPerDelivery: +m.cpuUsPerDelivery.toFixed(2),
     generatorCpu: Math.round(m.report.generatorCpuPct),
     converged: m.report.convergence.converged ? 'yes' : 'NO',
+    ...(m.report.poseLatencyMs.count > 0 ? { poseP50: m.report.poseLatencyMs.p50, poseP99: m.report.poseLatencyMs.p99, poses: m.report.poseLatencyMs.count } : {}),
   })
 
   process.stderr.write(`${t.name}: scenario 1\n`)

@@ -61,12 +61,17 @@ function progressPrinter(durationS: number, label: string) {
   const tty = process.stderr.isTTY
   const started = Date.now()
   let lastPlain = 0
-  let prev = { sent: 0, deliveries: 0, at: started }
+  // Workers report one after another, each with its own totals: a rate taken between two of
+  // their reports divides by milliseconds. Take it over at least a second instead.
+  let prev = { deliveries: 0, at: started }
+  let rate = 0
   return {
     update(p: Progress) {
       const now = Date.now()
-      const rate = ((p.deliveries - prev.deliveries) * 1000) / Math.max(1, now - prev.at)
-      prev = { sent: p.sent, deliveries: p.deliveries, at: now }
+      if (now - prev.at >= 1000) {
+        rate = ((p.deliveries - prev.deliveries) * 1000) / (now - prev.at)
+        prev = { deliveries: p.deliveries, at: now }
+      }
       const line = `${label}${Math.min(durationS, (now - started) / 1000).toFixed(0)}/${durationS}s  sent ${p.sent}  delivered ${p.deliveries}  (${rate.toFixed(0)}/s)  errors ${p.errors}`
       if (tty) process.stderr.write(`\r\x1b[2K${line}`)
       else if (now - lastPlain >= 5000) {
@@ -88,6 +93,7 @@ export function formatReport(r: FinalReport): string {
     ['deliveries', `${r.deliveriesReceived} of ${r.deliveriesExpected} (loss ${r.lossPct.toFixed(3)} %)`],
     ['deliveries/s', r.deliveriesPerSecond.toFixed(0)],
     ['latency ms', `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`],
+    ...(r.poseLatencyMs.count > 0 ? [['pose latency ms', `p50 ${r.poseLatencyMs.p50}  p99 ${r.poseLatencyMs.p99}  max ${r.poseLatencyMs.max}  (${r.poseLatencyMs.count} sampled)`] as [string, string]] : []),
     ['first sync ms', `p50 ${r.timeToFirstSyncMs.p50}  p99 ${r.timeToFirstSyncMs.p99}  max ${r.timeToFirstSyncMs.max}`],
     ['errors', `connect ${r.errors.connect}  closed ${r.errors.closed}  protocol ${r.errors.protocol}`],
     ['convergence', r.convergence.converged ? `ok (${r.convergence.checked} replicas)` : `DIVERGED: ${r.convergence.divergent.join(', ')}`],

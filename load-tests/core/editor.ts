@@ -8,7 +8,7 @@
  */
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
 import { decodeHocuspocusFrame, encodeHocuspocusAuth, encodeHocuspocusFrame, HocuspocusType } from '../../shared/protocol/hocuspocus.ts'
 import { decodeMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import { nowMs } from './clock.ts'
@@ -18,6 +18,8 @@ export type Protocol = 'yws' | 'hocuspocus'
 export interface EditorEvents {
   /** A delivery of another editor's update, with its end-to-end latency. */
   delivery(latencyMs: number): void
+  /** A pose (awareness) of another editor seen by a sampled replica, with its latency. */
+  pose?(latencyMs: number): void
   error(kind: 'connect' | 'closed' | 'protocol', detail: string): void
 }
 
@@ -35,6 +37,8 @@ export interface EditorOptions {
 }
 
 const REMOTE = Symbol('remote')
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
 
 /** Send stamps inside an update: [writer clientID, send time] of every `{lt: ms}` value. */
 export function stampsIn(update: Uint8Array): [number, number][] {
@@ -144,6 +148,10 @@ export class Editor {
       this.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, msg.stateVector)))
       return false
     }
+    if (msg.type === 'awareness') {
+      if (this.opts.replica && this.opts.events.pose) this.posesIn(msg.update, this.opts.events.pose)
+      return false
+    }
     if (msg.type !== 'update' && msg.type !== 'sync-step2') return false
     // Only live updates count as deliveries; a sync step 2 carries history, not news.
     if (msg.type === 'update') {
@@ -153,6 +161,26 @@ export class Editor {
     }
     if (this.opts.replica) Y.applyUpdate(this.doc, msg.update, REMOTE)
     return msg.type === 'sync-step2'
+  }
+
+  /**
+   * Pose latency, measured only by sampled replicas: parsing every pose's JSON in every
+   * receiver would make the generator the bottleneck at 90 Hz × 50 editors.
+   */
+  private posesIn(update: Uint8Array, record: (ms: number) => void): void {
+    const now = nowMs()
+    let entries
+    try {
+      entries = decodeAwarenessUpdate(update)
+    } catch (err) {
+      this.opts.events.error('protocol', (err as Error).message)
+      return
+    }
+    for (const { clientId, state } of entries) {
+      if (clientId === this.doc.clientID || !state) continue
+      const t = (JSON.parse(textDecoder.decode(state)) as { t?: unknown }).t
+      if (typeof t === 'number') record(now - t)
+    }
   }
 
   /** One edit, rotating through the shapes of our documents; each carries its send time. */
@@ -184,8 +212,8 @@ export class Editor {
 
   /** One XR pose as awareness (ephemeral, not document state). */
   pose(): void {
-    const state = JSON.stringify({ user: this.opts.index, head: { p: [Math.random(), 1.6, Math.random()], q: [0, 0, 0, 1] } })
-    const update = encodeAwarenessUpdate([{ clientId: this.doc.clientID, clock: ++this.awarenessClock, state: new TextEncoder().encode(state) }])
+    const state = JSON.stringify({ user: this.opts.index, t: nowMs(), head: { p: [Math.random(), 1.6, Math.random()], q: [0, 0, 0, 1] } })
+    const update = encodeAwarenessUpdate([{ clientId: this.doc.clientID, clock: ++this.awarenessClock, state: textEncoder.encode(state) }])
     this.send(encodeAwareness(update))
   }
 

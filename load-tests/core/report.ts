@@ -17,6 +17,8 @@ export interface WorkerReport {
   readonly deliveries: number
   readonly latency: string
   readonly syncTime: string
+  /** Awareness (pose) latency seen by the sampled replicas; empty without --awareness-hz. */
+  readonly poseLatency: string
   readonly errors: { connect: number; closed: number; protocol: number }
   readonly replicas: ReplicaState[]
   readonly cpuMs: number
@@ -58,6 +60,8 @@ export interface FinalReport {
   readonly deliveriesPerSecond: number
   readonly latencyMs: LatencySummary
   readonly timeToFirstSyncMs: LatencySummary
+  /** Pose (awareness) latency from a sender to the sampled replicas; count 0 without poses. */
+  readonly poseLatencyMs: LatencySummary
   readonly errors: { connect: number; closed: number; protocol: number }
   readonly convergence: Convergence
   readonly generatorCpuPct: number
@@ -90,6 +94,7 @@ export function mergeReports(reports: readonly WorkerReport[], durationS: number
     deliveriesPerSecond: received / durationS,
     latencyMs: summarize(mergeHistograms(reports.map((r) => r.latency))),
     timeToFirstSyncMs: summarize(mergeHistograms(reports.map((r) => r.syncTime))),
+    poseLatencyMs: summarize(mergeHistograms(reports.map((r) => r.poseLatency))),
     errors,
     convergence: checkConvergence(reports.flatMap((r) => r.replicas)),
     generatorCpuPct: (100 * reports.reduce((a, r) => a + r.cpuMs, 0)) / 1000 / elapsedS,

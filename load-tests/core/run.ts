@@ -39,6 +39,7 @@ export interface Progress {
 export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: Progress) => void, startAt?: () => Promise<number>): Promise<WorkerReport> {
   const latency = createHistogram()
   const syncTime = createHistogram()
+  const poseLatency = createHistogram()
   const errors = { connect: 0, closed: 0, protocol: 0 }
   let deliveries = 0
   const editors: { editor: Editor; doc: number }[] = []
@@ -60,6 +61,7 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
           deliveries++
         },
         error: (kind) => errors[kind]++,
+        pose: (ms) => recordMs(poseLatency, ms),
       },
     })
     editors.push({ editor, doc })
@@ -139,6 +141,7 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
     deliveries,
     latency: encodeHistogram(latency),
     syncTime: encodeHistogram(syncTime),
+    poseLatency: encodeHistogram(poseLatency),
     errors,
     replicas,
     cpuMs: (cpu.user + cpu.system) / 1000,
