@@ -42,7 +42,9 @@ export class LmdbStore implements DocStore {
 
   constructor(options: LmdbStoreOptions) {
     mkdirSync(options.path, { recursive: true })
-    this.root = open({ path: options.path, mapSize: options.mapSize ?? 64 * 1024 ** 3, compression: false })
+    // noSubdir: false — lmdb-js otherwise guesses from the name, and treats a directory
+    // whose name has a dot (/var/lib/atrium.data, mktemp -d's tmp.XXXX) as a file path.
+    this.root = open({ path: options.path, noSubdir: false, mapSize: options.mapSize ?? 64 * 1024 ** 3, compression: false })
     this.log = this.root.openDB({ name: 'log', encoding: 'binary' })
     this.snapshots = this.root.openDB({ name: 'snapshots', encoding: 'msgpack' })
     this.names = this.root.openDB({ name: 'names', encoding: 'msgpack' })
