@@ -5,6 +5,7 @@ import { BEGIN, END, ratioToBest, renderTable, splice, targets, type Results } f
 const results: Results = {
   atrium: { s1: { p50: 1, p99: 4, cpuUsPerDelivery: 10 }, s2: { deliveriesPerS: 100000, rate: 50, cpuUsPerDelivery: 3 }, s3: { p50: 1, p99: 70, cpuUsPerDelivery: 60 }, s4: { kbPerConnection: 0.8, connections: 5000 }, s5: { medianMs: 16, objects: 100000 }, s6: { p50: 1, p99: 8, poseP50: 2, poseP99: 25, loss: 0, converged: 'yes' } },
   hocuspocus: { s1: { p50: 3, p99: 400, cpuUsPerDelivery: 25 }, s2: { note: 'no step held' }, s3: { p50: 5, p99: 700, cpuUsPerDelivery: 80 }, s4: { kbPerConnection: 9, connections: 5000 }, s5: { medianMs: 400, objects: 100000 }, s6: { p50: 6000, p99: 27000, poseP50: 5000, poseP99: 30000, loss: 80, converged: 'NO' } },
+  relay: { s1: { p50: 0.4, p99: 2.5, cpuUsPerDelivery: 2.7 }, s4: { kbPerConnection: 1.5, connections: 5000 } },
   ywebsocket: { s1: { p50: 9, p99: 300, cpuUsPerDelivery: 20 }, s2: { deliveriesPerS: 20000, rate: 10, cpuUsPerDelivery: 18 }, s3: { p50: 25, p99: 300, cpuUsPerDelivery: 66 }, s4: { kbPerConnection: 5, connections: 5000 }, s5: { medianMs: 420, objects: 100000 }, s6: { p50: 6000, p99: 24000, loss: 50, converged: 'NO' } },
 }
 
@@ -28,6 +29,7 @@ describe('bench report', () => {
     const table = renderTable(results, { date: '2026-11-22', commit: 'abc' })
     expect(table).toContain('| 1. 1 doc × 50 × 10/s: p50 / p99 | 1 / 4 ms | 3 / 400 ms | 9 / 300 ms | 0.013 |')
     expect(table).toContain('no step held')
+    expect(table).toContain('scenario 1 2.7 µs CPU per delivery (p99 2.5 ms); scenario 4 1.5 KB per idle connection.')
     expect(table).toContain('| 6. pose (awareness) p50 / p99, sampled receivers | 2 / 25 ms | 5,000 / 30,000 ms | — | 0.00083 |')
     const doc = `# B\n\nintro\n\n${BEGIN}\nold\n${END}\n\nafter\n`
     const out = splice(doc, 'new')

@@ -43,11 +43,17 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     row('6. 50 XR × 90 Hz poses: update p50 / p99', 's6', latency('s6'), ratioToBest(n(get('atrium', 's6', 'p99')), PEERS.map((p) => n(get(p, 's6', 'p99'))))),
     row('6. pose (awareness) p50 / p99, sampled receivers', 's6', (s) => (get(s, 's6', 'poseP99') === undefined ? '—' : `${fmt(get(s, 's6', 'poseP50'))} / ${fmt(get(s, 's6', 'poseP99'))} ms`), ratioToBest(n(get('atrium', 's6', 'poseP99')), PEERS.map((p) => n(get(p, 's6', 'poseP99'))))),
     row('6. loss within the drain / converged', 's6', (s) => `${fmt(get(s, 's6', 'loss'))} % / ${fmt(get(s, 's6', 'converged'))}`, ''),
+    ...(r.relay ? ['', floorLine(r.relay)] : []),
     '',
     'Targets (issue 3):',
     ...targets(r).map((t) => `- ${t}`),
   ]
   return lines.join('\n')
+}
+
+/** The transport-only floor: what any server on this machine pays before doing real work. */
+export function floorLine(relay: Record<string, Row>): string {
+  return `Floor — a bare uWS relay, no Yjs, no storage (load-tests/peers/uws-relay.ts): scenario 1 ${fmt(relay.s1?.cpuUsPerDelivery)} µs CPU per delivery (p99 ${fmt(relay.s1?.p99)} ms); scenario 4 ${fmt(relay.s4?.kbPerConnection)} KB per idle connection.`
 }
 
 export function targets(r: Results): string[] {

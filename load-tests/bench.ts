@@ -50,6 +50,11 @@ const servers: Record<string, () => Promise<Target>> = {
     const { proc, port } = await startPeer('y-websocket')
     return { name: 'y-websocket server 0.1.1', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
   },
+  // The floor (transport only), for the scenarios marked `floor`; never a ratio's peer.
+  relay: async () => {
+    const { proc, port } = await startPeer('uws-relay')
+    return { name: 'bare uWS relay', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+  },
 }
 
 const cpuSeconds = (pid: number) => {
@@ -72,52 +77,64 @@ async function measured(t: Target, plan: Omit<LoadPlan, 'url' | 'protocol'>) {
 const base = { workers: 2, replicasPerDoc: 3, payload: 0, awarenessHz: 0 }
 type Row = Record<string, string | number>
 
-async function scenarios(t: Target): Promise<Record<string, Row>> {
-  const out: Record<string, Row> = {}
-  const prefix = `bench/${Date.now().toString(36)}/`
-  const fmt = (m: Awaited<ReturnType<typeof measured>>): Row => ({
-    p50: m.report.latencyMs.p50,
-    p99: m.report.latencyMs.p99,
-    loss: +m.report.lossPct.toFixed(3),
-    deliveriesPerS: Math.round(m.report.deliveriesPerSecond),
-    cpuUsPerDelivery: +m.cpuUsPerDelivery.toFixed(2),
-    generatorCpu: Math.round(m.report.generatorCpuPct),
-    converged: m.report.convergence.converged ? 'yes' : 'NO',
-    ...(m.report.poseLatencyMs.count > 0 ? { poseP50: m.report.poseLatencyMs.p50, poseP99: m.report.poseLatencyMs.p99, poses: m.report.poseLatencyMs.count } : {}),
-  })
+const fmt = (m: Awaited<ReturnType<typeof measured>>): Row => ({
+  p50: m.report.latencyMs.p50,
+  p99: m.report.latencyMs.p99,
+  loss: +m.report.lossPct.toFixed(3),
+  deliveriesPerS: Math.round(m.report.deliveriesPerSecond),
+  cpuUsPerDelivery: +m.cpuUsPerDelivery.toFixed(2),
+  generatorCpu: Math.round(m.report.generatorCpuPct),
+  converged: m.report.convergence.converged ? 'yes' : 'NO',
+  ...(m.report.poseLatencyMs.count > 0 ? { poseP50: m.report.poseLatencyMs.p50, poseP99: m.report.poseLatencyMs.p99, poses: m.report.poseLatencyMs.count } : {}),
+})
 
-  process.stderr.write(`${t.name}: scenario 1\n`)
-  out.s1 = fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 10, durationS: D(20), docPrefix: `${prefix}s1/` }))
+type Scenario = (t: Target, prefix: string) => Promise<Row>
 
-  process.stderr.write(`${t.name}: scenario 2 (ramp)\n`)
-  let best: Row | null = null
-  for (let step = 0, rate = 10; step < (quick ? 3 : 8); step++, rate *= 1.6) {
-    const m = await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate, durationS: D(5), docPrefix: `${prefix}s2-${step}/` })
-    const ok = m.report.latencyMs.p99 <= 100 && m.report.lossPct <= 0.1 && m.report.convergence.converged
-    process.stderr.write(`  rate ${rate.toFixed(1)}: ${Math.round(m.report.deliveriesPerSecond)}/s p99 ${m.report.latencyMs.p99} loss ${m.report.lossPct.toFixed(3)} gen ${Math.round(m.report.generatorCpuPct)}%\n`)
-    if (!ok) break
-    best = { ...fmt(m), rate: +rate.toFixed(1) }
-    if (m.report.generatorCpuPct > 160) {
-      best.note = 'generator saturated'
-      break
-    }
-  }
-  out.s2 = best ?? { note: 'no step held p99 ≤ 100 ms, loss ≤ 0.1 %' }
-
-  process.stderr.write(`${t.name}: scenario 3\n`)
-  out.s3 = fmt(await measured(t, { ...base, replicasPerDoc: 1, docs: 200, editorsPerDoc: 5, rate: 2, durationS: D(20), docPrefix: `${prefix}s3/` }))
-
-  process.stderr.write(`${t.name}: scenario 4 (idle connections)\n`)
-  const rss0 = rssBytes(t.pid)
-  const idle = await measured(t, { ...base, replicasPerDoc: 0, docs: 100, editorsPerDoc: quick ? 10 : 50, rate: 0, durationS: D(5), docPrefix: `${prefix}s4/` })
-  out.s4 = { connections: idle.report.editors, connectErrors: idle.report.errors.connect, rssMiBBefore: +(rss0 / 2 ** 20).toFixed(1), rssMiBPeak: +(idle.peakRss / 2 ** 20).toFixed(1), kbPerConnection: +((idle.peakRss - rss0) / 1024 / Math.max(1, idle.report.editors)).toFixed(2) }
-
-  process.stderr.write(`${t.name}: scenario 5 (cold sync of 100,000 objects)\n`)
-  out.s5 = await coldSync(t, `${prefix}s5`, quick ? 10_000 : 100_000)
-
-  process.stderr.write(`${t.name}: scenario 6 (XR poses)\n`)
-  out.s6 = fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 1, awarenessHz: 90, durationS: D(20), docPrefix: `${prefix}s6/` }))
-  return out
+const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean }> = {
+  s1: {
+    label: '1 document × 50 editors × 10/s',
+    floor: true,
+    run: async (t, prefix) => fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 10, durationS: D(20), docPrefix: prefix })),
+  },
+  s2: {
+    label: 'saturation ramp',
+    run: async (t, prefix) => {
+      let best: Row | null = null
+      for (let step = 0, rate = 10; step < (quick ? 3 : 8); step++, rate *= 1.6) {
+        const m = await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate, durationS: D(5), docPrefix: `${prefix}${step}/` })
+        const ok = m.report.latencyMs.p99 <= 100 && m.report.lossPct <= 0.1 && m.report.convergence.converged
+        process.stderr.write(`    rate ${rate.toFixed(1)}: ${Math.round(m.report.deliveriesPerSecond)}/s p99 ${m.report.latencyMs.p99} loss ${m.report.lossPct.toFixed(3)} gen ${Math.round(m.report.generatorCpuPct)}%\n`)
+        if (!ok) break
+        best = { ...fmt(m), rate: +rate.toFixed(1) }
+        if (m.report.generatorCpuPct > 160) {
+          best.note = 'generator saturated'
+          break
+        }
+      }
+      return best ?? { note: 'no step held p99 ≤ 100 ms, loss ≤ 0.1 %' }
+    },
+  },
+  s3: {
+    label: '200 documents × 5 editors × 2/s',
+    run: async (t, prefix) => fmt(await measured(t, { ...base, replicasPerDoc: 1, docs: 200, editorsPerDoc: 5, rate: 2, durationS: D(20), docPrefix: prefix })),
+  },
+  s4: {
+    label: 'idle connections',
+    floor: true,
+    run: async (t, prefix) => {
+      const rss0 = rssBytes(t.pid)
+      const idle = await measured(t, { ...base, replicasPerDoc: 0, docs: 100, editorsPerDoc: quick ? 10 : 50, rate: 0, durationS: D(5), docPrefix: prefix })
+      return { connections: idle.report.editors, connectErrors: idle.report.errors.connect, rssMiBBefore: +(rss0 / 2 ** 20).toFixed(1), rssMiBPeak: +(idle.peakRss / 2 ** 20).toFixed(1), kbPerConnection: +((idle.peakRss - rss0) / 1024 / Math.max(1, idle.report.editors)).toFixed(2) }
+    },
+  },
+  s5: {
+    label: 'cold sync of a 100,000-object building',
+    run: (t, prefix) => coldSync(t, prefix.slice(0, -1), quick ? 10_000 : 100_000),
+  },
+  s6: {
+    label: '50 XR clients, poses at 90 Hz',
+    run: async (t, prefix) => fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 1, awarenessHz: 90, durationS: D(20), docPrefix: prefix })),
+  },
 }
 
 /** Seeds a building of `objects` objects, then times new clients from connect to synced. */
@@ -146,14 +163,24 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
   return { objects, updateMiB: +(update.length / 2 ** 20).toFixed(2), medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1) }
 }
 
+/**
+ * Scenario by scenario, each server in turn on a fresh process: the figures a ratio compares
+ * are measured minutes apart at most (this machine is shared and its speed drifts), and no
+ * scenario inherits another's leftovers (5,000 closing sockets, a 100,000-object document).
+ */
 async function main() {
   const results: Record<string, Record<string, Row>> = {}
-  for (const [key, start] of Object.entries(servers)) {
-    const t = await start()
-    try {
-      results[key] = await scenarios(t)
-    } finally {
-      t.stop()
+  const prefix = `bench/${Date.now().toString(36)}`
+  for (const [key, scenario] of Object.entries(scenarios)) {
+    for (const [server, start] of Object.entries(servers)) {
+      if (server === 'relay' && !scenario.floor) continue
+      const t = await start()
+      process.stderr.write(`${key} (${scenario.label}): ${t.name}\n`)
+      try {
+        ;(results[server] ??= {})[key] = await scenario.run(t, `${prefix}/${key}/`)
+      } finally {
+        t.stop()
+      }
     }
   }
   killAllServers()

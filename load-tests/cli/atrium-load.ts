@@ -24,7 +24,7 @@ interface WorkerMessage {
 /** Runs one load over `plan.workers` processes (in this process when 1). */
 export async function runLoad(plan: LoadPlan, onProgress?: (p: Progress) => void): Promise<FinalReport> {
   if (plan.workers === 1) return mergeReports([await runShare(plan, 0, onProgress)], plan.durationS)
-  const latest: Progress[] = Array.from({ length: plan.workers }, () => ({ sent: 0, deliveries: 0, errors: 0 }))
+  const latest: Progress[] = Array.from({ length: plan.workers }, () => ({ sent: 0, deliveries: 0, errors: 0, perSecond: 0 }))
   const children: ReturnType<typeof fork>[] = []
   let ready = 0
   const reports = await Promise.all(
@@ -45,7 +45,7 @@ export async function runLoad(plan: LoadPlan, onProgress?: (p: Progress) => void
               for (const c of children) c.send({ start: at })
             } else if (m.kind === 'progress' && m.progress) {
               latest[index] = m.progress
-              onProgress?.(latest.reduce((a, p) => ({ sent: a.sent + p.sent, deliveries: a.deliveries + p.deliveries, errors: a.errors + p.errors })))
+              onProgress?.(latest.reduce((a, p) => ({ sent: a.sent + p.sent, deliveries: a.deliveries + p.deliveries, errors: a.errors + p.errors, perSecond: a.perSecond + p.perSecond })))
             } else if (m.kind === 'report' && m.report) resolve(m.report)
             else if (m.kind === 'error') reject(new Error(`worker ${index}: ${m.error}`))
           })
@@ -61,17 +61,11 @@ function progressPrinter(durationS: number, label: string) {
   const tty = process.stderr.isTTY
   const started = Date.now()
   let lastPlain = 0
-  // Workers report one after another, each with its own totals: a rate taken between two of
-  // their reports divides by milliseconds. Take it over at least a second instead.
-  let prev = { deliveries: 0, at: started }
-  let rate = 0
   return {
     update(p: Progress) {
       const now = Date.now()
-      if (now - prev.at >= 1000) {
-        rate = ((p.deliveries - prev.deliveries) * 1000) / (now - prev.at)
-        prev = { deliveries: p.deliveries, at: now }
-      }
+      // Each worker measures its own rate over its own interval; the sum is the total.
+      const rate = p.perSecond
       const line = `${label}${Math.min(durationS, (now - started) / 1000).toFixed(0)}/${durationS}s  sent ${p.sent}  delivered ${p.deliveries}  (${rate.toFixed(0)}/s)  errors ${p.errors}`
       if (tty) process.stderr.write(`\r\x1b[2K${line}`)
       else if (now - lastPlain >= 5000) {

@@ -29,6 +29,8 @@ export interface Progress {
   sent: number
   deliveries: number
   errors: number
+  /** Deliveries per second over this share's last progress interval. */
+  perSecond: number
 }
 
 /**
@@ -85,7 +87,15 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
   const cpu0 = process.cpuUsage()
   const end = t0 + plan.durationS * 1000
   const timers: NodeJS.Timeout[] = []
-  const progress = onProgress ? setInterval(() => onProgress({ sent: connected.reduce((a, e) => a + e.editor.sent, 0), deliveries, errors: errors.closed + errors.protocol }), 1000) : null
+  let last = { deliveries: 0, at: nowMs() }
+  const progress = onProgress
+    ? setInterval(() => {
+        const now = nowMs()
+        const perSecond = ((deliveries - last.deliveries) * 1000) / Math.max(1, now - last.at)
+        last = { deliveries, at: now }
+        onProgress({ sent: connected.reduce((a, e) => a + e.editor.sent, 0), deliveries, errors: errors.closed + errors.protocol, perSecond })
+      }, 1000)
+    : null
   await new Promise<void>((resolve) => {
     if (plan.rate > 0) {
       const interval = 1000 / plan.rate
@@ -111,9 +121,9 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
 
   // Drain: wait until deliveries stop arriving (500 ms of quiet), at most 10 s.
   const drainDeadline = nowMs() + 10_000
-  let last = -1
-  while (deliveries !== last && nowMs() < drainDeadline) {
-    last = deliveries
+  let seen = -1
+  while (deliveries !== seen && nowMs() < drainDeadline) {
+    seen = deliveries
     await new Promise((r) => setTimeout(r, 500))
   }
   if (progress) clearInterval(progress)
