@@ -29,7 +29,7 @@ describe('bench report', () => {
     const table = renderTable(results, { date: '2026-11-22', commit: 'abc' })
     expect(table).toContain('| 1. 1 doc × 50 × 10/s: p50 / p99 | 1 / 4 ms | 3 / 400 ms | 9 / 300 ms | 0.013 |')
     expect(table).toContain('no step held')
-    expect(table).toContain('scenario 1 2.7 µs CPU per delivery (p99 2.5 ms); scenario 4 1.5 KB per idle connection.')
+    expect(table).toContain('scenario 1 2.7 µs CPU per delivery (p99 2.5 ms); scenario 4 1.5 KB per added idle connection.')
     expect(table).toContain('| 6. pose (awareness) p50 / p99, sampled receivers | 2 / 25 ms | 5,000 / 30,000 ms | — | 0.00083 |')
     const doc = `# B\n\nintro\n\n${BEGIN}\nold\n${END}\n\nafter\n`
     const out = splice(doc, 'new')

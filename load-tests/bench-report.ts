@@ -38,7 +38,7 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     row('2. server CPU µs per delivery at that step', 's2', (s) => fmt(get(s, 's2', 'cpuUsPerDelivery')), ratioToBest(n(get('atrium', 's2', 'cpuUsPerDelivery')), PEERS.map((p) => n(get(p, 's2', 'cpuUsPerDelivery'))))),
     row('3. 200 docs × 5 × 2/s: p50 / p99', 's3', latency('s3'), ratioToBest(n(get('atrium', 's3', 'p99')), PEERS.map((p) => n(get(p, 's3', 'p99'))))),
     row('3. server CPU µs per delivery', 's3', (s) => fmt(get(s, 's3', 'cpuUsPerDelivery')), ratioToBest(n(get('atrium', 's3', 'cpuUsPerDelivery')), PEERS.map((p) => n(get(p, 's3', 'cpuUsPerDelivery'))))),
-    row('4. idle connections: KB RSS per connection', 's4', (s) => `${fmt(get(s, 's4', 'kbPerConnection'))} (${fmt(get(s, 's4', 'connections'), 0)} conns)`, ratioToBest(n(get('atrium', 's4', 'kbPerConnection')), PEERS.map((p) => n(get(p, 's4', 'kbPerConnection'))))),
+    row('4. idle connections: KB RSS per added connection (per connection from a cold process)', 's4', (s) => `${fmt(get(s, 's4', 'kbPerConnection'))} (${fmt(get(s, 's4', 'kbPerConnectionFromCold'))}), ${fmt(get(s, 's4', 'connections'), 0)} conns`, ratioToBest(n(get('atrium', 's4', 'kbPerConnection')), PEERS.map((p) => n(get(p, 's4', 'kbPerConnection'))))),
     row('5. cold sync: median connect-to-synced', 's5', (s) => `${fmt(get(s, 's5', 'medianMs'), 1)} ms (${fmt(get(s, 's5', 'objects'), 0)} objects)`, ratioToBest(n(get('atrium', 's5', 'medianMs')), PEERS.map((p) => n(get(p, 's5', 'medianMs'))))),
     row('6. 50 XR × 90 Hz poses: update p50 / p99', 's6', latency('s6'), ratioToBest(n(get('atrium', 's6', 'p99')), PEERS.map((p) => n(get(p, 's6', 'p99'))))),
     row('6. pose (awareness) p50 / p99, sampled receivers', 's6', (s) => (get(s, 's6', 'poseP99') === undefined ? '—' : `${fmt(get(s, 's6', 'poseP50'))} / ${fmt(get(s, 's6', 'poseP99'))} ms`), ratioToBest(n(get('atrium', 's6', 'poseP99')), PEERS.map((p) => n(get(p, 's6', 'poseP99'))))),
@@ -53,7 +53,7 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
 
 /** The transport-only floor: what any server on this machine pays before doing real work. */
 export function floorLine(relay: Record<string, Row>): string {
-  return `Floor — a bare uWS relay, no Yjs, no storage (load-tests/peers/uws-relay.ts): scenario 1 ${fmt(relay.s1?.cpuUsPerDelivery)} µs CPU per delivery (p99 ${fmt(relay.s1?.p99)} ms); scenario 4 ${fmt(relay.s4?.kbPerConnection)} KB per idle connection.`
+  return `Floor — a bare uWS relay, no Yjs, no storage (load-tests/peers/uws-relay.ts): scenario 1 ${fmt(relay.s1?.cpuUsPerDelivery)} µs CPU per delivery (p99 ${fmt(relay.s1?.p99)} ms); scenario 4 ${fmt(relay.s4?.kbPerConnection)} KB per added idle connection.`
 }
 
 export function targets(r: Results): string[] {

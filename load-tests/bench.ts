@@ -2,7 +2,8 @@
  * `npm run bench`: Atrium, Hocuspocus and the y-websocket reference server, one after
  * another on this machine, the same scenarios against each with the atrium-load core, and
  * a table with ratios to the best peer written into BENCHMARKS.md (between markers).
- *   npm run bench [-- --quick]     (--quick: short durations, for trying the harness)
+ *   npm run bench [-- --quick] [-- --only s1,s4]
+ *   (--quick: short durations, for trying the harness; --only: a subset; neither writes BENCHMARKS.md)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execSync } from 'node:child_process'
@@ -21,6 +22,9 @@ import type { FinalReport } from './core/report.ts'
 import type { LoadPlan } from './core/run.ts'
 
 const quick = process.argv.includes('--quick')
+/** `--only s1,s4`: run just these scenarios (printed, never written to BENCHMARKS.md). */
+const onlyArg = process.argv.indexOf('--only')
+const only = onlyArg === -1 ? null : new Set((process.argv[onlyArg + 1] ?? '').split(','))
 const D = (s: number) => (quick ? Math.min(s, 4) : s)
 
 interface Target {
@@ -121,10 +125,34 @@ const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean 
   s4: {
     label: 'idle connections',
     floor: true,
+    // The marginal cost: RSS while 1,000 idle connections are held (the process is warm,
+    // its young generation already touched), then while 4,000 more join them, 50 per
+    // document. Fixed costs (code, heap reservations) would otherwise be charged to the
+    // first few thousand connections; the total from a cold process is reported too.
     run: async (t, prefix) => {
       const rss0 = rssBytes(t.pid)
-      const idle = await measured(t, { ...base, replicasPerDoc: 0, docs: 100, editorsPerDoc: quick ? 10 : 50, rate: 0, durationS: D(5), docPrefix: prefix })
-      return { connections: idle.report.editors, connectErrors: idle.report.errors.connect, rssMiBBefore: +(rss0 / 2 ** 20).toFixed(1), rssMiBPeak: +(idle.peakRss / 2 ** 20).toFixed(1), kbPerConnection: +((idle.peakRss - rss0) / 1024 / Math.max(1, idle.report.editors)).toFixed(2) }
+      const first = quick ? 200 : 1_000
+      const more = quick ? 800 : 4_000
+      const hold = (docs: number, durationS: number, p: string) =>
+        runLoad({ ...base, url: t.url, protocol: t.protocol, replicasPerDoc: 0, docs, editorsPerDoc: 50, rate: 0, durationS, docPrefix: p })
+      const warm = hold(first / 50, 16, `${prefix}warm/`)
+      await new Promise((r) => setTimeout(r, 6_000))
+      const rss1 = rssBytes(t.pid)
+      let rss2 = 0
+      const timer = setInterval(() => (rss2 = Math.max(rss2, rssBytes(t.pid))), 250)
+      const added = await hold(more / 50, 5, `${prefix}more/`)
+      clearInterval(timer)
+      const warmed = await warm
+      const connected = warmed.editors + added.editors
+      return {
+        connections: connected,
+        connectErrors: warmed.errors.connect + added.errors.connect,
+        rssMiBCold: +(rss0 / 2 ** 20).toFixed(1),
+        rssMiBAt1000: +(rss1 / 2 ** 20).toFixed(1),
+        rssMiBAll: +(rss2 / 2 ** 20).toFixed(1),
+        kbPerConnection: +((rss2 - rss1) / 1024 / Math.max(1, added.editors)).toFixed(2),
+        kbPerConnectionFromCold: +((rss2 - rss0) / 1024 / Math.max(1, connected)).toFixed(2),
+      }
     },
   },
   s5: {
@@ -172,6 +200,7 @@ async function main() {
   const results: Record<string, Record<string, Row>> = {}
   const prefix = `bench/${Date.now().toString(36)}`
   for (const [key, scenario] of Object.entries(scenarios)) {
+    if (only && !only.has(key)) continue
     for (const [server, start] of Object.entries(servers)) {
       if (server === 'relay' && !scenario.floor) continue
       const t = await start()
@@ -187,7 +216,7 @@ async function main() {
   writeFileSync('.bench-results.json', `${JSON.stringify(results, null, 2)}\n`)
   const commit = execSync('git rev-parse --short HEAD').toString().trim()
   const table = renderTable(results, { date: new Date().toISOString().slice(0, 10), commit })
-  if (quick) console.log(table) // a smoke run never overwrites the recorded figures
+  if (quick || only) console.log(table) // a partial or smoke run never overwrites the recorded figures
   else {
     const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
     writeFileSync(path, splice(readFileSync(path, 'utf8'), table))
