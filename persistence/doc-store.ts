@@ -45,6 +45,11 @@ export interface ListOptions {
 export interface DocStore {
   /** Adapter name for logs and metrics. */
   readonly kind: string
+  /**
+   * True when every node of a cluster reads and writes this same store (MongoDB): then only
+   * the node a change arrived on persists it. False or absent for a node-local store.
+   */
+  readonly shared?: boolean
   load(name: string): Promise<StoredDoc | null>
   /** Appends every entry in one atomic, durable write (group commit). */
   append(entries: readonly AppendEntry[]): Promise<void>

@@ -32,6 +32,8 @@ export interface LmdbStoreOptions {
 
 export class LmdbStore implements DocStore {
   readonly kind = 'lmdb'
+  /** Node-local: in cluster mode every node keeps its own complete copy. */
+  readonly shared = false
   private readonly root: RootDatabase
   private readonly log: Database<Uint8Array, [string, number]>
   private readonly snapshots: Database<SnapshotRecord, string>

@@ -8,6 +8,8 @@ import type { DocStore } from '../persistence/doc-store.ts'
 import { LmdbStore } from '../persistence/lmdb-store.ts'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import type { Config } from './config.ts'
+import { RedisBus } from './cluster/bus.ts'
+import { ClusterNode } from './cluster/cluster.ts'
 import { Compactor } from './documents/compactor.ts'
 import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
@@ -33,6 +35,8 @@ export interface Atrium {
   readonly metrics: Metrics
   readonly registry: DocumentRegistry
   readonly compactor: Compactor
+  /** Cluster mode (REDIS_URL or REDIS_CLUSTER_NODES), else null. */
+  readonly cluster: ClusterNode | null
   /** Stops accepting, closes sockets with 1001, flushes every document. Idempotent. */
   close(): Promise<{ unflushedUpdates: number }>
 }
@@ -47,7 +51,15 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
 
   const app = uWS.App()
   const publisher = createPublisher(app, metrics)
-  const registry = new DocumentRegistry({
+  const cluster = clusterFrom(config, logger, {
+    registry: () => registry,
+    groupCommit,
+    // With a store all nodes share, the node a change arrived on is the one that stores it.
+    persistRemote: store.shared !== true,
+    metrics,
+  })
+  const registry: DocumentRegistry = new DocumentRegistry({
+    cluster: cluster ?? undefined,
     store,
     groupCommit,
     compactor,
@@ -64,14 +76,14 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     registry: () => registry,
     metrics,
     logger,
-    readiness: () => ({ listening: closing === null, storageWritable: groupCommit.healthy }),
+    readiness: () => ({ listening: closing === null, storageWritable: groupCommit.healthy, ...(cluster ? { redis: cluster.isUp ? 'up' : 'down' } : {}) }),
   })
 
   const listenSocket = await new Promise<us_listen_socket>((resolvePromise, reject) => {
     app.listen(config.HOST, config.PORT, (socket) => (socket ? resolvePromise(socket) : reject(new Error(`cannot listen on ${config.HOST}:${config.PORT}`))))
   })
   const port = uWS.us_socket_local_port(listenSocket as never)
-  logger.info({ host: config.HOST, port, store: store.kind, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
+  logger.info({ host: config.HOST, port, store: store.kind, node: cluster?.nodeId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
 
   const close = async () => {
     const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
@@ -82,6 +94,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     const unflushedUpdates = await groupCommit.close(deadline)
     if (unflushedUpdates > 0) logger.error({ unflushedUpdates }, 'shutdown deadline passed with updates not yet durable')
     await compactor.close()
+    await cluster?.close()
     await pool.close()
     registry.destroyAll()
     if (!givenStore) await store.close()
@@ -94,6 +107,30 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     metrics,
     registry,
     compactor,
+    cluster,
     close: () => (closing ??= close()),
   }
+}
+
+function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'registry' | 'groupCommit' | 'persistRemote' | 'metrics'>): ClusterNode | null {
+  const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':')
+    return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) }
+  })
+  if (!config.REDIS_URL && !clusterNodes) return null
+  parts.metrics.redisUp.set(0)
+  return new ClusterNode({
+    ...parts,
+    nodeId: config.NODE_ID,
+    prefix: config.REDIS_PREFIX,
+    antiEntropyIntervalMs: config.ANTI_ENTROPY_INTERVAL_MS,
+    heartbeatMs: config.CLUSTER_HEARTBEAT_MS,
+    nodeTimeoutMs: config.CLUSTER_NODE_TIMEOUT_MS,
+    logger: logger.child({ component: 'cluster' }),
+    connect: (handlers) => {
+      const bus = new RedisBus({ url: config.REDIS_URL, clusterNodes, logger: logger.child({ component: 'redis' }), maxReconnectDelayMs: 500, ...handlers })
+      bus.start()
+      return bus
+    },
+  })
 }

@@ -24,6 +24,13 @@ export const ENV_SPEC = {
   PRELOAD_QUEUE_MESSAGES: { schema: int(1, 100_000).default(1000), doc: 'Messages buffered per connection while its document loads.' },
   IDLE_TIMEOUT_S: { schema: int(8, 960).default(120), doc: 'Close a socket that sent nothing (not even a pong) for this long.' },
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Upper bound for a graceful shutdown before the process exits anyway.' },
+  REDIS_URL: { schema: z.string().regex(/^rediss?:\/\/\S+$/).optional(), doc: 'Turns cluster mode on: redis:// or rediss:// URL of the Redis whose pub/sub links the nodes.' },
+  REDIS_CLUSTER_NODES: { schema: z.string().regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/).optional(), doc: 'Cluster mode on Redis Cluster: comma-separated host:port seed nodes (instead of REDIS_URL).' },
+  REDIS_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/).default('atrium:'), doc: 'Prefix of every Redis channel and key, so deployments can share a Redis.' },
+  NODE_ID: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), doc: 'This node\'s name in the cluster (default: a random UUID per start).' },
+  ANTI_ENTROPY_INTERVAL_MS: { schema: int(100, 3_600_000).default(10_000), doc: 'How often a node compares each loaded document\'s state with the other nodes (also done on load and whenever Redis comes back).' },
+  CLUSTER_HEARTBEAT_MS: { schema: int(50, 60_000).default(1000), doc: 'Heartbeat period on the cluster channel.' },
+  CLUSTER_NODE_TIMEOUT_MS: { schema: int(200, 600_000).default(5000), doc: 'A node not heard from for this long counts as gone: its clients\' awareness is removed.' },
 } as const
 
 type Spec = typeof ENV_SPEC
@@ -43,6 +50,7 @@ function describeRule(schema: z.ZodType): string {
   const json = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>
   if (Array.isArray(json.enum)) return `one of ${json.enum.join(', ')}`
   if (json.type === 'integer' || json.type === 'number') return `an integer from ${json.minimum} to ${json.maximum}`
+  if (typeof json.pattern === 'string') return `a string matching ${json.pattern}`
   return 'a non-empty string'
 }
 

@@ -27,6 +27,16 @@ export function createMetrics() {
     storagePendingUpdates: new Gauge({ name: 'atrium_storage_pending_updates', help: 'Accepted updates not yet durable.', registers: [registry] }),
     compactions: new Counter({ name: 'atrium_compactions_total', help: 'Compactions of a document log into a snapshot.', labelNames: ['result'] as const, registers: [registry] }),
     compactionTime: new Histogram({ name: 'atrium_compaction_seconds', help: 'Compaction time (load, merge in a worker, write).', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30], registers: [registry] }),
+    busPublished: new Counter({ name: 'atrium_bus_messages_published_total', help: 'Messages published on the cluster bus, by kind.', labelNames: ['kind'] as const, registers: [registry] }),
+    busReceived: new Counter({ name: 'atrium_bus_messages_received_total', help: 'Messages from other nodes received on the cluster bus, by kind.', labelNames: ['kind'] as const, registers: [registry] }),
+    busDropped: new Counter({ name: 'atrium_bus_messages_dropped_total', help: 'Messages not published because Redis was unreachable (anti-entropy repairs the gap).', registers: [registry] }),
+    busInvalid: new Counter({ name: 'atrium_bus_invalid_messages_total', help: 'Bus messages ignored because they could not be decoded or applied.', registers: [registry] }),
+    busLatency: new Histogram({ name: 'atrium_bus_latency_seconds', help: 'Origin publish to remote apply, for updates and awareness (needs synchronised clocks across hosts).', buckets: latencyBuckets, registers: [registry] }),
+    busRescuedUpdates: new Counter({ name: 'atrium_bus_rescued_updates_total', help: 'Shared storage: updates persisted here because their origin node went silent before confirming them durable.', registers: [registry] }),
+    antiEntropyRepairs: new Counter({ name: 'atrium_anti_entropy_repairs_total', help: 'Anti-entropy repairs (state differences) sent to or received from other nodes.', labelNames: ['direction'] as const, registers: [registry] }),
+    antiEntropyBytes: new Counter({ name: 'atrium_anti_entropy_bytes_total', help: 'Bytes of anti-entropy repairs.', labelNames: ['direction'] as const, registers: [registry] }),
+    redisUp: new Gauge({ name: 'atrium_redis_up', help: 'Cluster mode: 1 while both Redis connections are up and subscribed, else 0.', registers: [registry] }),
+    clusterNodes: new Gauge({ name: 'atrium_cluster_nodes', help: 'Cluster nodes heard from recently, this one included.', registers: [registry] }),
   }
   return m
 }

@@ -9,7 +9,7 @@ describe('README stays in step with the code', () => {
   it.each(Object.keys(ENV_SPEC))('documents %s with its default', (name) => {
     const spec = ENV_SPEC[name as keyof typeof ENV_SPEC]
     const fallback = (spec.schema.def as { defaultValue: unknown }).defaultValue
-    expect(readme).toContain(`| \`${name}\` | \`${String(fallback)}\` |`)
+    expect(readme).toContain(fallback === undefined ? `| \`${name}\` | — |` : `| \`${name}\` | \`${String(fallback)}\` |`)
   })
   it.each(Object.values(CloseCodes).map((c) => [c.code, c] as const))('lists close code %i', (_, c) => {
     expect(readme).toContain(`| ${c.code} | \`${c.name}\` | ${c.reason} |`)

@@ -8,6 +8,8 @@ import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } fro
 export class AwarenessRelay {
   private readonly entries = new Map<number, AwarenessEntry>()
   private readonly changed = new Map<number, AwarenessEntry>()
+  /** The subset of `changed` made by this node's own clients (for the cluster bus). */
+  private readonly changedLocal = new Map<number, AwarenessEntry>()
   private live = 0
 
   /** Number of clients with a non-null state. */
@@ -24,7 +26,7 @@ export class AwarenessRelay {
    * client ids this sender now controls (added on a state, removed on null), so they can
    * be removed when the sender disconnects.
    */
-  apply(update: Uint8Array, owned: Set<number>): void {
+  apply(update: Uint8Array, owned: Set<number>, local = true): void {
     for (const entry of decodeAwarenessUpdate(update)) {
       const current = this.entries.get(entry.clientId)
       const accept =
@@ -32,25 +34,35 @@ export class AwarenessRelay {
         current.clock < entry.clock ||
         (current.clock === entry.clock && entry.state === null && current.state !== null)
       if (!accept) continue
-      this.set(entry, current)
+      this.set(entry, current, local)
       if (entry.state === null) owned.delete(entry.clientId)
       else owned.add(entry.clientId)
     }
   }
 
   /** Marks these clients as gone (their sender disconnected). */
-  remove(clientIds: Iterable<number>): void {
+  remove(clientIds: Iterable<number>, local = true): void {
     for (const clientId of clientIds) {
       const current = this.entries.get(clientId)
-      if (current?.state) this.set({ clientId, clock: current.clock + 1, state: null }, current)
+      if (current?.state) this.set({ clientId, clock: current.clock + 1, state: null }, current, local)
     }
   }
 
-  private set(entry: AwarenessEntry, current: AwarenessEntry | undefined): void {
+  private set(entry: AwarenessEntry, current: AwarenessEntry | undefined, local: boolean): void {
     if (current?.state && !entry.state) this.live--
     else if (!current?.state && entry.state) this.live++
     this.entries.set(entry.clientId, entry)
     this.changed.set(entry.clientId, entry)
+    if (local) this.changedLocal.set(entry.clientId, entry)
+    else this.changedLocal.delete(entry.clientId)
+  }
+
+  /** This node's own clients' changes since the last call (or null); call before takeChanges. */
+  takeLocalChanges(): Uint8Array | null {
+    if (this.changedLocal.size === 0) return null
+    const update = encodeAwarenessUpdate(this.changedLocal.values())
+    this.changedLocal.clear()
+    return update
   }
 
   /** The coalesced changes since the last call, as one awareness update (or null). */
@@ -58,7 +70,18 @@ export class AwarenessRelay {
     if (this.changed.size === 0) return null
     const update = encodeAwarenessUpdate(this.changed.values())
     this.changed.clear()
+    this.changedLocal.clear()
     return update
+  }
+
+  /** Live states of these clients (or null when none is live). */
+  encodeSome(clientIds: Iterable<number>): Uint8Array | null {
+    const live: AwarenessEntry[] = []
+    for (const id of clientIds) {
+      const entry = this.entries.get(id)
+      if (entry?.state) live.push(entry)
+    }
+    return live.length > 0 ? encodeAwarenessUpdate(live) : null
   }
 
   /** Every live state, for a joining client or a query-awareness (or null when empty). */

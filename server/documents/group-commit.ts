@@ -46,6 +46,15 @@ export class GroupCommit {
     return this.failures === 0
   }
 
+  /** Generation of the last enqueued update; `durableGeneration` reaches it once it is durable. */
+  get enqueuedGeneration(): number {
+    return this.enqueued
+  }
+
+  get durableGeneration(): number {
+    return this.durable
+  }
+
   get pendingUpdates(): number {
     return this.pendingCount
   }

@@ -8,7 +8,15 @@ import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
 import type { GroupCommit } from './group-commit.ts'
-import { SharedDoc, type Peer, type Publisher } from './shared-doc.ts'
+import { SharedDoc, type ClusterOutbox, type Peer, type Publisher } from './shared-doc.ts'
+
+/** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
+export interface ClusterMembership extends ClusterOutbox {
+  loaded(doc: SharedDoc): void
+  unloaded(doc: SharedDoc): void
+  /** False with shared storage: only the node a change arrived on persists it. */
+  readonly persistRemote: boolean
+}
 
 export interface RegistryOptions {
   readonly store: DocStore
@@ -19,6 +27,7 @@ export interface RegistryOptions {
   readonly batchBytes: number
   readonly logger: Logger
   readonly metrics: Metrics
+  readonly cluster?: ClusterMembership | undefined
 }
 
 /** Why a document could not be served; carries the underlying cause. */
@@ -42,6 +51,11 @@ export class DocumentRegistry {
 
   get size(): number {
     return this.docs.size
+  }
+
+  /** Every loaded document. */
+  loaded(): IterableIterator<SharedDoc> {
+    return this.docs.values()
   }
 
   /** A loaded document, without loading it. */
@@ -70,6 +84,8 @@ export class DocumentRegistry {
       publisher: this.opts.publisher,
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
+      cluster: this.opts.cluster,
+      persistRemote: this.opts.cluster?.persistRemote,
     })
     try {
       const stored = await store.load(name)
@@ -78,6 +94,7 @@ export class DocumentRegistry {
       this.docs.set(name, doc)
       metrics.documentsLoaded.set(this.docs.size)
       compactor.track(name, stored?.updates.length ?? 0)
+      this.opts.cluster?.loaded(doc)
       // Nobody may attach (every joiner left while loading): unload after the grace period then.
       this.scheduleUnload(doc)
       return doc
@@ -127,6 +144,7 @@ export class DocumentRegistry {
     this.docs.delete(doc.name)
     this.opts.metrics.documentsLoaded.set(this.docs.size)
     this.opts.compactor.forget(doc.name)
+    this.opts.cluster?.unloaded(doc)
     doc.destroy()
     this.opts.logger.debug({ doc: doc.name }, 'document unloaded')
   }

@@ -8,7 +8,7 @@ import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from 
 import { AwarenessRelay } from './awareness-relay.ts'
 
 /** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. */
-export const Origin = { storage: Symbol('storage'), local: Symbol('local') } as const
+export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remote: Symbol('remote') } as const
 
 /** One client's view of this document (a socket subscription). */
 export interface Peer {
@@ -23,12 +23,25 @@ export interface Publisher {
   publish(topic: string, frame: Uint8Array, except?: Peer): void
 }
 
+/** Cluster mode: where this node's own changes go, once per tick (never what came from it). */
+export interface ClusterOutbox {
+  publishUpdate(doc: SharedDoc, update: Uint8Array): void
+  publishAwareness(doc: SharedDoc, update: Uint8Array): void
+}
+
 export interface SharedDocHooks {
   readonly publisher: Publisher
   /** Called with each accepted change (Yjs-encoded, never the raw client bytes). */
   readonly persist: (name: string, update: Uint8Array) => void
   /** Largest fan-out batch before it is sent without waiting for the end of the tick. */
   readonly batchBytes: number
+  readonly cluster?: ClusterOutbox | undefined
+  /**
+   * Persist changes that came from other nodes too: true with a node-local store (each
+   * node's copy must be complete), false with shared storage, where the node a change
+   * arrived on stores it and nobody else does.
+   */
+  readonly persistRemote?: boolean | undefined
 }
 
 export class SharedDoc {
@@ -37,7 +50,11 @@ export class SharedDoc {
   readonly peers = new Set<Peer>()
   readonly topic: string
 
+  /** Bumped on every change: cheap cache key for anti-entropy digests. */
+  version = 0
   private batch: Uint8Array[] = []
+  /** This node's own changes of the tick, for the cluster bus. */
+  private outbound: Uint8Array[] = []
   private batchBytes = 0
   /** The only peer whose updates are in the batch, or null when mixed / from elsewhere. */
   private batchSender: Peer | null | undefined = undefined
@@ -65,8 +82,11 @@ export class SharedDoc {
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     this.fullState = null
     this.stateVector = null
+    this.version++
     if (origin === Origin.storage) return
-    this.hooks.persist(this.name, update)
+    const remote = origin === Origin.remote
+    if (!remote || this.hooks.persistRemote !== false) this.hooks.persist(this.name, update)
+    if (!remote && this.hooks.cluster) this.outbound.push(update)
     const sender = typeof origin === 'object' && origin !== null && this.peers.has(origin as Peer) ? (origin as Peer) : null
     this.batchSender = this.batchSender === undefined ? sender : this.batchSender === sender ? sender : null
     this.batch.push(update)
@@ -80,9 +100,33 @@ export class SharedDoc {
     Y.applyUpdate(this.doc, update, from)
   }
 
+  /** Applies what another node accepted (or an anti-entropy repair): fanned out, never re-published. */
+  applyRemoteUpdate(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, Origin.remote)
+  }
+
   applyAwareness(update: Uint8Array, from: Peer): void {
-    this.awareness.apply(update, from.awarenessIds)
+    this.awareness.apply(update, from.awarenessIds, true)
     if (this.awareness.hasChanges) this.scheduleTick()
+  }
+
+  /** Awareness of another node's clients; `owned` tracks them per node, for when it is gone. */
+  applyRemoteAwareness(update: Uint8Array, owned: Set<number>): void {
+    this.awareness.apply(update, owned, false)
+    if (this.awareness.hasChanges) this.scheduleTick()
+  }
+
+  /** Removes awareness states of another node's clients (that node is gone). */
+  removeRemoteAwareness(owned: Iterable<number>): void {
+    this.awareness.remove(owned, false)
+    if (this.awareness.hasChanges) this.scheduleTick()
+  }
+
+  /** Live awareness states of this node's own clients (for a peer node that missed them). */
+  encodeLocalAwareness(): Uint8Array | null {
+    const ids = new Set<number>()
+    for (const peer of this.peers) for (const id of peer.awarenessIds) ids.add(id)
+    return this.awareness.encodeSome(ids)
   }
 
   /** The messages a new peer gets: our state vector (so it sends what we lack) and awareness. */
@@ -114,7 +158,7 @@ export class SharedDoc {
   leave(peer: Peer): void {
     if (!this.peers.delete(peer)) return
     if (peer.awarenessIds.size > 0) {
-      this.awareness.remove(peer.awarenessIds)
+      this.awareness.remove(peer.awarenessIds, true)
       peer.awarenessIds.clear()
       this.scheduleTick()
     }
@@ -144,6 +188,14 @@ export class SharedDoc {
       this.batchSender = undefined
       publisher.publish(this.topic, encodeUpdate(update), sender)
     }
+    const cluster = this.hooks.cluster
+    if (cluster && this.outbound.length > 0) {
+      const own = this.outbound.length === 1 ? this.outbound[0]! : Y.mergeUpdates(this.outbound)
+      this.outbound = []
+      cluster.publishUpdate(this, own)
+    }
+    const ownAwareness = cluster ? this.awareness.takeLocalChanges() : null
+    if (cluster && ownAwareness) cluster.publishAwareness(this, ownAwareness)
     const awareness = this.awareness.takeChanges()
     // Awareness goes to everyone, the sender included: y-websocket clients treat any
     // message as a keep-alive, and their 15 s awareness renewal is often the only one.

@@ -18,7 +18,13 @@ export interface HttpDeps {
   readonly metrics: Metrics
   readonly logger: Logger
   /** Readiness checks: name → ok. */
-  readonly readiness: () => Record<string, boolean>
+  /**
+   * Boolean checks decide readiness (503 when one fails); string checks are reported only
+   * (cluster mode: `redis: 'down'` makes the status `degraded`, still 200: a Redis outage
+   * hits every node at once, and taking them all out of rotation would turn degraded
+   * service into none).
+   */
+  readonly readiness: () => Record<string, boolean | string>
 }
 
 interface Reply {
@@ -70,8 +76,9 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     '/readyz',
     route(logger, () => {
       const checks = deps.readiness()
-      const ready = Object.values(checks).every(Boolean)
-      return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks })
+      const ready = Object.values(checks).every((v) => v !== false)
+      const degraded = Object.values(checks).some((v) => v === 'down')
+      return json(ready ? 200 : 503, { status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', checks })
     }),
   )
 

@@ -1,0 +1,202 @@
+/**
+ * Cluster mode end to end: a real redis-server started here on a free port, three Atrium
+ * processes, and the unchanged y-websocket client from npm.
+ */
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import { eventually, provider, synced, until } from '../testing/clients.ts'
+import { startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
+import { killAllServers, startServerProcess, type ServerProcess } from '../testing/server-process.ts'
+import { BusKind, encodeEnvelope } from './envelope.ts'
+
+let redis: RedisServer
+let nodes: ServerProcess[] = []
+const open: WebsocketProvider[] = []
+
+const startNode = (id: string) =>
+  startServerProcess({ REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 200, CLUSTER_NODE_TIMEOUT_MS: 1500, ANTI_ENTROPY_INTERVAL_MS: 60_000 }) // the periodic pass must not mask the on-load and on-reconnect ones
+
+async function startCluster(): Promise<void> {
+  nodes = await Promise.all(['a', 'b', 'c'].map(startNode))
+  // Every node hears the other two before a test starts.
+  for (const n of nodes) await eventually(`node ${n.port} sees 3 nodes`, () => metric(n, 'atrium_cluster_nodes'), (v) => v === 3)
+}
+
+async function metric(node: ServerProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${node.httpUrl}/metrics`)).text()
+  let sum = 0
+  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+  return sum
+}
+
+interface Editor {
+  doc: Y.Doc
+  p: WebsocketProvider
+  node: number
+  wrote: string[]
+}
+
+async function editors(name: string, perNode: number): Promise<Editor[]> {
+  const list: Editor[] = []
+  for (let i = 0; i < perNode * 3; i++) {
+    const doc = new Y.Doc()
+    const p = provider(nodes[i % 3]!.wsUrl, name, doc)
+    open.push(p)
+    list.push({ doc, p, node: i % 3, wrote: [] })
+  }
+  await Promise.all(list.map((e) => synced(e.p)))
+  return list
+}
+
+function edit(e: Editor, i: number, k: number): void {
+  const key = `e${i}-${k}`
+  e.doc.getMap('m').set(key, k)
+  e.wrote.push(key)
+}
+
+/** Edits from every editor every `everyMs` until stopped. */
+function keepEditing(list: Editor[], everyMs = 20): () => void {
+  let k = 0
+  const timer = setInterval(() => {
+    k++
+    list.forEach((e, i) => edit(e, i, k))
+  }, everyMs)
+  return () => clearInterval(timer)
+}
+
+function converged(list: Editor[]): boolean {
+  const all = new Set(list.flatMap((e) => e.wrote))
+  const sv = Buffer.from(Y.encodeStateVector(list[0]!.doc)).toString('base64')
+  return list.every((e) => e.doc.getMap('m').size === all.size && Buffer.from(Y.encodeStateVector(e.doc)).toString('base64') === sv)
+}
+
+function untilConverged(list: Editor[], ms: number): Promise<void> {
+  return until(
+    'every editor holds every edit',
+    () => converged(list),
+    (wake) => {
+      for (const e of list) e.doc.on('update', wake)
+      const poll = setInterval(wake, 50)
+      return () => {
+        clearInterval(poll)
+        for (const e of list) e.doc.off('update', wake)
+      }
+    },
+    ms,
+  )
+}
+
+function expectEveryEdit(list: Editor[]): void {
+  const all = list.flatMap((e) => e.wrote)
+  for (const e of list) {
+    const m = e.doc.getMap('m')
+    expect(all.filter((key) => !m.has(key))).toEqual([])
+  }
+}
+
+describe('cluster mode: three nodes on one Redis', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterEach(() => {
+    for (const p of open.splice(0)) p.destroy()
+    killAllServers()
+  })
+  afterAll(() => stopAllRedis())
+
+  it('editors spread over three nodes converge, and awareness crosses nodes and leaves with its client', async () => {
+    await startCluster()
+    const list = await editors('cluster/converge', 2)
+    for (let k = 0; k < 20; k++) list.forEach((e, i) => edit(e, i, k))
+    await untilConverged(list, 10_000)
+    expectEveryEdit(list)
+    const sorted = (e: Editor) => [...e.doc.getMap('m').entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+    for (const e of list) expect(sorted(e)).toEqual(sorted(list[0]!))
+
+    // Awareness from a client on node a (editor 0) is seen by a client on node c (editor 2).
+    const onA = list[0]!
+    const onC = list[2]!
+    onA.p.awareness.setLocalStateField('user', { name: 'alice' })
+    const seen = () => (onC.p.awareness.getStates().get(onA.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name === 'alice'
+    await until('awareness on node c', seen, (wake) => (onC.p.awareness.on('change', wake), () => onC.p.awareness.off('change', wake)))
+    onA.p.destroy()
+    await until('awareness gone on node c', () => !onC.p.awareness.getStates().has(onA.doc.clientID), (wake) => (onC.p.awareness.on('change', wake), () => onC.p.awareness.off('change', wake)))
+
+    // Each update crossed the bus once per origin publish and was applied remotely.
+    expect(await metric(nodes[0]!, 'atrium_bus_messages_received_total')).toBeGreaterThan(0)
+    expect(await metric(nodes[0]!, 'atrium_bus_latency_seconds_count')).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('converges within 2 s after a 3 s Redis outage in the middle of editing, with every edit', async () => {
+    await startCluster()
+    const list = await editors('cluster/outage', 2)
+    const stop = keepEditing(list)
+    await new Promise((r) => setTimeout(r, 500))
+    await redis.stop()
+    // Each node keeps serving its own clients and reports the degradation.
+    for (const n of nodes) {
+      const ready = await eventually('degraded readiness', async () => (await fetch(`${n.httpUrl}/readyz`)).json() as Promise<{ status: string; checks: { redis: string } }>, (r) => r.status === 'degraded')
+      expect(ready.checks.redis).toBe('down')
+    }
+    const before = list.map((e) => e.doc.getMap('m').size)
+    await new Promise((r) => setTimeout(r, 3000))
+    // Editors on one node still see each other's edits (node a: editors 0 and 3).
+    expect(list[0]!.doc.getMap('m').size).toBeGreaterThan(before[0]!)
+    expect(list[0]!.doc.getMap('m').has(list[3]!.wrote.at(-5)!)).toBe(true)
+    stop()
+    await redis.start()
+    const back = Date.now()
+    await untilConverged(list, 2000)
+    const tookMs = Date.now() - back
+    expectEveryEdit(list)
+    process.stdout.write(`cluster converged ${tookMs} ms after Redis came back\n`)
+    for (const n of nodes) {
+      await eventually('ready again', async () => ((await (await fetch(`${n.httpUrl}/readyz`)).json()) as { status: string }).status, (s) => s === 'ready')
+      expect(await metric(n, 'atrium_redis_up')).toBe(1)
+    }
+    expect((await Promise.all(nodes.map((n) => metric(n, 'atrium_anti_entropy_repairs_total')))).reduce((a, b) => a + b)).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('SIGKILL of one node in the middle of editing: its clients move to another node and every client ends with every edit', async () => {
+    await startCluster()
+    const list = await editors('cluster/kill', 2)
+    const stop = keepEditing(list)
+    await new Promise((r) => setTimeout(r, 700))
+    await nodes[1]!.kill('SIGKILL')
+    // Like a load balancer would: the clients of node b reconnect to node c, same Y.Doc.
+    for (const e of list.filter((x) => x.node === 1)) {
+      e.p.destroy()
+      e.p = provider(nodes[2]!.wsUrl, 'cluster/kill', e.doc)
+      open.push(e.p)
+    }
+    await new Promise((r) => setTimeout(r, 700))
+    stop()
+    await untilConverged(list, 15_000)
+    expectEveryEdit(list)
+  }, 60_000)
+
+  it('ignores garbage on the bus: logged, counted, nothing crashes, editing goes on', async () => {
+    await startCluster()
+    const list = await editors('cluster/garbage', 1)
+    const pub = new Redis(redis.url)
+    try {
+      const garbage = [
+        Buffer.from('not msgpack at all \u0000\u00ff'),
+        Buffer.from([0x93, 0x01, 0x02, 0x03]), // msgpack, not an envelope
+        Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.update, doc: 'cluster/garbage', payload: Uint8Array.of(1, 2, 3, 250, 250), sentAt: 0, seq: 1, digest: 0 })), // envelope, corrupt update
+        Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.state, doc: 'cluster/garbage', payload: Uint8Array.of(200, 200), sentAt: 0, seq: 0, digest: 0 })), // corrupt state vector
+        Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.update, doc: 'elsewhere', payload: Uint8Array.of(0, 0), sentAt: 0, seq: 1, digest: 0 })), // wrong channel
+      ]
+      for (const channel of ['atrium:doc:cluster/garbage', 'atrium:node:a', 'atrium:cluster']) for (const g of garbage) await pub.publish(channel, g)
+    } finally {
+      pub.disconnect()
+    }
+    for (const n of nodes) await eventually('invalid bus messages counted', () => metric(n, 'atrium_bus_invalid_messages_total'), (v) => v >= 3)
+    for (const n of nodes) expect(n.logs.some((l) => l.msg === 'ignored an invalid message on the cluster bus')).toBe(true)
+    for (const n of nodes) expect(n.proc.exitCode).toBeNull()
+    list.forEach((e, i) => edit(e, i, 1))
+    await untilConverged(list, 10_000)
+  }, 60_000)
+})
