@@ -29,6 +29,8 @@ export interface AtriumOptions {
 
 /** Fan-out batches above this are sent before the end of the tick. */
 const FANOUT_BATCH_BYTES = 256 * 1024
+/** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
+const COMPACTION_LEASE_MS = 30_000
 
 export interface Atrium {
   readonly port: number
@@ -46,7 +48,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const metrics = createMetrics()
   const store = givenStore ?? new LmdbStore({ path: resolve(config.DATA_DIR) })
   const pool = new WorkerPool(config.WORKER_THREADS)
-  const compactor = new Compactor({ store, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics })
+  // With a store every node shares, compaction of a document runs on one node at a time.
+  // (Merging is deterministic, so a lease that expires under a slow compactor costs work, not data.)
+  // A single node (no cluster) needs no lease.
+  const lease = store.shared ? (name: string) => (cluster ? cluster.acquireLease(`compact:${name}`, COMPACTION_LEASE_MS) : Promise.resolve({ release: async () => {} })) : undefined
+  const compactor = new Compactor({ store, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
   const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: (names) => compactor.appended(names) })
 
   const app = uWS.App()

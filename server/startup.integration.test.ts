@@ -31,6 +31,10 @@ describe('start-up validation', () => {
     ['MAX_MESSAGE_BYTES', '12', /MAX_MESSAGE_BYTES is "12"; allowed: an integer from 1024 to/],
     ['FLUSH_INTERVAL_MS', '0', /FLUSH_INTERVAL_MS is "0"; allowed: an integer from 1 to 1000/],
     ['DOC_UNLOAD_GRACE_MS', '-5', /DOC_UNLOAD_GRACE_MS is "-5"/],
+    ['REDIS_URL', 'localhost:6379', /REDIS_URL is "localhost:6379"; allowed: a string matching \^rediss\?/],
+    ['REDIS_CLUSTER_NODES', 'a:1,b', /REDIS_CLUSTER_NODES is "a:1,b"; allowed: a string matching/],
+    ['NODE_ID', 'node one', /NODE_ID is "node one"; allowed: a string matching/],
+    ['ANTI_ENTROPY_INTERVAL_MS', '10', /ANTI_ENTROPY_INTERVAL_MS is "10"; allowed: an integer from 100 to/],
   ]
   for (const [name, value, message] of bad) {
     it(`refuses ${name}=${value} with one line naming it, exit code 2`, async () => {

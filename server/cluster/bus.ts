@@ -29,6 +29,14 @@ export interface BusOptions {
 
 type Client = Redis | Cluster
 
+export interface Lease {
+  /** Fencing token: higher than every earlier holder's. */
+  readonly token: number
+  release(): Promise<void>
+}
+
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
 export class RedisBus {
   private readonly pub: Client
   private readonly sub: Client
@@ -126,9 +134,29 @@ export class RedisBus {
     return true
   }
 
-  /** The publishing connection, for commands (leases). */
-  get commands(): Client {
-    return this.pub
+  /**
+   * A short exclusive lease on `key` (SET NX PX) with a fencing token (INCR: strictly
+   * increasing per key, so a store can refuse a holder whose lease already expired).
+   * Null when another holder has it or Redis is unreachable: the caller skips the work.
+   */
+  async acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
+    if (!this.up) return null
+    // One hash tag: both keys live in the same Redis Cluster slot.
+    const leaseKey = `{${key}}:lease`
+    try {
+      const token = await this.pub.incr(`{${key}}:fence`)
+      const ok = await this.pub.set(leaseKey, String(token), 'PX', ttlMs, 'NX')
+      if (ok !== 'OK') return null
+      return {
+        token,
+        release: async () => {
+          // Only our own lease: after expiry someone else may hold the key.
+          await this.pub.eval(RELEASE, 1, leaseKey, String(token)).catch(() => {})
+        },
+      }
+    } catch {
+      return null
+    }
   }
 
   async close(): Promise<void> {

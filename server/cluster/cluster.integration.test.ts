@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { eventually, provider, synced, until } from '../testing/clients.ts'
-import { startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
+import { freePort, startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
 import { killAllServers, startServerProcess, type ServerProcess } from '../testing/server-process.ts'
 import { BusKind, encodeEnvelope } from './envelope.ts'
 
@@ -199,4 +199,19 @@ describe('cluster mode: three nodes on one Redis', () => {
     list.forEach((e, i) => edit(e, i, 1))
     await untilConverged(list, 10_000)
   }, 60_000)
+
+  it('starts and serves its own clients while Redis is unreachable, reporting degraded', async () => {
+    const nowhere = `redis://127.0.0.1:${await freePort()}`
+    const n = await startServerProcess({ REDIS_URL: nowhere, NODE_ID: 'lonely' })
+    const ready = (await (await fetch(`${n.httpUrl}/readyz`)).json()) as { status: string; checks: { redis: string } }
+    expect(ready).toMatchObject({ status: 'degraded', checks: { redis: 'down' } })
+    const one = provider(n.wsUrl, 'cluster/lonely')
+    const two = provider(n.wsUrl, 'cluster/lonely')
+    open.push(one, two)
+    await Promise.all([synced(one), synced(two)])
+    one.doc.getMap('m').set('k', 'v')
+    await until('local fan-out', () => two.doc.getMap('m').get('k') === 'v', (wake) => (two.doc.on('update', wake), () => two.doc.off('update', wake)))
+    expect(await metric(n, 'atrium_redis_up')).toBe(0)
+    expect(n.proc.exitCode).toBeNull()
+  }, 30_000)
 })

@@ -26,6 +26,7 @@ import type { ClusterMembership, DocumentRegistry } from '../documents/registry.
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import type { Lease } from './bus.ts'
 import { BusKind, decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope } from './envelope.ts'
 
 /** The bytes-moving side (Redis in production; an in-memory hub in unit tests of this logic). */
@@ -35,6 +36,7 @@ export interface BusTransport {
   unsubscribe(...channels: string[]): Promise<void>
   /** Returns false when the message was dropped (bus down). */
   publish(channel: string, message: Uint8Array): boolean
+  acquireLease(key: string, ttlMs: number): Promise<Lease | null>
   close(): Promise<void>
 }
 
@@ -138,6 +140,11 @@ export class ClusterNode implements ClusterMembership {
     if (ok) this.opts.metrics.busPublished.inc({ kind: KIND_NAMES[kind] })
     else this.opts.metrics.busDropped.inc()
     return ok
+  }
+
+  /** A cluster-wide lease (e.g. `compact:<doc>`); null when someone else holds it or Redis is down. */
+  acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
+    return this.transport.acquireLease(`${this.opts.prefix}${key}`, ttlMs)
   }
 
   // ---- ClusterMembership (called by the registry and SharedDoc) ----

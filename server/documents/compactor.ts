@@ -15,6 +15,11 @@ export interface CompactorOptions {
   readonly threshold: number
   readonly logger: Logger
   readonly metrics: Metrics
+  /**
+   * Shared storage in cluster mode: a short cluster-wide lease per document, so two nodes
+   * never compact the same document at once. Resolves null when another node holds it.
+   */
+  readonly lease?: ((name: string) => Promise<{ release(): Promise<void> } | null>) | undefined
 }
 
 export class Compactor {
@@ -58,6 +63,12 @@ export class Compactor {
   /** Compacts now, whatever the log length; resolves false when it failed (and was logged). */
   async compact(name: string): Promise<boolean> {
     const { store, pool, metrics, logger } = this.opts
+    const lease = this.opts.lease ? await this.opts.lease(name) : undefined
+    if (lease === null) {
+      metrics.compactions.inc({ result: 'skipped' })
+      logger.debug({ doc: name }, 'compaction skipped: another node holds the lease')
+      return true
+    }
     const stop = metrics.compactionTime.startTimer()
     try {
       const stored = await store.load(name)
@@ -75,6 +86,7 @@ export class Compactor {
       return false
     } finally {
       stop()
+      await lease?.release()
     }
   }
 

@@ -77,4 +77,13 @@ describe('GroupCommit', () => {
     for (const u of updates(4)) gc.enqueue('d', u)
     expect(await gc.close(Date.now() + 300)).toBe(4)
   })
+
+  it('stops waiting for a write that never answers at the deadline, and reports it unwritten', async () => {
+    const store = new FailingStore()
+    store.append = () => new Promise<void>(() => {}) // a store that hangs
+    const gc = make(store)
+    for (const u of updates(3)) gc.enqueue('d', u)
+    await new Promise((r) => setTimeout(r, 60)) // the write is in flight
+    expect(await gc.close(Date.now() + 200)).toBe(3)
+  })
 })

@@ -32,6 +32,7 @@ export class GroupCommit {
   private timer: NodeJS.Timeout | null = null
   private inFlight: Promise<void> | null = null
   private inFlightNames: ReadonlySet<string> = new Set()
+  private inFlightCount = 0
   /** Generation of the last enqueued update, and the last generation known durable. */
   private enqueued = 0
   private durable = 0
@@ -56,7 +57,7 @@ export class GroupCommit {
   }
 
   get pendingUpdates(): number {
-    return this.pendingCount
+    return this.pendingCount + (this.inFlight ? this.inFlightCount : 0)
   }
 
   /** Whether updates of this document are queued or being written. */
@@ -105,6 +106,7 @@ export class GroupCommit {
     const entries: AppendEntry[] = []
     for (const [name, updates] of batch) entries.push({ name, update: updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates) })
     this.inFlightNames = new Set(batch.keys())
+    this.inFlightCount = count
     const stopTimer = this.opts.metrics.storageFlush.startTimer()
     this.inFlight = this.opts.store.append(entries).then(
       () => {
@@ -144,11 +146,17 @@ export class GroupCommit {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     while (Date.now() < deadline) {
-      if (this.inFlight) await this.inFlight.catch(() => {})
+      // A write that hangs (a store that never answers) must not hold shutdown past the deadline.
+      if (this.inFlight) await Promise.race([this.inFlight.catch(() => {}), sleep(deadline - Date.now())])
+      if (this.inFlight) break
       if (this.pendingCount === 0) break
       await this.write()
       if (this.failures > 0) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))))
     }
-    return this.pendingCount
+    return this.pendingCount + (this.inFlight ? this.inFlightCount : 0)
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref())
 }

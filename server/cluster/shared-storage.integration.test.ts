@@ -1,0 +1,133 @@
+/**
+ * Cluster mode with a store every node shares (what the MongoDB adapter will be): three
+ * in-process nodes on one real redis-server, all writing to one store object.
+ * - a change is persisted once, by the node it arrived on, not by every node;
+ * - when that node goes silent before its write is durable, the others persist it;
+ * - two nodes never compact the same document at once (Redis lease).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { MemoryStore } from '../../persistence/memory-store.ts'
+import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
+import { startAtrium, type Atrium } from '../atrium.ts'
+import { configWith } from '../config.ts'
+import { createLogger } from '../log.ts'
+import { eventually, provider, synced, untilDoc } from '../testing/clients.ts'
+import { startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
+import type { WebsocketProvider } from 'y-websocket'
+
+/** The shared store, recording which (client, clock) structs every append carried. */
+class RecordingStore extends MemoryStore {
+  readonly structs = new Map<string, number>()
+  constructor() {
+    super(true)
+  }
+  override async append(entries: readonly AppendEntry[]): Promise<void> {
+    for (const { update } of entries) {
+      for (const s of Y.decodeUpdate(update).structs) {
+        if (!(s instanceof Y.Item)) continue
+        for (let i = 0; i < s.length; i++) {
+          const key = `${s.id.client}:${s.id.clock + i}`
+          this.structs.set(key, (this.structs.get(key) ?? 0) + 1)
+        }
+      }
+    }
+    return super.append(entries)
+  }
+}
+
+/** Node a's view of the shared store: its appends never complete (a hung write). */
+function hungAppends(store: DocStore): DocStore {
+  return new Proxy(store, { get: (target, prop, receiver) => (prop === 'append' ? () => new Promise(() => {}) : Reflect.get(target, prop, receiver)) })
+}
+
+let redis: RedisServer
+const nodes: Atrium[] = []
+const clients: WebsocketProvider[] = []
+const logger = createLogger({ level: 'silent', pretty: false })
+
+async function node(id: string, store: DocStore): Promise<Atrium> {
+  const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100, CLUSTER_NODE_TIMEOUT_MS: 800, SHUTDOWN_TIMEOUT_MS: 500 })
+  const a = await startAtrium({ config, logger, store })
+  nodes.push(a)
+  return a
+}
+
+async function cluster(stores: DocStore[]): Promise<Atrium[]> {
+  const list = await Promise.all(stores.map((s, i) => node('abc'[i]!, s)))
+  for (const n of list) await eventually('3 nodes', async () => n.cluster!.peers.length, (v) => v === 2)
+  return list
+}
+
+function client(n: Atrium, name: string): { doc: Y.Doc; p: WebsocketProvider } {
+  const doc = new Y.Doc()
+  const p = provider(`ws://127.0.0.1:${n.port}`, name, doc)
+  clients.push(p)
+  return { doc, p }
+}
+
+describe('cluster mode with shared storage', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterEach(async () => {
+    for (const p of clients.splice(0)) p.destroy()
+    await Promise.all(nodes.splice(0).map((n) => n.close()))
+  })
+  afterAll(() => stopAllRedis())
+
+  it('persists each change once, on the node it arrived on', async () => {
+    const store = new RecordingStore()
+    const list = await cluster([store, store, store])
+    const editors = list.map((n) => client(n, 'shared/once'))
+    await Promise.all(editors.map((e) => synced(e.p)))
+    editors.forEach((e, i) => {
+      for (let k = 0; k < 10; k++) e.doc.getMap('m').set(`n${i}-${k}`, k)
+    })
+    for (const e of editors) await untilDoc(e.doc, 'all 30 keys', (d) => d.getMap('m').size === 30)
+    await Promise.all(list.map((n) => n.close()))
+    nodes.length = 0
+    // Every struct of the 30 edits is stored, and stored exactly once.
+    expect(store.structs.size).toBeGreaterThanOrEqual(30)
+    expect([...store.structs.values()].filter((n) => n !== 1)).toEqual([])
+  }, 30_000)
+
+  it('when the origin node goes silent before its write is durable, the others persist its updates', async () => {
+    const store = new RecordingStore()
+    const [a, b] = await cluster([hungAppends(store), store, store])
+    const onA = client(a!, 'shared/rescue')
+    const onB = client(b!, 'shared/rescue')
+    await Promise.all([synced(onA.p), synced(onB.p)])
+    onA.doc.getMap('m').set('from-a', 'precious')
+    await untilDoc(onB.doc, 'the edit via node b', (d) => d.getMap('m').get('from-a') === 'precious')
+    expect(store.structs.size).toBe(0) // a's write hangs; b and c hold it only in memory
+    // Node a vanishes (no heartbeat, no goodbye), its write still not durable.
+    onA.p.destroy()
+    await a!.cluster!.close()
+    await eventually('the edit stored by the others', async () => store.structs.size, (n) => n > 0, 10_000)
+    const stored = await store.load('shared/rescue')
+    const check = new Y.Doc()
+    for (const u of stored!.updates) Y.applyUpdate(check, u)
+    expect(check.getMap('m').get('from-a')).toBe('precious')
+    expect(Number((await b!.metrics.busRescuedUpdates.get()).values[0]?.value)).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('never compacts one document on two nodes at once', async () => {
+    const store = new RecordingStore()
+    const [a, b] = await cluster([store, store, store])
+    const e = client(a!, 'shared/compact')
+    await synced(e.p)
+    for (let k = 0; k < 50; k++) e.doc.getMap('m').set(`k${k}`, k)
+    await eventually('log written', async () => (await store.load('shared/compact'))?.updates.length ?? 0, (n) => n > 0)
+    await Promise.all([a!.compactor.compact('shared/compact'), b!.compactor.compact('shared/compact')])
+    const results = async (n: Atrium) => Object.fromEntries((await n.metrics.compactions.get()).values.map((v) => [v.labels.result, v.value]))
+    const [ra, rb] = await Promise.all([results(a!), results(b!)])
+    expect((ra.ok ?? 0) + (rb.ok ?? 0)).toBe(1)
+    expect((ra.skipped ?? 0) + (rb.skipped ?? 0)).toBe(1)
+    // And the lease was released: a later compaction goes ahead.
+    e.doc.getMap('m').set('after', 1)
+    await eventually('logged again', async () => (await store.load('shared/compact'))?.updates.length ?? 0, (n) => n > 0)
+    await b!.compactor.compact('shared/compact')
+    expect((await results(b!)).ok ?? 0).toBeGreaterThanOrEqual(1)
+  }, 30_000)
+})
