@@ -11,11 +11,14 @@ describe('atrium-load flags', () => {
     const d = parseCli(['--url', 'ws://h:1'])
     expect(d.plan).toMatchObject({ protocol: 'yws', docs: 1, editorsPerDoc: 10, rate: 10, awarenessHz: 0, durationS: 10, workers: 1 })
     expect(d.ramp).toBe(false)
+    expect(parseCli(['--url', 'ws://a:1/,ws://b:2,ws://c:3/']).plan.url).toBe('ws://a:1,ws://b:2,ws://c:3')
   })
 
   it.each([
     [[], /--url is required/],
     [['--url', 'http://x'], /--url must look like ws:\/\/host:port/],
+    [['--url', 'ws://a:1,http://b:2'], /comma-separated/],
+    [['--url', 'ws://a:1,'], /--url must look like/],
     [['--url', 'ws://h:1', '--docs', 'many'], /--docs must be a/],
     [['--url', 'ws://h:1', '--docs', '0'], /--docs must be from 1/],
     [['--url', 'ws://h:1', '--docs', '1.5'], /--docs must be a whole number/],

@@ -8,7 +8,9 @@ export const USAGE = `Usage: atrium-load --url ws://host:port [options]
 
 Simulated editors edit documents with real Yjs updates and measure end-to-end latency.
 
-  --url URL              server WebSocket URL (required), e.g. ws://127.0.0.1:1234
+  --url URL[,URL...]     server WebSocket URL (required), e.g. ws://127.0.0.1:1234; several
+                         (cluster nodes) spread each document's editors over them and
+                         report cross-node latency separately
   --protocol P           yws (y-websocket, document in the path) | hocuspocus   [yws]
   --docs N               documents                                          [1]
   --editors-per-doc N    editors per document                               [10]
@@ -48,7 +50,7 @@ const num = (name: string, min: number, max: number, int = true) =>
     .refine((n) => n >= min && n <= max, `--${name} must be from ${min} to ${max}`)
 
 const schema = z.object({
-  url: z.string({ error: '--url is required' }).regex(/^wss?:\/\/[^/\s]+/, '--url must look like ws://host:port'),
+  url: z.string({ error: '--url is required' }).regex(/^wss?:\/\/[^/\s,]+[^\s,]*(,wss?:\/\/[^/\s,]+[^\s,]*)*$/, '--url must look like ws://host:port (several: comma-separated)'),
   protocol: z.enum(['yws', 'hocuspocus'], { error: '--protocol must be yws or hocuspocus' }).default('yws'),
   docs: num('docs', 1, 100_000).default(1),
   'editors-per-doc': num('editors-per-doc', 1, 100_000).default(10),
@@ -107,7 +109,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
     json: o.json,
     slo: { maxP99Ms: o['max-p99'], maxLossPct: o['max-loss'] },
     plan: {
-      url: o.url.replace(/\/+$/, ''),
+      url: o.url
+        .split(',')
+        .map((u) => u.replace(/\/+$/, ''))
+        .join(','),
       protocol: o.protocol,
       docs: o.docs,
       editorsPerDoc: o['editors-per-doc'],

@@ -87,6 +87,7 @@ export function formatReport(r: FinalReport): string {
     ['deliveries', `${r.deliveriesReceived} of ${r.deliveriesExpected} (loss ${r.lossPct.toFixed(3)} %)`],
     ['deliveries/s', r.deliveriesPerSecond.toFixed(0)],
     ['latency ms', `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`],
+    ...(r.crossNodeLatencyMs.count > 0 ? [['cross-node ms', `p50 ${r.crossNodeLatencyMs.p50}  p90 ${r.crossNodeLatencyMs.p90}  p99 ${r.crossNodeLatencyMs.p99}  max ${r.crossNodeLatencyMs.max}  (${r.crossNodeLatencyMs.count} deliveries)`] as [string, string]] : []),
     ...(r.poseLatencyMs.count > 0 ? [['pose latency ms', `p50 ${r.poseLatencyMs.p50}  p99 ${r.poseLatencyMs.p99}  max ${r.poseLatencyMs.max}  (${r.poseLatencyMs.count} sampled)`] as [string, string]] : []),
     ['first sync ms', `p50 ${r.timeToFirstSyncMs.p50}  p99 ${r.timeToFirstSyncMs.p99}  max ${r.timeToFirstSyncMs.max}`],
     ['errors', `connect ${r.errors.connect}  closed ${r.errors.closed}  protocol ${r.errors.protocol}`],

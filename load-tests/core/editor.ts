@@ -16,8 +16,8 @@ import { nowMs } from './clock.ts'
 export type Protocol = 'yws' | 'hocuspocus'
 
 export interface EditorEvents {
-  /** A delivery of another editor's update, with its end-to-end latency. */
-  delivery(latencyMs: number): void
+  /** A delivery of another editor's update, with its end-to-end latency; `crossNode` when the writer used another server URL. */
+  delivery(latencyMs: number, crossNode: boolean): void
   /** A pose (awareness) of another editor seen by a sampled replica, with its latency. */
   pose?(latencyMs: number): void
   error(kind: 'connect' | 'closed' | 'protocol', detail: string): void
@@ -28,6 +28,8 @@ export interface EditorOptions {
   readonly docName: string
   readonly protocol: Protocol
   readonly index: number
+  /** Which of the server URLs (cluster nodes) this editor uses. */
+  readonly node?: number
   /** Apply every received update (convergence sample). */
   readonly replica: boolean
   /** Extra bytes of payload per edit. */
@@ -40,15 +42,15 @@ const REMOTE = Symbol('remote')
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
-/** Send stamps inside an update: [writer clientID, send time] of every `{lt: ms}` value. */
-export function stampsIn(update: Uint8Array): [number, number][] {
-  const out: [number, number][] = []
+/** Send stamps inside an update: [writer clientID, send time, writer's node] of every `{lt: ms, n}` value. */
+export function stampsIn(update: Uint8Array): [number, number, number][] {
+  const out: [number, number, number][] = []
   for (const struct of Y.decodeUpdate(update).structs) {
     if (!(struct instanceof Y.Item)) continue
     const content = struct.content
     if (content instanceof Y.ContentAny) {
-      const v = content.arr[0] as { lt?: unknown } | undefined
-      if (v && typeof v === 'object' && typeof v.lt === 'number') out.push([struct.id.client, v.lt])
+      const v = content.arr[0] as { lt?: unknown; n?: unknown } | undefined
+      if (v && typeof v === 'object' && typeof v.lt === 'number') out.push([struct.id.client, v.lt, typeof v.n === 'number' ? v.n : 0])
     }
   }
   return out
@@ -59,9 +61,9 @@ export function stampsIn(update: Uint8Array): [number, number][] {
  * update once. Keyed by the full content (latin1 string), bounded, so it cannot grow or lie.
  */
 export class StampCache {
-  private readonly map = new Map<string, [number, number][]>()
+  private readonly map = new Map<string, [number, number, number][]>()
   constructor(private readonly max = 2048) {}
-  get(update: Uint8Array): [number, number][] {
+  get(update: Uint8Array): [number, number, number][] {
     const key = Buffer.from(update.buffer, update.byteOffset, update.byteLength).toString('latin1')
     let stamps = this.map.get(key)
     if (!stamps) {
@@ -157,7 +159,8 @@ export class Editor {
     if (msg.type === 'update') {
       const now = nowMs()
       const self = this.doc.clientID
-      for (const [writer, sentAt] of this.opts.stamps.get(msg.update)) if (writer !== self) this.opts.events.delivery(now - sentAt)
+      const node = this.opts.node ?? 0
+      for (const [writer, sentAt, from] of this.opts.stamps.get(msg.update)) if (writer !== self) this.opts.events.delivery(now - sentAt, from !== node)
     }
     if (this.opts.replica) Y.applyUpdate(this.doc, msg.update, REMOTE)
     return msg.type === 'sync-step2'
@@ -205,7 +208,7 @@ export class Editor {
         if (!t) humans.set(id, (t = new Y.Text()))
         t.insert(t.length, `w${n} `)
       }
-      this.doc.getMap('lt').set(id, { lt: nowMs() })
+      this.doc.getMap('lt').set(id, { lt: nowMs(), n: this.opts.node ?? 0 })
     })
     this.sent++
   }

@@ -40,7 +40,7 @@ describe('reports', () => {
   const worker = (sent: Record<number, number>, connected: Record<number, number>, deliveries: number, lat: number[]): WorkerReport => {
     const h = createHistogram()
     for (const ms of lat) recordMs(h, ms)
-    return { editors: 0, sentPerDoc: sent, connectedPerDoc: connected, deliveries, latency: encodeHistogram(h), syncTime: encodeHistogram(createHistogram()), poseLatency: encodeHistogram(createHistogram()), errors: { connect: 0, closed: 0, protocol: 0 }, replicas: [], cpuMs: 0, elapsedMs: 1000 }
+    return { editors: 0, sentPerDoc: sent, connectedPerDoc: connected, deliveries, latency: encodeHistogram(h), syncTime: encodeHistogram(createHistogram()), poseLatency: encodeHistogram(createHistogram()), crossNodeLatency: encodeHistogram(createHistogram()), errors: { connect: 0, closed: 0, protocol: 0 }, replicas: [], cpuMs: 0, elapsedMs: 1000 }
   }
   it('computes expected deliveries from editors connected per document across workers, and loss', () => {
     // doc 0: 3 editors over two workers sent 10 updates → 20 expected deliveries; doc 1: 1 editor → 0.
@@ -64,9 +64,9 @@ describe('send stamps', () => {
       a.getMap('objects').set('x', { type: 'component' })
       a.getMap('lt').set('1', { lt: 123.5 })
     })
-    a.getMap('lt').set('1', { lt: 200 })
+    a.getMap('lt').set('1', { lt: 200, n: 2 }) // written through the third server URL
     const merged = Y.mergeUpdates(updates)
-    expect(stampsIn(merged)).toEqual([[a.clientID, 123.5], [a.clientID, 200]])
+    expect(stampsIn(merged)).toEqual([[a.clientID, 123.5, 0], [a.clientID, 200, 2]])
     const cache = new StampCache(2)
     expect(cache.get(merged)).toBe(cache.get(Uint8Array.from(merged)))
   })

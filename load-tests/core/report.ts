@@ -19,6 +19,8 @@ export interface WorkerReport {
   readonly syncTime: string
   /** Awareness (pose) latency seen by the sampled replicas; empty without --awareness-hz. */
   readonly poseLatency: string
+  /** Deliveries whose writer used another server URL (cluster node); empty with one URL. */
+  readonly crossNodeLatency: string
   readonly errors: { connect: number; closed: number; protocol: number }
   readonly replicas: ReplicaState[]
   readonly cpuMs: number
@@ -62,6 +64,8 @@ export interface FinalReport {
   readonly timeToFirstSyncMs: LatencySummary
   /** Pose (awareness) latency from a sender to the sampled replicas; count 0 without poses. */
   readonly poseLatencyMs: LatencySummary
+  /** Latency of deliveries between editors on different server URLs; count 0 with one URL. */
+  readonly crossNodeLatencyMs: LatencySummary
   readonly errors: { connect: number; closed: number; protocol: number }
   readonly convergence: Convergence
   readonly generatorCpuPct: number
@@ -95,6 +99,7 @@ export function mergeReports(reports: readonly WorkerReport[], durationS: number
     latencyMs: summarize(mergeHistograms(reports.map((r) => r.latency))),
     timeToFirstSyncMs: summarize(mergeHistograms(reports.map((r) => r.syncTime))),
     poseLatencyMs: summarize(mergeHistograms(reports.map((r) => r.poseLatency))),
+    crossNodeLatencyMs: summarize(mergeHistograms(reports.map((r) => r.crossNodeLatency))),
     errors,
     convergence: checkConvergence(reports.flatMap((r) => r.replicas)),
     generatorCpuPct: (100 * reports.reduce((a, r) => a + r.cpuMs, 0)) / 1000 / elapsedS,

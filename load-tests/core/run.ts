@@ -10,6 +10,7 @@ import { createHistogram, encodeHistogram, recordMs } from './histogram.ts'
 import { canonicalJson, type WorkerReport } from './report.ts'
 
 export interface LoadPlan {
+  /** Server URL, or several separated by commas (cluster nodes; each document's editors spread over them). */
   readonly url: string
   readonly protocol: Protocol
   readonly docs: number
@@ -42,6 +43,9 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
   const latency = createHistogram()
   const syncTime = createHistogram()
   const poseLatency = createHistogram()
+  const crossNodeLatency = createHistogram()
+  // Several URLs (cluster nodes): the editors of each document are spread over them.
+  const urls = plan.url.split(',')
   const errors = { connect: 0, closed: 0, protocol: 0 }
   let deliveries = 0
   const editors: { editor: Editor; doc: number }[] = []
@@ -50,7 +54,8 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
     const doc = Math.floor(g / plan.editorsPerDoc)
     const slot = g % plan.editorsPerDoc
     const editor = new Editor({
-      url: plan.url,
+      url: urls[slot % urls.length]!,
+      node: slot % urls.length,
       docName: `${plan.docPrefix}${doc}`,
       protocol: plan.protocol,
       index: slot,
@@ -58,8 +63,9 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
       payload: plan.payload,
       stamps,
       events: {
-        delivery: (ms) => {
+        delivery: (ms, crossNode) => {
           recordMs(latency, ms)
+          if (crossNode) recordMs(crossNodeLatency, ms)
           deliveries++
         },
         error: (kind) => errors[kind]++,
@@ -152,6 +158,7 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
     latency: encodeHistogram(latency),
     syncTime: encodeHistogram(syncTime),
     poseLatency: encodeHistogram(poseLatency),
+    crossNodeLatency: encodeHistogram(crossNodeLatency),
     errors,
     replicas,
     cpuMs: (cpu.user + cpu.system) / 1000,

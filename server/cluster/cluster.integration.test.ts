@@ -9,6 +9,7 @@ import * as Y from 'yjs'
 import { eventually, provider, synced, until } from '../testing/clients.ts'
 import { freePort, startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
 import { killAllServers, startServerProcess, type ServerProcess } from '../testing/server-process.ts'
+import { runLoad } from '../../load-tests/cli/atrium-load.ts'
 import { BusKind, encodeEnvelope } from './envelope.ts'
 
 let redis: RedisServer
@@ -214,4 +215,14 @@ describe('cluster mode: three nodes on one Redis', () => {
     expect(await metric(n, 'atrium_redis_up')).toBe(0)
     expect(n.proc.exitCode).toBeNull()
   }, 30_000)
+
+  it('atrium-load spread over the three nodes: zero loss, converged, cross-node latency measured', async () => {
+    await startCluster()
+    const r = await runLoad({ url: nodes.map((n) => n.wsUrl).join(','), protocol: 'yws', docs: 1, editorsPerDoc: 9, rate: 5, awarenessHz: 0, payload: 0, durationS: 3, docPrefix: 'cluster/load/', workers: 1, replicasPerDoc: 3 })
+    expect(r.lossPct).toBe(0)
+    expect(r.convergence.converged).toBe(true)
+    // 3 editors per node: each update reaches 8 editors, 6 of them on the other two nodes.
+    expect(r.crossNodeLatencyMs.count).toBe(r.updatesSent * 6)
+    expect(r.latencyMs.count).toBe(r.updatesSent * 8)
+  }, 60_000)
 })
