@@ -89,7 +89,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     app.listen(config.HOST, config.PORT, (socket) => (socket ? resolvePromise(socket) : reject(new Error(`cannot listen on ${config.HOST}:${config.PORT}`))))
   })
   const port = uWS.us_socket_local_port(listenSocket as never)
-  logger.info({ host: config.HOST, port, store: store.kind, node: cluster?.nodeId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
+  logger.info({ host: config.HOST, port, store: store.kind, node: cluster?.nodeId, busId: cluster?.busId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
 
   const close = async () => {
     const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS

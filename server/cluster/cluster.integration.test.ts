@@ -190,11 +190,14 @@ describe('cluster mode: three nodes on one Redis', () => {
         Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.state, doc: 'cluster/garbage', payload: Uint8Array.of(200, 200), sentAt: 0, seq: 0, digest: 0 })), // corrupt state vector
         Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.update, doc: 'elsewhere', payload: Uint8Array.of(0, 0), sentAt: 0, seq: 1, digest: 0 })), // wrong channel
       ]
-      for (const channel of ['atrium:doc:cluster/garbage', 'atrium:node:a', 'atrium:cluster']) for (const g of garbage) await pub.publish(channel, g)
+      const busId = nodes[0]!.logs.find((l) => l.msg === 'listening')!.busId as string
+      for (const channel of ['atrium:doc:cluster/garbage', `atrium:node:${busId}`, 'atrium:cluster']) for (const g of garbage) await pub.publish(channel, g)
     } finally {
       pub.disconnect()
     }
-    for (const n of nodes) await eventually('invalid bus messages counted', () => metric(n, 'atrium_bus_invalid_messages_total'), (v) => v >= 3)
+    for (const n of nodes) await eventually('invalid bus messages counted', () => metric(n, 'atrium_bus_invalid_messages_total'), (v) => v >= 6)
+    // Node a also got the garbage sent to its own channel.
+    await eventually('node a counts its channel too', () => metric(nodes[0]!, 'atrium_bus_invalid_messages_total'), (v) => v >= 9)
     for (const n of nodes) expect(n.logs.some((l) => l.msg === 'ignored an invalid message on the cluster bus')).toBe(true)
     for (const n of nodes) expect(n.proc.exitCode).toBeNull()
     list.forEach((e, i) => edit(e, i, 1))

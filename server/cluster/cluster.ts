@@ -18,7 +18,7 @@
  * it. Its heartbeat says up to which of its updates everything is durable; the others keep
  * the rest, and if the origin goes silent before saying so, they persist it themselves.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import type { GroupCommit } from '../documents/group-commit.ts'
@@ -82,6 +82,12 @@ const now = () => performance.timeOrigin + performance.now()
 
 export class ClusterNode implements ClusterMembership {
   readonly nodeId: string
+  /**
+   * Who we are on the bus: NODE_ID plus a per-start suffix. A node restarted under the same
+   * NODE_ID is a new incarnation, so the others time out the old one (rescuing what it had
+   * not confirmed durable, dropping its clients' awareness) instead of mixing the two.
+   */
+  readonly busId: string
   readonly persistRemote: boolean
   private readonly transport: BusTransport
   private readonly states = new WeakMap<SharedDoc, CachedState>()
@@ -102,13 +108,14 @@ export class ClusterNode implements ClusterMembership {
 
   constructor(private readonly opts: ClusterOptions) {
     this.nodeId = opts.nodeId ?? randomUUID()
+    this.busId = `${this.nodeId}.${randomBytes(4).toString('hex')}`
     this.persistRemote = opts.persistRemote
     this.transport = opts.connect({
       onMessage: (channel, message) => this.receive(channel, message),
       onReady: () => this.busReady(),
       onDown: () => opts.metrics.redisUp.set(0),
     })
-    void this.transport.subscribe(this.nodeChannel(this.nodeId), this.clusterChannel)
+    void this.transport.subscribe(this.nodeChannel(this.busId), this.clusterChannel)
     this.lastAntiEntropy = Date.now()
     this.timer = setInterval(() => this.tick(), opts.heartbeatMs)
     this.timer.unref()
@@ -136,7 +143,7 @@ export class ClusterNode implements ClusterMembership {
   }
 
   private send(channel: string, kind: BusKind, doc: string, payload: Uint8Array, extra: { seq?: number; digest?: number } = {}): boolean {
-    const ok = this.transport.publish(channel, encodeEnvelope({ origin: this.nodeId, kind, doc, payload, sentAt: now(), seq: extra.seq ?? 0, digest: extra.digest ?? 0 }))
+    const ok = this.transport.publish(channel, encodeEnvelope({ origin: this.busId, kind, doc, payload, sentAt: now(), seq: extra.seq ?? 0, digest: extra.digest ?? 0 }))
     if (ok) this.opts.metrics.busPublished.inc({ kind: KIND_NAMES[kind] })
     else this.opts.metrics.busDropped.inc()
     return ok
@@ -288,8 +295,8 @@ export class ClusterNode implements ClusterMembership {
       this.invalid(channel, err as Error)
       return
     }
-    if (env.origin === this.nodeId) return
-    const expected = env.kind === BusKind.heartbeat ? this.clusterChannel : channel === this.nodeChannel(this.nodeId) ? channel : this.docChannel(env.doc)
+    if (env.origin === this.busId) return
+    const expected = env.kind === BusKind.heartbeat ? this.clusterChannel : channel === this.nodeChannel(this.busId) ? channel : this.docChannel(env.doc)
     if (channel !== expected) return this.invalid(channel, new EnvelopeError(`a ${KIND_NAMES[env.kind]} message for ${JSON.stringify(env.doc)} on the wrong channel`))
     this.opts.metrics.busReceived.inc({ kind: KIND_NAMES[env.kind] })
     this.heard(env.origin, env)
