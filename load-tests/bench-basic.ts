@@ -11,13 +11,13 @@
  * Without --url it starts a fresh Atrium process (the compiled build, `npm run build`, as in
  * production) on a temporary data directory.
  */
-import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { decodeMessage, encodeSyncStep1, encodeUpdate } from '../shared/protocol/messages.ts'
 import { startServerProcess, killAllServers } from '../server/testing/server-process.ts'
+import { cpuSeconds, rssBytes } from './core/proc.ts'
 
 const { values } = parseArgs({
   options: {
@@ -43,11 +43,6 @@ interface Sender {
 }
 
 const clockTicks = () => Number(process.hrtime.bigint()) / 1e6
-const cpuOf = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100 // utime + stime, seconds (USER_HZ 100)
-}
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
 
 async function main() {
   const serverEnv = Object.fromEntries(values.env.map((kv) => kv.split('=') as [string, string]))
@@ -112,10 +107,10 @@ async function main() {
   const t0 = start + WARMUP_S * 1000
   const startMeasuring = setTimeout(() => {
     measureFrom = clockTicks()
-    cpu0 = pid ? cpuOf(pid) : 0
+    cpu0 = pid ? cpuSeconds(pid) : 0
     gen0 = process.cpuUsage()
     loopLag.enable()
-    if (pid) rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssOf(pid))), 500)
+    if (pid) rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(pid))), 500)
   }, WARMUP_S * 1000)
   const end = t0 + DURATION_S * 1000
   // Each client edits on its own timer, phase-shifted so sends spread over the interval.
@@ -140,10 +135,10 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1000)) // let the last sends arrive
   clearTimeout(startMeasuring)
   const elapsed = (clockTicks() - measureFrom) / 1000
-  const serverCpu = pid ? cpuOf(pid) - cpu0 : NaN
+  const serverCpu = pid ? cpuSeconds(pid) - cpu0 : NaN
   const gen = process.cpuUsage(gen0)
   if (rssTimer) clearInterval(rssTimer)
-  const endRss = pid ? rssOf(pid) : NaN
+  const endRss = pid ? rssBytes(pid) : NaN
   for (const { ws } of clients) ws.close()
 
   latencies.sort((a, b) => a - b)

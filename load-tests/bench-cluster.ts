@@ -5,15 +5,10 @@
  * nodes (origin node → Redis → other node → client) next to all deliveries, and each node's
  * bus latency and CPU.
  */
-import { readFileSync } from 'node:fs'
 import { startRedis, stopAllRedis } from '../server/testing/redis.ts'
-import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
+import { killAllServers, metric, startServerProcess } from '../server/testing/server-process.ts'
 import { runLoad } from './cli/atrium-load.ts'
-
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
+import { cpuSeconds } from './core/proc.ts'
 
 async function main() {
   const redis = await startRedis()
@@ -24,9 +19,8 @@ async function main() {
     const cpu = nodes.map((n, i) => cpuSeconds(n.proc.pid!) - cpu0[i]!)
     const bus = await Promise.all(
       nodes.map(async (n) => {
-        const text = await (await fetch(`${n.httpUrl}/metrics`)).text()
-        const v = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
-        return { meanMs: (1000 * v('atrium_bus_latency_seconds_sum')) / v('atrium_bus_latency_seconds_count'), messages: v('atrium_bus_latency_seconds_count') }
+        const [sum, count] = await Promise.all([metric(n.httpUrl, 'atrium_bus_latency_seconds_sum'), metric(n.httpUrl, 'atrium_bus_latency_seconds_count')])
+        return { meanMs: (1000 * sum) / count, messages: count }
       }),
     )
     const x = r.crossNodeLatencyMs

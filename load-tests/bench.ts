@@ -15,10 +15,10 @@ import * as Y from 'yjs'
 import { encodeHocuspocusAuth, encodeHocuspocusFrame } from '../shared/protocol/hocuspocus.ts'
 import { encodeSyncStep2 } from '../shared/protocol/messages.ts'
 import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
+import { cpuSeconds, rssBytes } from './core/proc.ts'
 import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from './cli/atrium-load.ts'
 import { Editor, StampCache, type Protocol } from './core/editor.ts'
-import type { FinalReport } from './core/report.ts'
 import type { LoadPlan } from './core/run.ts'
 
 const quick = process.argv.includes('--quick')
@@ -61,21 +61,12 @@ const servers: Record<string, () => Promise<Target>> = {
   },
 }
 
-const cpuSeconds = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
-
 /** Runs a load and measures the server process alongside. */
 async function measured(t: Target, plan: Omit<LoadPlan, 'url' | 'protocol'>) {
   const cpu0 = cpuSeconds(t.pid)
-  let peakRss = 0
-  const timer = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pid))), 250)
   const report = await runLoad({ ...plan, url: t.url, protocol: t.protocol })
-  clearInterval(timer)
   const serverCpu = cpuSeconds(t.pid) - cpu0
-  return { report, serverCpu, peakRss, cpuUsPerDelivery: (serverCpu * 1e6) / Math.max(1, report.deliveriesReceived) }
+  return { report, serverCpu, cpuUsPerDelivery: (serverCpu * 1e6) / Math.max(1, report.deliveriesReceived) }
 }
 
 const base = { workers: 2, replicasPerDoc: 3, payload: 0, awarenessHz: 0 }

@@ -13,8 +13,6 @@ export class MemoryStore implements DocStore {
   readonly kind = 'memory'
   private readonly docs = new Map<string, MemDoc>()
   private closed = false
-  /** Appended entries so far (tests count writes with it). */
-  appendedEntries = 0
 
   /** `shared`: stands in for a store every node of a cluster uses (in-process tests). */
   constructor(readonly shared = false) {}
@@ -42,7 +40,6 @@ export class MemoryStore implements DocStore {
       let doc = this.docs.get(name)
       if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, log: [], nextSeq: 1 }))
       doc.log.push({ seq: doc.nextSeq++, update: update.slice() })
-      this.appendedEntries++
     }
   }
 

@@ -8,7 +8,7 @@ import type { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { eventually, provider, synced, until } from '../testing/clients.ts'
 import { freePort, startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
-import { killAllServers, startServerProcess, type ServerProcess } from '../testing/server-process.ts'
+import { killAllServers, metric as metricAt, startServerProcess, type ServerProcess } from '../testing/server-process.ts'
 import { runLoad } from '../../load-tests/cli/atrium-load.ts'
 import { BusKind, encodeEnvelope } from './envelope.ts'
 
@@ -25,12 +25,8 @@ async function startCluster(): Promise<void> {
   for (const n of nodes) await eventually(`node ${n.port} sees 3 nodes`, () => metric(n, 'atrium_cluster_nodes'), (v) => v === 3)
 }
 
-async function metric(node: ServerProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${node.httpUrl}/metrics`)).text()
-  let sum = 0
-  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
-  return sum
-}
+/** A node's Prometheus sample, summed over labels. */
+const metric = (node: ServerProcess, name: string) => metricAt(node.httpUrl, name)
 
 interface Editor {
   doc: Y.Doc
