@@ -72,7 +72,7 @@ export class RedisBus {
       client.on('end', () => this.checkDown())
       client.on('error', (err: Error) => {
         // ioredis reports every failed reconnection; one line per state change is enough.
-        if (this.up || !this.closed) opts.logger.debug({ role, err: err.message }, 'redis connection error')
+        if (!this.closed) opts.logger.debug({ role, err: err.message }, 'redis connection error')
       })
     }
   }

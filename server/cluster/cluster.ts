@@ -170,9 +170,9 @@ export class ClusterNode implements ClusterMembership {
 
   publishUpdate(doc: SharedDoc, update: Uint8Array): void {
     const seq = ++this.seq
-    if (this.send(this.docChannel(doc.name), BusKind.update, doc.name, update, { seq })) {
-      this.published.push([seq, this.opts.groupCommit.enqueuedGeneration])
-    }
+    const sent = this.send(this.docChannel(doc.name), BusKind.update, doc.name, update, { seq })
+    // Durability confirmations only matter where the others do not persist what we send.
+    if (sent && !this.persistRemote) this.published.push([seq, this.opts.groupCommit.enqueuedGeneration])
   }
 
   publishAwareness(doc: SharedDoc, update: Uint8Array): void {

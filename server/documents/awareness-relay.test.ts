@@ -49,4 +49,18 @@ describe('AwarenessRelay', () => {
     r.remove(a) // already gone: nothing new
     expect(changes(r)).toEqual([])
   })
+
+  it('keeps this node\'s own changes apart for the cluster bus, and only when asked to', () => {
+    const r = new AwarenessRelay(true)
+    r.apply(upd([1, 1, '{"mine":1}']), new Set(), true)
+    r.apply(upd([2, 1, '{"theirs":1}']), new Set(), false)
+    const local = r.takeLocalChanges()
+    expect(decodeAwarenessUpdate(local!).map((e) => e.clientId)).toEqual([1])
+    expect(changes(r).map(([id]) => id)).toEqual([1, 2]) // local fan-out gets both
+    expect(r.takeLocalChanges()).toBeNull()
+    const single = new AwarenessRelay()
+    single.apply(upd([1, 1, '{"mine":1}']), new Set(), true)
+    expect(single.takeLocalChanges()).toBeNull()
+  })
 })
+

@@ -10,6 +10,9 @@ export class AwarenessRelay {
   private readonly changed = new Map<number, AwarenessEntry>()
   /** The subset of `changed` made by this node's own clients (for the cluster bus). */
   private readonly changedLocal = new Map<number, AwarenessEntry>()
+
+  /** `trackLocal`: keep this node's own changes apart (cluster mode only; off, it costs nothing). */
+  constructor(private readonly trackLocal = false) {}
   private live = 0
 
   /** Number of clients with a non-null state. */
@@ -53,6 +56,7 @@ export class AwarenessRelay {
     else if (!current?.state && entry.state) this.live++
     this.entries.set(entry.clientId, entry)
     this.changed.set(entry.clientId, entry)
+    if (!this.trackLocal) return
     if (local) this.changedLocal.set(entry.clientId, entry)
     else this.changedLocal.delete(entry.clientId)
   }

@@ -46,7 +46,7 @@ export interface SharedDocHooks {
 
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
-  readonly awareness = new AwarenessRelay()
+  readonly awareness: AwarenessRelay
   readonly peers = new Set<Peer>()
   readonly topic: string
 
@@ -69,6 +69,7 @@ export class SharedDoc {
     private readonly hooks: SharedDocHooks,
   ) {
     this.topic = name
+    this.awareness = new AwarenessRelay(hooks.cluster !== undefined)
     this.doc.on('update', this.onUpdate)
   }
 
