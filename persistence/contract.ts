@@ -69,13 +69,14 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       const u2 = yUpdate('k2', 'v2', doc)
       await store.append([{ name: 'd', update: u1 }, { name: 'd', update: u2 }])
       const loaded = (await store.load('d'))!
+      expect(loaded.basis).toEqual({ version: 0, seqs: [1, 2] })
       const u3 = yUpdate('k3', 'v3', doc)
       await store.append([{ name: 'd', update: u3 }]) // arrives while "compacting"
       const merged = Y.mergeUpdates([...loaded.updates])
-      await store.compact('d', merged, Y.encodeStateVectorFromUpdate(merged), loaded.throughSeq)
+      expect(await store.compact('d', merged, Y.encodeStateVectorFromUpdate(merged), loaded.basis)).toBe(true)
 
       const after = (await store.load('d'))!
-      expect(after.snapshotSeq).toBe(2)
+      expect(after.basis.version).toBeGreaterThan(0)
       expect(after.updates).toHaveLength(1)
       expect([...after.snapshotStateVector!]).toEqual([...Y.encodeStateVectorFromUpdate(merged)])
       const replica = new Y.Doc()
@@ -88,9 +89,11 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       expect((await store.info('d'))!.logLength).toBe(2)
     })
 
-    it('compacts a long log completely, leaving exactly the entries after throughSeq', async () => {
-      for (let i = 1; i <= 60; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
-      await store.compact('long', bytes(0), bytes(0), 45)
+    it('compacts a long log completely, leaving exactly the entries it did not read', async () => {
+      for (let i = 1; i <= 45; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
+      const read = (await store.load('long'))!
+      for (let i = 46; i <= 60; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
+      expect(await store.compact('long', bytes(0), bytes(0), read.basis)).toBe(true)
       const long = (await store.load('long'))!
       expect(long.updates.map((u) => u[0])).toEqual([46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60])
       expect((await store.info('long'))!.logLength).toBe(15)
@@ -99,14 +102,29 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       expect(await store.info('long')).toBeNull()
     })
 
-    it('ignores a stale compaction (never rolls a snapshot back)', async () => {
-      await store.append([1, 2, 3].map((n) => ({ name: 'd', update: bytes(n) })))
-      await store.compact('d', bytes(9, 9), bytes(1), 3)
-      await store.compact('d', bytes(8), bytes(1), 2)
+    it('writes a compaction only over the snapshot it was read on (never rolls back, never races)', async () => {
+      await store.append([1, 2].map((n) => ({ name: 'd', update: bytes(n) })))
+      const older = (await store.load('d'))!
+      await store.append([{ name: 'd', update: bytes(3) }])
+      const newer = (await store.load('d'))!
+      const twin = (await store.load('d'))!
+      expect(await store.compact('d', bytes(9, 9), bytes(1), newer.basis)).toBe(true)
+      expect(await store.compact('d', bytes(8), bytes(1), older.basis)).toBe(false) // stale
+      expect(await store.compact('d', bytes(7), bytes(1), twin.basis)).toBe(false) // lost the race
       const d = (await store.load('d'))!
       expect([...d.snapshot!]).toEqual([9, 9])
-      expect(d.snapshotSeq).toBe(3)
       expect(d.updates).toHaveLength(0)
+      expect(d.throughSeq).toBe(3)
+    })
+
+    it('refuses a compaction whose lease token is older than the last one that wrote (shared stores)', async (ctx) => {
+      if (!store.shared) return ctx.skip()
+      await store.append([{ name: 'f', update: bytes(1) }])
+      expect(await store.compact('f', bytes(5), bytes(1), (await store.load('f'))!.basis, 10)).toBe(true)
+      await store.append([{ name: 'f', update: bytes(2) }])
+      expect(await store.compact('f', bytes(6), bytes(1), (await store.load('f'))!.basis, 9)).toBe(false)
+      expect(await store.compact('f', bytes(7), bytes(1), (await store.load('f'))!.basis, 11)).toBe(true)
+      expect([...(await store.load('f'))!.snapshot!]).toEqual([7])
     })
 
     it('lists names in ascending pages', async () => {
@@ -133,8 +151,10 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
 
     it('keeps everything across close and reopen (durable adapters)', async (ctx) => {
       if (!h.reopen) return ctx.skip()
-      await store.append([{ name: 'a', update: bytes(1) }, { name: 'a', update: bytes(2) }])
-      await store.compact('a', bytes(5), bytes(6), 1)
+      await store.append([{ name: 'a', update: bytes(1) }])
+      const read = (await store.load('a'))!
+      await store.append([{ name: 'a', update: bytes(2) }])
+      expect(await store.compact('a', bytes(5), bytes(6), read.basis)).toBe(true)
       await store.append([{ name: 'b', update: bytes(7) }, { name: 'b', update: bytes(8) }])
       store = await h.reopen()
       await store.append([{ name: 'b', update: bytes(9) }])

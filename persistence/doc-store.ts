@@ -1,26 +1,37 @@
 /**
  * The narrow storage interface every adapter implements (embedded LMDB by default,
- * in-memory for unit tests, MongoDB later). Documents are stored as an optional snapshot
- * plus an append-only log of Yjs updates, each with a per-document sequence number.
+ * MongoDB for clusters, in-memory for unit tests). Documents are stored as an optional
+ * snapshot plus a log of Yjs updates, each with a per-document sequence number.
  *
  * Contract (persistence/contract.ts checks it for every adapter):
- * - `append` is atomic across all its entries and durable when its promise resolves.
+ * - `append` is durable when its promise resolves. Embedded adapters make it atomic; a
+ *   networked one (MongoDB) may leave part of a failed append behind, and a retry may then
+ *   store an entry twice: harmless, Yjs merges are idempotent, and compaction folds both.
  * - Sequence numbers grow strictly per document and are never reused, even after compaction.
- * - `compact` writes the snapshot first and only then drops log entries `<= throughSeq`;
- *   a snapshot older than the stored one (lower throughSeq) is ignored, so a stale
- *   compactor can never roll a document back.
+ * - `compact` is append-new-then-delete-old: it writes the snapshot only over the exact
+ *   snapshot version its input was loaded on (a stale or racing compactor writes nothing
+ *   and gets false), and then deletes exactly the log entries that input contained.
  * - `load` of a document that was never written resolves to null.
  */
 export interface StoredDoc {
-  /** Merged state of every update up to `snapshotSeq`, or null when never compacted. */
+  /** Merged state of the compacted past, or null when never compacted. */
   readonly snapshot: Uint8Array | null
   /** State vector of `snapshot` (cheap "what do you have" without decoding it). */
   readonly snapshotStateVector: Uint8Array | null
-  readonly snapshotSeq: number
   /** Log entries after the snapshot, oldest first. */
   readonly updates: readonly Uint8Array[]
   /** Highest sequence number included in this load (snapshot or log). */
   readonly throughSeq: number
+  /** What this load read, to hand back to `compact`. */
+  readonly basis: CompactionBasis
+}
+
+/** The exact input of a compaction: which snapshot it builds on and which entries it merged. */
+export interface CompactionBasis {
+  /** Version of the snapshot that was read (0: none). */
+  readonly version: number
+  /** Sequence numbers of the log entries that were read. */
+  readonly seqs: readonly number[]
 }
 
 export interface AppendEntry {
@@ -51,15 +62,35 @@ export interface DocStore {
    */
   readonly shared?: boolean
   load(name: string): Promise<StoredDoc | null>
-  /** Appends every entry in one atomic, durable write (group commit). */
-  append(entries: readonly AppendEntry[]): Promise<void>
-  compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, throughSeq: number): Promise<void>
+  /**
+   * Appends every entry in one durable write (group commit). A tiered store resolves with
+   * a receipt that grows with each append; `confirmedReceipt` reaches it once the entries
+   * are in the shared store too.
+   */
+  append(entries: readonly AppendEntry[]): Promise<number | void>
+  /** Tiered stores: the highest receipt whose entries are confirmed in the shared store. */
+  readonly confirmedReceipt?: number
+  /**
+   * Stores `snapshot` (the merge of `basis`'s snapshot and entries) and deletes those
+   * entries. Resolves false, having written nothing, when the stored snapshot is no longer
+   * the one `basis` was read on. `fence`: the compaction lease's fencing token (shared
+   * stores refuse a token lower than the last one that wrote).
+   */
+  compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis, fence?: number): Promise<boolean>
   /** Names in ascending order. */
   list(options: ListOptions): Promise<string[]>
   info(name: string): Promise<DocInfo | null>
   /** Removes the snapshot and the log; resolves false when there was nothing. */
   delete(name: string): Promise<boolean>
   close(): Promise<void>
+  /**
+   * Tiered stores (a local log shipped to a shared store): resolves once nothing of `name`
+   * waits to be shipped. A document is unloaded only then, so a node that loads it next
+   * from the shared store sees every change.
+   */
+  settled?(name: string): Promise<void>
+  /** Tiered stores: ship what is queued, for at most until `deadline` (shutdown). */
+  drain?(deadline: number): Promise<void>
 }
 
 export class StoreClosedError extends Error {

@@ -8,12 +8,16 @@
  *   log        [name, seq] → update bytes            (ordered: one range read loads a document)
  *   snapshots  name → { snapshot, stateVector, seq }
  *   names      name → 1                               (listing without scanning the log)
- * Compaction writes the snapshot and removes the merged log range in one transaction,
- * which is strictly safer than append-new-then-delete-old; the ordering still holds.
+ * Compaction writes the snapshot and removes the merged entries in one transaction,
+ * which is strictly safer than append-new-then-delete-old. A snapshot's version is the
+ * highest sequence number it contains.
+ *
+ * In cluster mode with MongoDB the same environment holds the shipping outbox instead
+ * (persistence/outbox.ts).
  */
 import { mkdirSync } from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { StoreClosedError, type AppendEntry, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
 
 interface SnapshotRecord {
   snapshot: Uint8Array
@@ -79,18 +83,19 @@ export class LmdbStore implements DocStore {
     this.check()
     const snap = this.snapshots.get(name)
     const updates: Uint8Array[] = []
-    let throughSeq = snap?.seq ?? 0
+    const seqs: number[] = []
     for (const { key, value } of this.log.getRange(this.logRange(name))) {
       updates.push(value)
-      throughSeq = key[1]
+      seqs.push(key[1])
     }
     if (!snap && updates.length === 0) return null
+    const version = snap?.seq ?? 0
     return {
       snapshot: snap?.snapshot ?? null,
       snapshotStateVector: snap?.stateVector ?? null,
-      snapshotSeq: snap?.seq ?? 0,
       updates,
-      throughSeq,
+      throughSeq: seqs.at(-1) ?? version,
+      basis: { version, seqs },
     }
   }
 
@@ -106,15 +111,17 @@ export class LmdbStore implements DocStore {
     })
   }
 
-  async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, throughSeq: number): Promise<void> {
+  async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis): Promise<boolean> {
     this.check()
-    await this.root.transaction(() => {
-      const current = this.snapshots.get(name)
-      if (current && current.seq >= throughSeq) return // a newer snapshot is already stored
-      this.snapshots.put(name, { snapshot, stateVector, seq: throughSeq })
+    if (basis.seqs.length === 0) return false
+    const seq = Math.max(...basis.seqs)
+    return this.root.transaction(() => {
+      // Only over the snapshot the input was read on: anything else means another compaction won.
+      if ((this.snapshots.get(name)?.seq ?? 0) !== basis.version) return false
+      this.snapshots.put(name, { snapshot, stateVector, seq })
       this.names.put(name, 1)
-      // Collect first: removing while a cursor walks the same range skips entries.
-      for (const key of [...this.log.getKeys(this.logRange(name, throughSeq))]) this.log.remove(key)
+      for (const s of basis.seqs) this.log.remove([name, s])
+      return true
     })
   }
 

@@ -1,5 +1,5 @@
 /** In-memory DocStore for unit tests of our own logic. Not durable by definition. */
-import { StoreClosedError, type AppendEntry, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
 
 interface MemDoc {
   snapshot: Uint8Array | null
@@ -7,6 +7,8 @@ interface MemDoc {
   snapshotSeq: number
   log: { seq: number; update: Uint8Array }[]
   nextSeq: number
+  /** Highest compaction-lease token that wrote a snapshot (shared stores refuse lower ones). */
+  fence: number
 }
 
 export class MemoryStore implements DocStore {
@@ -28,9 +30,9 @@ export class MemoryStore implements DocStore {
     return {
       snapshot: doc.snapshot,
       snapshotStateVector: doc.stateVector,
-      snapshotSeq: doc.snapshotSeq,
       updates: doc.log.map((e) => e.update),
       throughSeq: doc.nextSeq - 1,
+      basis: { version: doc.snapshotSeq, seqs: doc.log.map((e) => e.seq) },
     }
   }
 
@@ -38,19 +40,25 @@ export class MemoryStore implements DocStore {
     this.open()
     for (const { name, update } of entries) {
       let doc = this.docs.get(name)
-      if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, log: [], nextSeq: 1 }))
+      if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, log: [], nextSeq: 1, fence: 0 }))
       doc.log.push({ seq: doc.nextSeq++, update: update.slice() })
     }
   }
 
-  async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, throughSeq: number): Promise<void> {
+  async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis, fence?: number): Promise<boolean> {
     this.open()
     const doc = this.docs.get(name)
-    if (!doc || throughSeq <= doc.snapshotSeq) return
+    if (!doc || basis.seqs.length === 0 || doc.snapshotSeq !== basis.version) return false
+    if (fence !== undefined) {
+      if (fence < doc.fence) return false
+      doc.fence = fence
+    }
+    const merged = new Set(basis.seqs)
     doc.snapshot = snapshot.slice()
     doc.stateVector = stateVector.slice()
-    doc.snapshotSeq = throughSeq
-    doc.log = doc.log.filter((e) => e.seq > throughSeq)
+    doc.snapshotSeq = Math.max(...basis.seqs)
+    doc.log = doc.log.filter((e) => !merged.has(e.seq))
+    return true
   }
 
   async list({ after, limit }: ListOptions): Promise<string[]> {

@@ -6,6 +6,9 @@ import { resolve } from 'node:path'
 import type { us_listen_socket } from 'uWebSockets.js'
 import type { DocStore } from '../persistence/doc-store.ts'
 import { LmdbStore } from '../persistence/lmdb-store.ts'
+import { createMongoStore, type MongoBackend } from '../persistence/mongo/mongo-backend.ts'
+import { openLmdbOutbox } from '../persistence/outbox.ts'
+import { ShippingStore } from '../persistence/shipping-store.ts'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import type { Config } from './config.ts'
 import { RedisBus } from './cluster/bus.ts'
@@ -23,7 +26,7 @@ import { WorkerPool } from './workers/pool.ts'
 export interface AtriumOptions {
   readonly config: Config
   readonly logger: Logger
-  /** Storage to use instead of the embedded LMDB store under DATA_DIR (not closed by the server). */
+  /** Storage to use instead of the one the config names (not closed by the server). */
   readonly store?: DocStore
 }
 
@@ -31,6 +34,8 @@ export interface AtriumOptions {
 const FANOUT_BATCH_BYTES = 256 * 1024
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
 const COMPACTION_LEASE_MS = 30_000
+/** Shipping counts as lagging (readiness `degraded`) when its oldest entry is older than this. */
+const SHIP_LAG_WARN_MS = 30_000
 
 export interface Atrium {
   readonly port: number
@@ -46,14 +51,21 @@ export interface Atrium {
 export async function startAtrium({ config, logger, store: givenStore }: AtriumOptions): Promise<Atrium> {
   assertNativeUws()
   const metrics = createMetrics()
-  const store = givenStore ?? new LmdbStore({ path: resolve(config.DATA_DIR) })
   const pool = new WorkerPool(config.WORKER_THREADS)
+  const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
+  const shipping = store instanceof ShippingStore ? store : null
+  // Compaction works on the store every node loads from: with shipping, the shared one.
+  const compactionStore = shipping ? shipping.remote : store
   // With a store every node shares, compaction of a document runs on one node at a time.
   // (Merging is deterministic, so a lease that expires under a slow compactor costs work, not data.)
   // A single node (no cluster) needs no lease.
   const lease = store.shared ? (name: string) => (cluster ? cluster.acquireLease(`compact:${name}`, COMPACTION_LEASE_MS) : Promise.resolve({ release: async () => {} })) : undefined
-  const compactor = new Compactor({ store, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
-  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: (names) => compactor.appended(names) })
+  const compactor = new Compactor({ store: compactionStore, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
+  // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
+  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
+  if (shipping) shipping.onShipped = (names) => compactor.appended([...names.keys()])
+  const shippingGauges = shipping ? setInterval(() => updateShippingGauges(shipping, metrics), 1000) : null
+  shippingGauges?.unref()
 
   const app = uWS.App()
   const publisher = createPublisher(app, metrics)
@@ -82,7 +94,13 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     registry: () => registry,
     metrics,
     logger,
-    readiness: () => ({ listening: closing === null, storageWritable: groupCommit.healthy, ...(cluster ? { redis: cluster.isUp ? 'up' : 'down' } : {}) }),
+    readiness: () => ({
+      listening: closing === null,
+      storageWritable: groupCommit.healthy,
+      ...(cluster ? { redis: cluster.isUp ? 'up' : 'down' } : {}),
+      ...(mongo ? { mongodb: mongo.up ? 'up' : 'down' } : {}),
+      ...(shipping ? { shippingQueueBelowLimit: !shipping.queueFull, shipping: shipping.shippingHealthy && shipping.outbox.lagMs() < SHIP_LAG_WARN_MS ? 'ok' : 'lagging' } : {}),
+    }),
   })
 
   const listenSocket = await new Promise<us_listen_socket>((resolvePromise, reject) => {
@@ -99,6 +117,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     for (const conn of [...connections]) conn.close(CloseCodes.GOING_AWAY)
     const unflushedUpdates = await groupCommit.close(deadline)
     if (unflushedUpdates > 0) logger.error({ unflushedUpdates }, 'shutdown deadline passed with updates not yet durable')
+    // Durable locally already; shipping what it can now only spares the next start the work.
+    await store.drain?.(deadline)
+    if (shipping && shipping.outbox.entries > 0) logger.warn({ entries: shipping.outbox.entries }, 'shutting down with updates not yet shipped to MongoDB; they are durable here and shipped at the next start')
+    if (shippingGauges) clearInterval(shippingGauges)
     await compactor.close()
     await cluster?.close()
     await pool.close()
@@ -139,4 +161,57 @@ function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorPara
       return bus
     },
   })
+}
+
+/** The configured storage: the embedded store, or (MONGODB_URL) the local outbox shipped to MongoDB. */
+function storageFrom(config: Config, logger: Logger, metrics: Metrics, pool: WorkerPool): { store: DocStore; mongo: MongoBackend | null } {
+  const dataDir = resolve(config.DATA_DIR)
+  if (!config.MONGODB_URL) return { store: new LmdbStore({ path: dataDir }), mongo: null }
+  const log = logger.child({ component: 'mongodb' })
+  const lastLogged = new Map<string, number>()
+  const { store: remote, backend } = createMongoStore({
+    url: config.MONGODB_URL,
+    db: config.MONGODB_DB,
+    w: /^\d+$/.test(config.MONGODB_WRITE_CONCERN) ? Number(config.MONGODB_WRITE_CONCERN) : 'majority',
+    journal: config.MONGODB_JOURNAL,
+    timeoutMs: config.MONGODB_TIMEOUT_MS,
+    observer: {
+      up: (up) => {
+        metrics.mongoUp.set(up ? 1 : 0)
+        if (up) log.info('MongoDB reachable')
+        else log.warn('MongoDB unreachable: documents not loaded here cannot be served; edits of loaded ones queue locally')
+      },
+      error: (op, err) => {
+        metrics.mongoErrors.inc({ op })
+        // At most one line per operation per 10 s: an outage fails every attempt.
+        const now = Date.now()
+        if (now - (lastLogged.get(op) ?? 0) < 10_000) return
+        lastLogged.set(op, now)
+        log.error({ err, op }, 'MongoDB operation failed')
+      },
+      indexesReady: () => log.info({ db: config.MONGODB_DB }, 'MongoDB indexes ready'),
+    },
+  })
+  metrics.mongoUp.set(0)
+  backend.start()
+  const store = new ShippingStore({
+    outbox: openLmdbOutbox(dataDir),
+    remote,
+    merge: (updates) => pool.merge(updates),
+    batchBytes: config.SHIP_BATCH_BYTES,
+    maxQueueBytes: config.SHIP_QUEUE_MAX_BYTES,
+    observer: {
+      shipped: (entries) => metrics.shippedEntries.inc(entries),
+      failed: () => metrics.shipFailures.inc(),
+      coalesced: (name, entries, before, after) => log.info({ doc: name, entries, before, after }, 'merged queued updates of a document while MongoDB is unavailable'),
+    },
+  })
+  updateShippingGauges(store, metrics)
+  return { store, mongo: backend }
+}
+
+function updateShippingGauges(store: ShippingStore, metrics: Metrics): void {
+  metrics.shipQueueEntries.set(store.outbox.entries)
+  metrics.shipQueueBytes.set(store.outbox.bytes)
+  metrics.shipLag.set(store.outbox.lagMs() / 1000)
 }

@@ -245,7 +245,7 @@ export class ClusterNode implements ClusterMembership {
 
   /** Our highest published seq whose update is durable in the (shared) store. */
   private confirmDurable(): void {
-    const durable = this.opts.groupCommit.durableGeneration
+    const durable = this.opts.groupCommit.confirmedGeneration
     let i = 0
     while (i < this.published.length && this.published[i]![1] <= durable) this.durableSeq = this.published[i++]![0]
     if (i > 0) this.published.splice(0, i)

@@ -1,8 +1,11 @@
 /**
  * Decides when a document's update log is long enough to compact, and runs compaction:
  * load the stored snapshot + log, merge them in a worker thread, write the new snapshot
- * and drop the merged entries (DocStore.compact: snapshot first, then delete; a stale
- * result is ignored by the store). At most one compaction per document at a time.
+ * and drop exactly the merged entries (DocStore.compact: snapshot first, conditional on
+ * the snapshot version that was read, then delete). At most one compaction per document
+ * at a time here; with shared storage a cluster-wide lease (with a fencing token the
+ * store checks) keeps other nodes out, and the version check makes a compactor whose
+ * lease expired harmless: it writes nothing.
  */
 import type { DocStore } from '../../persistence/doc-store.ts'
 import type { Logger } from '../log.ts'
@@ -19,7 +22,7 @@ export interface CompactorOptions {
    * Shared storage in cluster mode: a short cluster-wide lease per document, so two nodes
    * never compact the same document at once. Resolves null when another node holds it.
    */
-  readonly lease?: ((name: string) => Promise<{ release(): Promise<void> } | null>) | undefined
+  readonly lease?: ((name: string) => Promise<{ readonly token?: number; release(): Promise<void> } | null>) | undefined
 }
 
 export class Compactor {
@@ -74,10 +77,17 @@ export class Compactor {
       const stored = await store.load(name)
       if (!stored || stored.updates.length === 0) return true
       const out = await pool.compact({ snapshot: stored.snapshot, updates: stored.updates })
-      await store.compact(name, out.snapshot, out.stateVector, stored.throughSeq)
+      const written = await store.compact(name, out.snapshot, out.stateVector, stored.basis, lease?.token)
       const length = this.logLength.get(name)
+      if (!written) {
+        // Another compaction wrote first: its snapshot holds what we read. Nothing to undo.
+        metrics.compactions.inc({ result: 'stale' })
+        logger.info({ doc: name }, 'compaction result discarded: the stored snapshot changed meanwhile')
+        return true
+      }
       if (length !== undefined) this.logLength.set(name, Math.max(0, length - stored.updates.length))
       metrics.compactions.inc({ result: 'ok' })
+      metrics.compactionBytesSaved.inc(Math.max(0, out.inputBytes - out.snapshot.length))
       logger.info({ doc: name, entries: stored.updates.length, bytesIn: out.inputBytes, bytesOut: out.snapshot.length }, 'compacted document log')
       return true
     } catch (err) {

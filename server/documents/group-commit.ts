@@ -37,6 +37,9 @@ export class GroupCommit {
   private enqueued = 0
   private durable = 0
   private waiters: Waiter[] = []
+  /** Tiered stores: [generation, receipt] of appends not yet confirmed by the shared store. */
+  private receipts: [number, number][] = []
+  private confirmed = 0
   private failures = 0
   private closed = false
 
@@ -54,6 +57,19 @@ export class GroupCommit {
 
   get durableGeneration(): number {
     return this.durable
+  }
+
+  /**
+   * Generation up to which everything is in the store every node reads: the durable one,
+   * or with a tiered store (local log shipped to MongoDB) the one MongoDB confirmed.
+   */
+  get confirmedGeneration(): number {
+    const through = this.opts.store.confirmedReceipt
+    if (through === undefined) return this.durable
+    let i = 0
+    while (i < this.receipts.length && this.receipts[i]![1] <= through) this.confirmed = this.receipts[i++]![0]
+    if (i > 0) this.receipts.splice(0, i)
+    return this.confirmed
   }
 
   get pendingUpdates(): number {
@@ -109,8 +125,12 @@ export class GroupCommit {
     this.inFlightCount = count
     const stopTimer = this.opts.metrics.storageFlush.startTimer()
     this.inFlight = this.opts.store.append(entries).then(
-      () => {
+      (receipt) => {
         stopTimer()
+        if (typeof receipt === 'number') {
+          this.receipts.push([generation, receipt])
+          void this.confirmedGeneration // prunes what is confirmed: the list holds only unshipped appends
+        }
         this.failures = 0
         this.durable = generation
         this.opts.metrics.storagePendingUpdates.set(this.pendingCount)

@@ -132,14 +132,16 @@ export class DocumentRegistry {
   }
 
   /**
-   * The document stays registered (and servable) until every update of it is durable; if a
-   * peer joins meanwhile, the unload is abandoned. While the store fails this waits, and
-   * the document stays in memory with its clients' edits.
+   * The document stays registered (and servable) until every update of it is durable (and,
+   * with MongoDB, shipped there); if a peer joins meanwhile, the unload is abandoned. While
+   * a store fails this waits, and the document stays in memory with its clients' edits.
    */
   private async unload(doc: SharedDoc): Promise<void> {
     doc.flush()
     const { groupCommit } = this.opts
     while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
+    // Tiered storage: also wait until the shared store has it, so the next node to load it sees everything.
+    await this.opts.store.settled?.(doc.name)
     if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc || this.closed) return
     this.docs.delete(doc.name)
     this.opts.metrics.documentsLoaded.set(this.docs.size)

@@ -19,8 +19,8 @@ export interface HttpDeps {
   readonly logger: Logger
   /** Readiness checks: name → ok. */
   /**
-   * Boolean checks decide readiness (503 when one fails); string checks are reported only
-   * (cluster mode: `redis: 'down'` makes the status `degraded`, still 200: a Redis outage
+   * Boolean checks decide readiness (503 when one fails); string checks are reported only,
+   * and any value but `up`/`ok` makes the status `degraded`, still 200 (a Redis or MongoDB outage
    * hits every node at once, and taking them all out of rotation would turn degraded
    * service into none).
    */
@@ -77,7 +77,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     route(logger, () => {
       const checks = deps.readiness()
       const ready = Object.values(checks).every((v) => v !== false)
-      const degraded = Object.values(checks).some((v) => v === 'down')
+      const degraded = Object.values(checks).some((v) => typeof v === 'string' && v !== 'up' && v !== 'ok')
       return json(ready ? 200 : 503, { status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', checks })
     }),
   )

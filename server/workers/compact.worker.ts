@@ -33,3 +33,8 @@ export default function compact({ snapshot, updates }: CompactInput): CompactOut
   doc.destroy()
   return out
 }
+
+/** Worker-thread task: merge updates into one (Y.mergeUpdates: no Y.Doc, keeps what it is given). */
+export function merge(updates: readonly Uint8Array[]): Uint8Array {
+  return Y.mergeUpdates(updates as Uint8Array[])
+}

@@ -27,6 +27,11 @@ export class WorkerPool {
     return this.piscina.run(input)
   }
 
+  /** Merges updates off the event loop (shipping a backlog to MongoDB). */
+  merge(updates: readonly Uint8Array[]): Promise<Uint8Array> {
+    return this.piscina.run(updates, { name: 'merge' })
+  }
+
   /** Idempotent. */
   async close(): Promise<void> {
     await this.piscina.close()

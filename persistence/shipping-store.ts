@@ -1,0 +1,253 @@
+/**
+ * A tiered DocStore for cluster deployments: the node's embedded outbox is the write-ahead
+ * log, a shared store (MongoDB) is where every node loads documents from.
+ *
+ * - `append` is durable when the outbox write is (the group-commit window, as in embedded
+ *   mode); a background shipper moves outbox entries to the shared store in batches,
+ *   merged per document, and removes them from the outbox only after the shared store
+ *   confirmed them. A crash between the two ships them again: a duplicate Yjs update,
+ *   which merges idempotently and is folded away by the next compaction.
+ * - While the shared store is down or slow the node keeps accepting edits: shipping retries
+ *   with capped backoff, and once the queue is long, each document's queued entries are
+ *   merged into one, so the queue grows with what changed, not with how often. It is
+ *   bounded (`maxQueueBytes`): past it, appends fail, the group commit keeps the updates in
+ *   memory and retries, and readiness says so.
+ * - `load` reads the shared store (it throws when that is unreachable: a document is never
+ *   served from a partial copy) and adds whatever of the document is still queued here.
+ */
+import * as Y from 'yjs'
+import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc } from './doc-store.ts'
+import type { Outbox, OutboxEntry } from './outbox.ts'
+
+export interface ShippingObserver {
+  shipped?(entries: number, bytes: number, seconds: number): void
+  failed?(err: unknown, attempt: number): void
+  coalesced?(name: string, entries: number, bytesBefore: number, bytesAfter: number): void
+}
+
+export interface ShippingStoreOptions {
+  readonly outbox: Outbox
+  /** The store every node shares. */
+  readonly remote: DocStore
+  /** Merges one document's updates (default: Y.mergeUpdates on this thread; Atrium uses its worker pool). */
+  readonly merge?: (updates: readonly Uint8Array[]) => Promise<Uint8Array> | Uint8Array
+  /** Largest batch shipped at once. */
+  readonly batchEntries?: number
+  readonly batchBytes?: number
+  /** Past this many queued bytes, appends fail (and are retried from memory by the caller). */
+  readonly maxQueueBytes?: number
+  /** While shipping fails, merge each document's queued entries once the queue holds this many. */
+  readonly coalesceEntries?: number
+  readonly minBackoffMs?: number
+  readonly maxBackoffMs?: number
+  readonly observer?: ShippingObserver
+}
+
+export class ShippingQueueFullError extends Error {
+  constructor(bytes: number, max: number) {
+    super(`shipping queue holds ${bytes} bytes, over its limit of ${max}: the shared store is not keeping up`)
+    this.name = 'ShippingQueueFullError'
+  }
+}
+
+export class ShippingStore implements DocStore {
+  readonly kind: string
+  readonly shared = true
+  readonly outbox: Outbox
+  readonly remote: DocStore
+  private readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array> | Uint8Array
+  private readonly batchEntries: number
+  private readonly batchBytes: number
+  readonly maxQueueBytes: number
+  private readonly coalesceEntries: number
+  private failures = 0
+  private coalescedAt = 0
+  private sleeper: { resolve: () => void; forWork: boolean } | null = null
+  private settledWaiters: { name: string; resolve: () => void }[] = []
+  private closed = false
+  private readonly loop: Promise<void>
+  /** Told after each confirmed batch: document → entries it added to the shared log. */
+  onShipped: ((names: ReadonlyMap<string, number>) => void) | null = null
+
+  constructor(private readonly opts: ShippingStoreOptions) {
+    this.outbox = opts.outbox
+    this.remote = opts.remote
+    this.kind = `${opts.remote.kind}+outbox`
+    this.merge = opts.merge ?? ((updates) => Y.mergeUpdates([...updates]))
+    this.batchEntries = opts.batchEntries ?? 1000
+    this.batchBytes = opts.batchBytes ?? 4 * 1024 * 1024
+    this.maxQueueBytes = opts.maxQueueBytes ?? 1024 ** 3
+    this.coalesceEntries = opts.coalesceEntries ?? 1000
+    this.loop = this.run()
+  }
+
+  /** False after a failed shipping attempt, until one succeeds. */
+  get shippingHealthy(): boolean {
+    return this.failures === 0
+  }
+
+  get queueFull(): boolean {
+    return this.outbox.bytes >= this.maxQueueBytes
+  }
+
+  get confirmedReceipt(): number {
+    return this.outbox.confirmedThrough()
+  }
+
+  async load(name: string): Promise<StoredDoc | null> {
+    const shared = await this.remote.load(name)
+    const queued = this.outbox.updatesOf(name)
+    if (!shared && queued.length === 0) return null
+    return {
+      snapshot: shared?.snapshot ?? null,
+      snapshotStateVector: shared?.snapshotStateVector ?? null,
+      updates: shared ? [...shared.updates, ...queued] : queued,
+      throughSeq: shared?.throughSeq ?? 0,
+      // Compaction works on the shared store alone; queued entries are not in it yet.
+      basis: shared?.basis ?? { version: 0, seqs: [] },
+    }
+  }
+
+  async append(entries: readonly AppendEntry[]): Promise<number> {
+    if (this.queueFull) throw new ShippingQueueFullError(this.outbox.bytes, this.maxQueueBytes)
+    const receipt = await this.outbox.append(entries)
+    this.wake()
+    return receipt
+  }
+
+  compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis, fence?: number): Promise<boolean> {
+    return this.remote.compact(name, snapshot, stateVector, basis, fence)
+  }
+
+  async list(options: ListOptions): Promise<string[]> {
+    const shared = await this.remote.list(options)
+    const queued = [...this.outbox.names().keys()].filter((n) => options.after === undefined || n > options.after)
+    return [...new Set([...shared, ...queued])].sort().slice(0, options.limit)
+  }
+
+  async info(name: string): Promise<DocInfo | null> {
+    const shared = await this.remote.info(name)
+    const queued = this.outbox.updatesOf(name)
+    if (queued.length === 0) return shared
+    const queuedBytes = queued.reduce((n, u) => n + u.length, 0)
+    return {
+      name,
+      snapshotBytes: shared?.snapshotBytes ?? 0,
+      logLength: (shared?.logLength ?? 0) + queued.length,
+      logBytes: (shared?.logBytes ?? 0) + queuedBytes,
+      throughSeq: shared?.throughSeq ?? 0,
+    }
+  }
+
+  /** Deletes from the shared store; refuses while updates of the document are still queued here. */
+  async delete(name: string): Promise<boolean> {
+    if (this.outbox.has(name)) throw new Error(`${name} has updates waiting to be shipped; delete it once they are`)
+    return this.remote.delete(name)
+  }
+
+  settled(name: string): Promise<void> {
+    if (!this.outbox.has(name) || this.closed) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push({ name, resolve }))
+  }
+
+  /** Ships what is queued until the queue is empty or the deadline passes. */
+  async drain(deadline: number): Promise<void> {
+    while (this.outbox.entries > 0 && Date.now() < deadline && !this.closed) {
+      this.wake()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  /** Stops shipping (what is queued stays in the outbox for the next start) and closes both stores. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.sleeper?.resolve()
+    for (const w of this.settledWaiters) w.resolve()
+    this.settledWaiters = []
+    // A shipping attempt in flight ends with its driver timeout; shutdown does not wait that long.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())])
+    await this.outbox.close()
+    await this.remote.close()
+  }
+
+  // ---- the shipper ----
+
+  /** New work arrived: ends an idle wait, never a backoff (that would make a tight retry loop). */
+  private wake(): void {
+    if (this.sleeper?.forWork) this.sleeper.resolve()
+  }
+
+  private sleep(ms: number, forWork: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.sleeper = null
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.sleeper = { resolve: done, forWork }
+    })
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      if (this.outbox.entries === 0) {
+        await this.sleep(60_000, true)
+        continue
+      }
+      try {
+        await this.shipOne()
+        this.failures = 0
+      } catch (err) {
+        if (this.closed) break
+        this.failures++
+        this.opts.observer?.failed?.(err, this.failures)
+        await this.coalesceIfLong().catch((e: unknown) => this.opts.observer?.failed?.(e, this.failures))
+        const backoff = Math.min(this.opts.maxBackoffMs ?? 5000, (this.opts.minBackoffMs ?? 100) * 2 ** (this.failures - 1))
+        await this.sleep(backoff, false)
+      }
+    }
+  }
+
+  private async shipOne(): Promise<void> {
+    const started = performance.now()
+    const batch = this.outbox.peek(this.batchEntries, this.batchBytes)
+    const groups = new Map<string, OutboxEntry[]>()
+    for (const entry of batch) {
+      const group = groups.get(entry.name)
+      if (group) group.push(entry)
+      else groups.set(entry.name, [entry])
+    }
+    const merged: AppendEntry[] = []
+    let bytes = 0
+    for (const [name, entries] of groups) {
+      const update = entries.length === 1 ? entries[0]!.update : await this.merge(entries.map((e) => e.update))
+      merged.push({ name, update })
+      bytes += update.length
+    }
+    await this.remote.append(merged)
+    // Confirmed: only now may the local copies go.
+    await this.outbox.remove(batch.map((e) => e.key))
+    this.opts.observer?.shipped?.(batch.length, bytes, (performance.now() - started) / 1000)
+    this.onShipped?.(new Map([...groups.keys()].map((name) => [name, 1])))
+    if (this.settledWaiters.length > 0) {
+      this.settledWaiters = this.settledWaiters.filter((w) => (this.outbox.has(w.name) ? true : (w.resolve(), false)))
+    }
+  }
+
+  /** While shipping fails: one entry per document once the queue is long (at most once per growth step). */
+  private async coalesceIfLong(): Promise<void> {
+    if (this.outbox.entries < this.coalesceEntries || this.outbox.entries < 2 * this.coalescedAt) return
+    for (const [name, count] of this.outbox.names()) {
+      if (count < 2 || this.closed) continue
+      const keys = this.outbox.keysOf(name)
+      const updates = this.outbox.updatesOf(name)
+      const before = updates.reduce((n, u) => n + u.length, 0)
+      const update = await this.merge(updates)
+      await this.outbox.replace(name, keys, update)
+      this.opts.observer?.coalesced?.(name, keys.length, before, update.length)
+    }
+    this.coalescedAt = Math.max(1, this.outbox.entries)
+  }
+}
