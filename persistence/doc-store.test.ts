@@ -5,8 +5,54 @@ import { describe, expect, it } from 'vitest'
 import { describeDocStoreContract } from './contract.ts'
 import { LmdbStore } from './lmdb-store.ts'
 import { MemoryStore } from './memory-store.ts'
+import { LogStore } from './mongo/log-store.ts'
+import { createMongoStore } from './mongo/mongo-backend.ts'
+import { MemoryLogBackend, memoryLogState } from './mongo/memory-backend.ts'
 
 describeDocStoreContract('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }))
+describeDocStoreContract('memory (shared)', async () => ({ store: new MemoryStore(true), cleanup: async () => {} }))
+
+// The MongoDB protocol on in-memory primitives. Records of 2 bytes: every multi-byte update
+// and snapshot in the suite is split into parts and chunks, so reassembly is exercised too.
+describeDocStoreContract('shared-store protocol (memory primitives, 2-byte records)', async () => {
+  const state = memoryLogState()
+  let store = new LogStore(new MemoryLogBackend(state), { maxRecordBytes: 2 })
+  return {
+    store,
+    reopen: async () => {
+      await store.close()
+      return (store = new LogStore(new MemoryLogBackend(state), { maxRecordBytes: 2 }))
+    },
+    cleanup: async () => {},
+  }
+})
+
+// The MongoDB adapter against a real server: MONGODB_URL=mongodb://… npm test
+const mongoUrl = process.env.MONGODB_URL
+if (mongoUrl) {
+  describeDocStoreContract(`mongodb (${mongoUrl.replace(/\/\/[^@/]*@/, '//…@')})`, async () => {
+    const db = `atrium_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
+    const open = () => createMongoStore({ url: mongoUrl, db, timeoutMs: 5000, w: 1 })
+    let mongo = open()
+    await mongo.backend.client.db(db).dropDatabase()
+    return {
+      store: mongo.store,
+      reopen: async () => {
+        await mongo.store.close()
+        mongo = open()
+        return mongo.store
+      },
+      cleanup: async () => {
+        const cleaner = open()
+        await cleaner.backend.client.db(db).dropDatabase()
+        await cleaner.store.close()
+      },
+    }
+  })
+} else {
+  console.log('MongoDB contract suite skipped: MONGODB_URL is not set (run MONGODB_URL=mongodb://127.0.0.1:27017 npm test against a real server)')
+  describe.skip('DocStore contract: mongodb (MONGODB_URL not set)', () => it('runs only with MONGODB_URL', () => {}))
+}
 
 describeDocStoreContract('lmdb', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'atrium-lmdb-'))
