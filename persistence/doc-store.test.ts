@@ -8,6 +8,7 @@ import { MemoryStore } from './memory-store.ts'
 import { LogStore } from './mongo/log-store.ts'
 import { createMongoStore } from './mongo/mongo-backend.ts'
 import { MemoryLogBackend, memoryLogState } from './mongo/memory-backend.ts'
+import { LmdbLogBackend } from '../server/testing/lmdb-log-backend.ts'
 
 describeDocStoreContract('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }))
 describeDocStoreContract('memory (shared)', async () => ({ store: new MemoryStore(true), cleanup: async () => {} }))
@@ -24,6 +25,23 @@ describeDocStoreContract('shared-store protocol (memory primitives, 2-byte recor
       return (store = new LogStore(new MemoryLogBackend(state), { maxRecordBytes: 2 }))
     },
     cleanup: async () => {},
+  }
+})
+
+// The LMDB primitives that stand in for MongoDB in the process-level crash tests.
+describeDocStoreContract('shared-store protocol (LMDB primitives, test harness)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'atrium-loglmdb-'))
+  let store = new LogStore(new LmdbLogBackend(dir), { maxRecordBytes: 2 })
+  return {
+    store,
+    reopen: async () => {
+      await store.close()
+      return (store = new LogStore(new LmdbLogBackend(dir), { maxRecordBytes: 2 }))
+    },
+    cleanup: async () => {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
   }
 })
 

@@ -40,7 +40,6 @@ export interface ShippingStoreOptions {
   readonly coalesceEntries?: number
   readonly minBackoffMs?: number
   readonly maxBackoffMs?: number
-  readonly observer?: ShippingObserver
 }
 
 export class ShippingQueueFullError extends Error {
@@ -66,6 +65,8 @@ export class ShippingStore implements DocStore {
   private settledWaiters: { name: string; resolve: () => void }[] = []
   private closed = false
   private readonly loop: Promise<void>
+  /** Told of each batch shipped, each failed attempt and each merge of queued entries. */
+  observer: ShippingObserver = {}
   /** Told after each confirmed batch: document → entries it added to the shared log. */
   onShipped: ((names: ReadonlyMap<string, number>) => void) | null = null
 
@@ -202,8 +203,8 @@ export class ShippingStore implements DocStore {
       } catch (err) {
         if (this.closed) break
         this.failures++
-        this.opts.observer?.failed?.(err, this.failures)
-        await this.coalesceIfLong().catch((e: unknown) => this.opts.observer?.failed?.(e, this.failures))
+        this.observer.failed?.(err, this.failures)
+        await this.coalesceIfLong().catch((e: unknown) => this.observer.failed?.(e, this.failures))
         const backoff = Math.min(this.opts.maxBackoffMs ?? 5000, (this.opts.minBackoffMs ?? 100) * 2 ** (this.failures - 1))
         await this.sleep(backoff, false)
       }
@@ -229,7 +230,7 @@ export class ShippingStore implements DocStore {
     await this.remote.append(merged)
     // Confirmed: only now may the local copies go.
     await this.outbox.remove(batch.map((e) => e.key))
-    this.opts.observer?.shipped?.(batch.length, bytes, (performance.now() - started) / 1000)
+    this.observer.shipped?.(batch.length, bytes, (performance.now() - started) / 1000)
     this.onShipped?.(new Map([...groups.keys()].map((name) => [name, 1])))
     if (this.settledWaiters.length > 0) {
       this.settledWaiters = this.settledWaiters.filter((w) => (this.outbox.has(w.name) ? true : (w.resolve(), false)))
@@ -246,7 +247,7 @@ export class ShippingStore implements DocStore {
       const before = updates.reduce((n, u) => n + u.length, 0)
       const update = await this.merge(updates)
       await this.outbox.replace(name, keys, update)
-      this.opts.observer?.coalesced?.(name, keys.length, before, update.length)
+      this.observer.coalesced?.(name, keys.length, before, update.length)
     }
     this.coalescedAt = Math.max(1, this.outbox.entries)
   }

@@ -63,9 +63,15 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const compactor = new Compactor({ store: compactionStore, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
   // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
   const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
-  if (shipping) shipping.onShipped = (names) => compactor.appended([...names.keys()])
-  const shippingGauges = shipping ? setInterval(() => updateShippingGauges(shipping, metrics), 1000) : null
-  shippingGauges?.unref()
+  if (shipping) {
+    metrics.beforeScrape.push(() => updateShippingGauges(shipping, metrics))
+    shipping.onShipped = (names) => compactor.appended([...names.keys()])
+    shipping.observer = {
+      shipped: (entries) => metrics.shippedEntries.inc(entries),
+      failed: () => metrics.shipFailures.inc(),
+      coalesced: (name, entries, before, after) => logger.info({ doc: name, entries, before, after }, 'merged the queued updates of a document while the shared store is unavailable'),
+    }
+  }
 
   const app = uWS.App()
   const publisher = createPublisher(app, metrics)
@@ -120,7 +126,6 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     // Durable locally already; shipping what it can now only spares the next start the work.
     await store.drain?.(deadline)
     if (shipping && shipping.outbox.entries > 0) logger.warn({ entries: shipping.outbox.entries }, 'shutting down with updates not yet shipped to MongoDB; they are durable here and shipped at the next start')
-    if (shippingGauges) clearInterval(shippingGauges)
     await compactor.close()
     await cluster?.close()
     await pool.close()
@@ -200,13 +205,7 @@ function storageFrom(config: Config, logger: Logger, metrics: Metrics, pool: Wor
     merge: (updates) => pool.merge(updates),
     batchBytes: config.SHIP_BATCH_BYTES,
     maxQueueBytes: config.SHIP_QUEUE_MAX_BYTES,
-    observer: {
-      shipped: (entries) => metrics.shippedEntries.inc(entries),
-      failed: () => metrics.shipFailures.inc(),
-      coalesced: (name, entries, before, after) => log.info({ doc: name, entries, before, after }, 'merged queued updates of a document while MongoDB is unavailable'),
-    },
   })
-  updateShippingGauges(store, metrics)
   return { store, mongo: backend }
 }
 

@@ -12,6 +12,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
   const m = {
     registry,
+    /** Run before each scrape: gauges that are read from state rather than kept up to date. */
+    beforeScrape: [] as (() => void)[],
     connections: new Gauge({ name: 'atrium_connections', help: 'Open WebSocket connections.', registers: [registry] }),
     documentsLoaded: new Gauge({ name: 'atrium_documents_loaded', help: 'Documents loaded in memory.', registers: [registry] }),
     messagesIn: new Counter({ name: 'atrium_messages_received_total', help: 'WebSocket messages received, by type.', labelNames: ['type'] as const, registers: [registry] }),

@@ -214,7 +214,11 @@ export class MongoBackend implements LogBackend {
 
   logStats(name: string): Promise<{ count: number; bytes: number }> {
     return this.op('logStats', async () => {
-      const [row] = await this.updates.aggregate<{ count: number; bytes: number }>([{ $match: { d: name } }, { $group: { _id: null, count: { $sum: 1 }, bytes: { $sum: { $binarySize: '$u' } } } }]).toArray()
+      const [row] = await this.updates.aggregate<{ count: number; bytes: number }>([
+        { $match: { d: name } },
+        { $group: { _id: '$s', bytes: { $sum: { $binarySize: '$u' } } } }, // one entry however many parts
+        { $group: { _id: null, count: { $sum: 1 }, bytes: { $sum: '$bytes' } } },
+      ]).toArray()
       return { count: row?.count ?? 0, bytes: row?.bytes ?? 0 }
     })
   }

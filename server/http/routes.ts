@@ -84,7 +84,10 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.get(
     '/metrics',
-    route(logger, async () => ({ status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType })),
+    route(logger, async () => {
+      for (const refresh of metrics.beforeScrape) refresh()
+      return { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
+    }),
   )
 
   app.get(
