@@ -114,7 +114,7 @@ export class LmdbStore implements DocStore {
   async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis): Promise<boolean> {
     this.check()
     if (basis.seqs.length === 0) return false
-    const seq = Math.max(...basis.seqs)
+    const seq = basis.seqs.reduce((a, b) => (b > a ? b : a), 0)
     return this.root.transaction(() => {
       // Only over the snapshot the input was read on: anything else means another compaction won.
       if ((this.snapshots.get(name)?.seq ?? 0) !== basis.version) return false

@@ -56,7 +56,7 @@ export class MemoryStore implements DocStore {
     const merged = new Set(basis.seqs)
     doc.snapshot = snapshot.slice()
     doc.stateVector = stateVector.slice()
-    doc.snapshotSeq = Math.max(...basis.seqs)
+    doc.snapshotSeq = basis.seqs.reduce((a, b) => (b > a ? b : a), 0)
     doc.log = doc.log.filter((e) => !merged.has(e.seq))
     return true
   }

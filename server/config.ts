@@ -33,7 +33,7 @@ export const ENV_SPEC = {
   CLUSTER_NODE_TIMEOUT_MS: { schema: int(200, 600_000).default(5000), doc: 'A node not heard from for this long counts as gone: its clients\' awareness is removed.' },
   MONGODB_URL: { schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/).optional(), doc: 'Turns MongoDB mode on: mongodb:// or mongodb+srv:// URL. Documents live in MongoDB (shared by every node); DATA_DIR keeps the local write-ahead log shipped to it.' },
   MONGODB_DB: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('atrium'), doc: 'MongoDB database name.' },
-  MONGODB_WRITE_CONCERN: { schema: z.string().regex(/^(majority|\d{1,2})$/).default('majority'), doc: 'Write concern `w` of every MongoDB write: majority or a number of members.' },
+  MONGODB_WRITE_CONCERN: { schema: z.string().regex(/^(majority|[1-9]\d?)$/).default('majority'), doc: 'Write concern `w` of every MongoDB write: majority or a number of members (at least 1: writes must be acknowledged).' },
   MONGODB_JOURNAL: { schema: bool.default(true), doc: 'Whether MongoDB writes wait for the on-disk journal (write concern `j`).' },
   MONGODB_TIMEOUT_MS: { schema: int(100, 120_000).default(5000), doc: 'MongoDB server-selection and connect timeout: how long an operation waits for an unreachable MongoDB before it fails.' },
   SHIP_BATCH_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024), doc: 'MongoDB mode: largest batch of the local log shipped in one insertMany.' },

@@ -9,7 +9,7 @@
  *   snapshot_chunks  { d, k, v, i, b }         unique (d, k, i): snapshots over 8 MiB
  * Indexes are created at start-up (retried until MongoDB answers; operations work without them).
  */
-import { MongoClient, MongoServerError, type Collection, type Db, type W } from 'mongodb'
+import { MongoClient, MongoNetworkError, MongoServerError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError, type Collection, type Db, type W } from 'mongodb'
 import { LogStore, type Head, type LogBackend, type LogRecord, type SnapshotFields } from './log-store.ts'
 
 export interface MongoStoreOptions {
@@ -74,8 +74,12 @@ export class MongoBackend implements LogBackend {
   private reachable: boolean | null = null
   private pinger: NodeJS.Timeout | null = null
   private closed = false
+  private connected = false
+  private connecting: Promise<void> | null = null
 
   constructor(private readonly opts: MongoStoreOptions) {
+    // Unacknowledged writes report no match count: the compare-and-swap of compaction would misread them.
+    if (opts.w === 0) throw new Error('MongoDB write concern w:0 is not supported: Atrium needs acknowledged writes')
     const timeout = opts.timeoutMs ?? 5000
     this.client = new MongoClient(opts.url, {
       appName: 'atrium',
@@ -107,28 +111,44 @@ export class MongoBackend implements LogBackend {
               this.chunkDocs.createIndex({ d: 1, v: 1 }, { name: 'doc_version' }),
             ]),
           )
-          this.opts.observer?.indexesReady?.()
+          safely(() => this.opts.observer?.indexesReady?.())
           return
         } catch {
           await new Promise((r) => setTimeout(r, pingMs).unref())
         }
       }
     }
-    void ensure()
+    void ensure().catch(() => {})
     this.pinger = setInterval(() => void this.op('ping', () => this.db.command({ ping: 1 })).catch(() => {}), pingMs)
     this.pinger.unref()
+  }
+
+  /**
+   * Connects explicitly until a connection succeeded once: the driver's implicit connect
+   * keeps a topology whose first connection failed, closed, and every later operation then
+   * fails with "Topology is closed". After one success the driver reconnects by itself.
+   */
+  private async connect(): Promise<void> {
+    if (this.closed) throw new MongoNotConnectedError('MongoDB store is closed')
+    if (this.connected) return
+    this.connecting ??= this.client
+      .connect()
+      .then(() => void (this.connected = true))
+      .finally(() => (this.connecting = null))
+    await this.connecting
   }
 
   /** Runs one operation, keeping `up` and the error count current. */
   private async op<T>(name: string, run: () => Promise<T>): Promise<T> {
     try {
+      await this.connect()
       const result = await run()
       this.setUp(true)
       return result
     } catch (err) {
-      // A server error (duplicate key, validation) means the server answered.
-      this.setUp(err instanceof MongoServerError)
-      this.opts.observer?.error?.(name, err)
+      // Only failures to reach the server count as down; a server error (duplicate key) means it answered.
+      if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError || err instanceof MongoTopologyClosedError) this.setUp(false)
+      safely(() => this.opts.observer?.error?.(name, err))
       throw err
     }
   }
@@ -136,7 +156,7 @@ export class MongoBackend implements LogBackend {
   private setUp(up: boolean): void {
     if (this.reachable === up) return
     this.reachable = up
-    this.opts.observer?.up?.(up)
+    safely(() => this.opts.observer?.up?.(up))
   }
 
   reserve(name: string, count: number): Promise<number> {
@@ -164,7 +184,8 @@ export class MongoBackend implements LogBackend {
   readLog(name: string): Promise<LogRecord[]> {
     return this.op('readLog', async () => {
       const docs = await this.updates.find({ d: name }, { projection: { _id: 0, s: 1, p: 1, n: 1, u: 1 } }).sort({ s: 1, p: 1 }).toArray()
-      return docs.map((x) => ({ name, seq: x.s, part: x.p, parts: x.n, bytes: x.u }))
+      // Copied: a promoted Buffer is a view of the whole reply, which a kept record would pin in memory.
+      return docs.map((x) => ({ name, seq: x.s, part: x.p, parts: x.n, bytes: new Uint8Array(x.u) }))
     })
   }
 
@@ -237,6 +258,15 @@ export class MongoBackend implements LogBackend {
     this.closed = true
     if (this.pinger) clearInterval(this.pinger)
     await this.client.close()
+  }
+}
+
+/** Observers are ours, but a throwing one must never turn into a lost error or an unhandled rejection. */
+function safely(run: () => void): void {
+  try {
+    run()
+  } catch {
+    // ignored on purpose
   }
 }
 
