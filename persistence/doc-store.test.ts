@@ -88,6 +88,28 @@ describeDocStoreContract('lmdb', async () => {
   }
 })
 
+describe('LmdbStore long logs', () => {
+  it('loads and compacts a log longer than one slice (read and trimmed in slices, yielding in between)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'atrium-lmdb-'))
+    const store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
+    try {
+      for (let i = 0; i < 12_000; i += 1000) await store.append(Array.from({ length: 1000 }, (_, j) => ({ name: 'long', update: Uint8Array.of((i + j) % 251) })))
+      const read = (await store.load('long'))!
+      expect(read.updates).toHaveLength(12_000)
+      expect(read.basis.seqs.at(-1)).toBe(12_000)
+      await store.append([{ name: 'long', update: Uint8Array.of(7) }])
+      expect(await store.compact('long', Uint8Array.of(1), Uint8Array.of(0), read.basis)).toBe(true)
+      const after = (await store.load('long'))!
+      expect(after.updates.map((u) => [...u])).toEqual([[7]])
+      expect(after.throughSeq).toBe(12_001)
+      expect(after.basis.version).toBe(1)
+    } finally {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('LmdbStore paths', () => {
   // lmdb-js guesses "file, not directory" from a dot in the name; DATA_DIR is always a directory.
   it.each([['existing'], ['new']])('keeps its files inside a %s directory whose name has a dot', async (kind) => {

@@ -8,9 +8,8 @@
  *   log        [name, seq] → update bytes            (ordered: one range read loads a document)
  *   snapshots  name → { snapshot, stateVector, seq }
  *   names      name → 1                               (listing without scanning the log)
- * Compaction writes the snapshot and removes the merged entries in one transaction,
- * which is strictly safer than append-new-then-delete-old. A snapshot's version is the
- * highest sequence number it contains.
+ * Compaction writes the snapshot and removes the merged entries in the same transaction
+ * (for a log over 5,000 entries, the rest in further ones: append-new-then-delete-old).
  *
  * In cluster mode with MongoDB the same environment holds the shipping outbox instead
  * (persistence/outbox.ts).
@@ -22,10 +21,22 @@ import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo,
 interface SnapshotRecord {
   snapshot: Uint8Array
   stateVector: Uint8Array
+  /** Highest sequence number it contains. */
   seq: number
+  /** Grows by one with each compaction (absent in records written before it existed: then `seq`). */
+  version?: number
 }
 
+const versionOf = (record: SnapshotRecord | undefined): number => (record ? (record.version ?? record.seq) : 0)
+
 const MAX_SEQ = Number.MAX_SAFE_INTEGER
+/**
+ * LMDB reads and transaction callbacks run on the event loop: long logs are read and
+ * trimmed in slices of this many entries, yielding in between (a 200,000-entry log read
+ * or trimmed at once stalls the loop for hundreds of milliseconds).
+ */
+const SLICE = 5000
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment; created when missing. */
@@ -81,20 +92,30 @@ export class LmdbStore implements DocStore {
 
   async load(name: string): Promise<StoredDoc | null> {
     this.check()
-    const snap = this.snapshots.get(name)
     const updates: Uint8Array[] = []
     const seqs: number[] = []
-    for (const { key, value } of this.log.getRange(this.logRange(name))) {
-      updates.push(value)
-      seqs.push(key[1])
+    // The log in slices, then the snapshot: an entry a compaction removed between two slices
+    // was in the snapshot it wrote first, which the read after the log sees.
+    for (let from = 0; ; ) {
+      let n = 0
+      for (const { key, value } of this.log.getRange({ start: [name, from], end: [name, MAX_SEQ], limit: SLICE })) {
+        updates.push(value)
+        seqs.push(key[1])
+        from = key[1] + 1
+        n++
+      }
+      if (n < SLICE) break
+      await yieldToLoop()
+      this.check()
     }
+    const snap = this.snapshots.get(name)
     if (!snap && updates.length === 0) return null
-    const version = snap?.seq ?? 0
+    const version = versionOf(snap)
     return {
       snapshot: snap?.snapshot ?? null,
       snapshotStateVector: snap?.stateVector ?? null,
       updates,
-      throughSeq: seqs.at(-1) ?? version,
+      throughSeq: Math.max(snap?.seq ?? 0, seqs.at(-1) ?? 0),
       basis: { version, seqs },
     }
   }
@@ -114,15 +135,25 @@ export class LmdbStore implements DocStore {
   async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis): Promise<boolean> {
     this.check()
     if (basis.seqs.length === 0) return false
-    const seq = basis.seqs.reduce((a, b) => (b > a ? b : a), 0)
-    return this.root.transaction(() => {
+    const written = await this.root.transaction(() => {
       // Only over the snapshot the input was read on: anything else means another compaction won.
-      if ((this.snapshots.get(name)?.seq ?? 0) !== basis.version) return false
-      this.snapshots.put(name, { snapshot, stateVector, seq })
+      const current = this.snapshots.get(name)
+      if (versionOf(current) !== basis.version) return false
+      const seq = basis.seqs.reduce((a, b) => (b > a ? b : a), current?.seq ?? 0)
+      this.snapshots.put(name, { snapshot, stateVector, seq, version: basis.version + 1 })
       this.names.put(name, 1)
-      for (const s of basis.seqs) this.log.remove([name, s])
+      for (const s of basis.seqs.slice(0, SLICE)) this.log.remove([name, s])
       return true
     })
+    // A long log's remaining merged entries go in further slices: until then a load merges
+    // them twice, which Yjs does idempotently; a crash leaves them for the next compaction.
+    for (let i = SLICE; written && i < basis.seqs.length; i += SLICE) {
+      await yieldToLoop()
+      await this.root.transaction(() => {
+        for (const s of basis.seqs.slice(i, i + SLICE)) this.log.remove([name, s])
+      })
+    }
+    return written
   }
 
   async list({ after, limit }: ListOptions): Promise<string[]> {

@@ -5,6 +5,7 @@ interface MemDoc {
   snapshot: Uint8Array | null
   stateVector: Uint8Array | null
   snapshotSeq: number
+  version: number
   log: { seq: number; update: Uint8Array }[]
   nextSeq: number
   /** Highest compaction-lease token that wrote a snapshot (shared stores refuse lower ones). */
@@ -32,7 +33,7 @@ export class MemoryStore implements DocStore {
       snapshotStateVector: doc.stateVector,
       updates: doc.log.map((e) => e.update),
       throughSeq: doc.nextSeq - 1,
-      basis: { version: doc.snapshotSeq, seqs: doc.log.map((e) => e.seq) },
+      basis: { version: doc.version, seqs: doc.log.map((e) => e.seq) },
     }
   }
 
@@ -40,7 +41,7 @@ export class MemoryStore implements DocStore {
     this.open()
     for (const { name, update } of entries) {
       let doc = this.docs.get(name)
-      if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, log: [], nextSeq: 1, fence: 0 }))
+      if (!doc) this.docs.set(name, (doc = { snapshot: null, stateVector: null, snapshotSeq: 0, version: 0, log: [], nextSeq: 1, fence: 0 }))
       doc.log.push({ seq: doc.nextSeq++, update: update.slice() })
     }
   }
@@ -48,7 +49,7 @@ export class MemoryStore implements DocStore {
   async compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis, fence?: number): Promise<boolean> {
     this.open()
     const doc = this.docs.get(name)
-    if (!doc || basis.seqs.length === 0 || doc.snapshotSeq !== basis.version) return false
+    if (!doc || basis.seqs.length === 0 || doc.version !== basis.version) return false
     if (fence !== undefined) {
       if (fence < doc.fence) return false
       doc.fence = fence
@@ -56,7 +57,8 @@ export class MemoryStore implements DocStore {
     const merged = new Set(basis.seqs)
     doc.snapshot = snapshot.slice()
     doc.stateVector = stateVector.slice()
-    doc.snapshotSeq = basis.seqs.reduce((a, b) => (b > a ? b : a), 0)
+    doc.snapshotSeq = basis.seqs.reduce((a, b) => (b > a ? b : a), doc.snapshotSeq)
+    doc.version++
     doc.log = doc.log.filter((e) => !merged.has(e.seq))
     return true
   }
