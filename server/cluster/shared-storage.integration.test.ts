@@ -1,5 +1,5 @@
 /**
- * Cluster mode with a store every node shares (what the MongoDB adapter will be): three
+ * Cluster mode with a store every node shares (as with MongoDB): three
  * in-process nodes on one real redis-server, all writing to one store object.
  * - a change is persisted once, by the node it arrived on, not by every node;
  * - when that node goes silent before its write is durable, the others persist it;
@@ -8,6 +8,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStore } from '../../persistence/memory-store.ts'
+import { LogStore } from '../../persistence/mongo/log-store.ts'
+import { MemoryLogBackend, memoryLogState } from '../../persistence/mongo/memory-backend.ts'
+import { memoryOutbox } from '../../persistence/outbox.ts'
+import { ShippingStore } from '../../persistence/shipping-store.ts'
 import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
 import { startAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
@@ -110,6 +114,37 @@ describe('cluster mode with shared storage', () => {
     for (const u of stored!.updates) Y.applyUpdate(check, u)
     expect(check.getMap('m').get('from-a')).toBe('precious')
     expect(Number((await b!.metrics.busRescuedUpdates.get()).values[0]?.value)).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('with MongoDB-style shipping: an update durable only in the silent origin\'s local queue is persisted by the others', async () => {
+    const shared = memoryLogState() // one shared store; each node has its own outbox
+    const shipping = (hang: boolean) => {
+      const backend = new MemoryLogBackend(shared)
+      if (hang) backend.hook = (op) => (op === 'insertLog' ? new Promise(() => {}) : undefined)
+      return new ShippingStore({ outbox: memoryOutbox(), remote: new LogStore(backend) })
+    }
+    const stores = [shipping(true), shipping(false), shipping(false)]
+    const [a, b] = await cluster(stores)
+    const onA = client(a!, 'shared/shipped')
+    const onB = client(b!, 'shared/shipped')
+    await Promise.all([synced(onA.p), synced(onB.p)])
+    onA.doc.getMap('m').set('from-a', 'precious')
+    await untilDoc(onB.doc, 'the edit via node b', (d) => d.getMap('m').get('from-a') === 'precious')
+    // Durable on a's disk, never confirmed by the shared store: a's heartbeats must not count it as stored.
+    await eventually('durable locally on a', async () => stores[0]!.outbox.entries, (n) => n > 0)
+    await new Promise((r) => setTimeout(r, 500)) // several heartbeats of a, all after the local write
+    onA.p.destroy()
+    await a!.cluster!.close()
+    const remote = new LogStore(new MemoryLogBackend(shared))
+    const content = async () => {
+      const stored = await remote.load('shared/shipped')
+      const check = new Y.Doc()
+      if (stored?.snapshot) Y.applyUpdate(check, stored.snapshot)
+      for (const u of stored?.updates ?? []) Y.applyUpdate(check, u)
+      return check.getMap('m').get('from-a')
+    }
+    await eventually('the edit shipped by the others', content, (v) => v === 'precious', 10_000)
+    await Promise.all(stores.slice(1).map((st) => st.close()))
   }, 30_000)
 
   it('never compacts one document on two nodes at once', async () => {
