@@ -49,7 +49,12 @@ export interface OutboxBackend {
 }
 
 export class Outbox {
+  /** Every entry, in key order (writes are serialized, so they land in the order keys were taken). */
   private readonly index = new Map<number, IndexEntry>()
+  /** The few entries made by `replace`: their floor and time can be older than their key says. */
+  private readonly merges = new Map<number, IndexEntry>()
+  /** Writes one after another: keys, disk and index stay in the same order. */
+  private writes: Promise<unknown> = Promise.resolve()
   private readonly byName = new Map<string, Set<number>>()
   private nextKey: number
   private totalBytes = 0
@@ -68,17 +73,25 @@ export class Outbox {
     return this.totalBytes
   }
 
-  /** Age in ms of the oldest entry (0 when empty). */
+  /** Age in ms of the oldest entry (0 when empty). O(merged entries), not O(queue). */
   lagMs(now = Date.now()): number {
     let oldest = now
-    for (const entry of this.index.values()) if (entry.at < oldest) oldest = entry.at
+    for (const entry of this.index.values()) {
+      oldest = Math.min(oldest, entry.at)
+      break
+    }
+    for (const entry of this.merges.values()) oldest = Math.min(oldest, entry.at)
     return now - oldest
   }
 
   /** Every append receipt up to this one has left the outbox (it was shipped and confirmed). */
   confirmedThrough(): number {
     let floor = this.nextKey
-    for (const entry of this.index.values()) if (entry.floor < floor) floor = entry.floor
+    for (const entry of this.index.values()) {
+      floor = Math.min(floor, entry.floor)
+      break
+    }
+    for (const entry of this.merges.values()) floor = Math.min(floor, entry.floor)
     return floor - 1
   }
 
@@ -99,7 +112,7 @@ export class Outbox {
     // Keys are taken synchronously: concurrent appends never collide, and commit in key order.
     const puts = entries.map(({ name, update }) => ({ key: this.nextKey++, value: { d: name, u: update, t: now } }))
     const last = this.nextKey - 1
-    await this.backend.write(puts, [], last)
+    await this.serialized(() => this.backend.write(puts, [], last))
     for (const { key, value } of puts) this.indexAdd(key, { name: value.d, bytes: value.u.length, at: value.t, floor: key })
     return last
   }
@@ -132,7 +145,7 @@ export class Outbox {
     this.check()
     const present = keys.filter((key) => this.index.has(key))
     if (present.length === 0) return
-    await this.backend.write([], present, this.nextKey - 1)
+    await this.serialized(() => this.backend.write([], present, this.nextKey - 1))
     for (const key of present) this.indexRemove(key)
   }
 
@@ -147,7 +160,7 @@ export class Outbox {
     const parts = keys.map((k) => this.index.get(k)).filter((e) => e !== undefined)
     const at = Math.min(now, ...parts.map((e) => e.at))
     const floor = Math.min(key, ...parts.map((e) => e.floor))
-    await this.backend.write([{ key, value: { d: name, u: merged, t: at, f: floor } }], keys, key)
+    await this.serialized(() => this.backend.write([{ key, value: { d: name, u: merged, t: at, f: floor } }], keys, key))
     for (const k of keys) this.indexRemove(k)
     this.indexAdd(key, { name, bytes: merged.length, at, floor })
     return key
@@ -168,8 +181,15 @@ export class Outbox {
     if (this.closed) throw new StoreClosedError('outbox')
   }
 
+  private serialized(write: () => Promise<void>): Promise<void> {
+    const done = this.writes.then(write)
+    this.writes = done.catch(() => {})
+    return done
+  }
+
   private indexAdd(key: number, entry: IndexEntry): void {
     this.index.set(key, entry)
+    if (entry.floor < key) this.merges.set(key, entry)
     this.totalBytes += entry.bytes
     let keys = this.byName.get(entry.name)
     if (!keys) this.byName.set(entry.name, (keys = new Set()))
@@ -180,6 +200,7 @@ export class Outbox {
     const entry = this.index.get(key)
     if (!entry) return
     this.index.delete(key)
+    this.merges.delete(key)
     this.totalBytes -= entry.bytes
     const keys = this.byName.get(entry.name)!
     keys.delete(key)

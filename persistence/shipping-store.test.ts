@@ -20,7 +20,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
 })
 
-function shipping(opts: { state?: MemoryLogState; disk?: MemoryOutboxDisk; coalesceEntries?: number; maxQueueBytes?: number; batchEntries?: number } = {}) {
+function shipping(opts: { state?: MemoryLogState; disk?: MemoryOutboxDisk; coalesceEntries?: number; maxQueueBytes?: number; batchEntries?: number; batchBytes?: number } = {}) {
   const backend = new MemoryLogBackend(opts.state ?? memoryLogState())
   const remote = new LogStore(backend)
   const outboxDisk = opts.disk ?? { entries: new Map(), lastKey: 0 }
@@ -32,6 +32,7 @@ function shipping(opts: { state?: MemoryLogState; disk?: MemoryOutboxDisk; coale
     coalesceEntries: opts.coalesceEntries ?? 1000,
     maxQueueBytes: opts.maxQueueBytes,
     batchEntries: opts.batchEntries,
+    batchBytes: opts.batchBytes,
   })
   open.push(store)
   return { store, backend, remote, outboxDisk, state: backend.state }
@@ -106,6 +107,23 @@ describe('ShippingStore', () => {
     expect(await remoteContent(remote, 'd')).toEqual(json(src.doc))
     // Caught up in a few records, not 300.
     expect((await remote.load('d'))!.updates.length).toBeLessThan(20)
+  })
+
+  it('merges queued entries while down into runs no larger than a batch', async () => {
+    const { store, backend, remote } = shipping({ coalesceEntries: 20, batchBytes: 600 })
+    let down = true
+    backend.hook = () => {
+      if (down) throw new Error('down')
+    }
+    const src = source()
+    for (let i = 0; i < 100; i++) await store.append([{ name: 'd', update: src.next() }])
+    await until(() => store.outbox.entries < 100)
+    const sizes = store.outbox.updatesOf('d').map((u) => u.length)
+    expect(sizes.length).toBeGreaterThan(1) // several runs, not one merge of everything
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(600)
+    down = false
+    await until(() => store.outbox.entries === 0)
+    expect(await remoteContent(remote, 'd')).toEqual(json(src.doc))
   })
 
   it('ships everything through a slow store while edits keep coming', async () => {
@@ -183,6 +201,28 @@ describe('ShippingStore', () => {
     for (const u of loaded.updates) Y.applyUpdate(doc, u)
     expect(json(doc)).toEqual(json(src.doc))
     blocked = false
+  })
+
+  it('a load racing the shipper sees an entry that moves from the queue to the shared store meanwhile', async () => {
+    const { store, backend } = shipping()
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    backend.hook = (op) => (op === 'insertLog' ? gate : undefined)
+    const src = source()
+    await store.append([{ name: 'd', update: src.next() }])
+    // The load's read of the shared store finds nothing; right after it, the entry is shipped and leaves the queue.
+    const readLog = backend.readLog.bind(backend)
+    backend.readLog = async (name) => {
+      const records = await readLog(name)
+      release()
+      await until(() => store.outbox.entries === 0)
+      return records
+    }
+    const loaded = await store.load('d')
+    expect(loaded).not.toBeNull()
+    const doc = new Y.Doc()
+    for (const u of loaded!.updates) Y.applyUpdate(doc, u)
+    expect(json(doc)).toEqual(json(src.doc))
   })
 
   it('bounds the queue: past maxQueueBytes appends fail with a clear error until shipping catches up', async () => {

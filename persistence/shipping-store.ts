@@ -96,8 +96,10 @@ export class ShippingStore implements DocStore {
   }
 
   async load(name: string): Promise<StoredDoc | null> {
-    const shared = await this.remote.load(name)
+    // Queue first, shared store second: an entry shipped (and removed here) in between is
+    // then read twice, harmlessly, instead of not at all.
     const queued = this.outbox.updatesOf(name)
+    const shared = await this.remote.load(name)
     if (!shared && queued.length === 0) return null
     return {
       snapshot: shared?.snapshot ?? null,
@@ -237,17 +239,33 @@ export class ShippingStore implements DocStore {
     }
   }
 
-  /** While shipping fails: one entry per document once the queue is long (at most once per growth step). */
+  /**
+   * While shipping fails and the queue is long: merge each document's consecutive entries
+   * into as few as possible, each at most one batch in size (a merge far over a MongoDB
+   * document's size would have to ship in parts, and a part written before a failure is
+   * left behind). Once per growth step of the queue, not after every failed attempt.
+   */
   private async coalesceIfLong(): Promise<void> {
     if (this.outbox.entries < this.coalesceEntries || this.outbox.entries < 2 * this.coalescedAt) return
     for (const [name, count] of this.outbox.names()) {
       if (count < 2 || this.closed) continue
       const keys = this.outbox.keysOf(name)
       const updates = this.outbox.updatesOf(name)
-      const before = updates.reduce((n, u) => n + u.length, 0)
-      const update = await this.merge(updates)
-      await this.outbox.replace(name, keys, update)
-      this.observer.coalesced?.(name, keys.length, before, update.length)
+      let run = 0
+      let runBytes = 0
+      for (let i = 0; i <= keys.length; i++) {
+        if (i < keys.length && runBytes + updates[i]!.length <= this.batchBytes) {
+          runBytes += updates[i]!.length
+          continue
+        }
+        if (i - run >= 2) {
+          const update = await this.merge(updates.slice(run, i))
+          await this.outbox.replace(name, keys.slice(run, i), update)
+          this.observer.coalesced?.(name, i - run, runBytes, update.length)
+        }
+        run = i
+        runBytes = i < keys.length ? updates[i]!.length : 0
+      }
     }
     this.coalescedAt = Math.max(1, this.outbox.entries)
   }

@@ -126,7 +126,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     // Durable locally already; shipping what it can now only spares the next start the work.
     await store.drain?.(deadline)
     if (shipping && shipping.outbox.entries > 0) logger.warn({ entries: shipping.outbox.entries }, 'shutting down with updates not yet shipped to MongoDB; they are durable here and shipped at the next start')
-    await compactor.close()
+    // A compaction in flight is safe to abandon (append-new-then-delete-old): do not overrun the deadline for it.
+    await Promise.race([compactor.close(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())])
     await cluster?.close()
     await pool.close()
     registry.destroyAll()
@@ -198,6 +199,7 @@ function storageFrom(config: Config, logger: Logger, metrics: Metrics, pool: Wor
     },
   })
   metrics.mongoUp.set(0)
+  if (config.MONGODB_WRITE_CONCERN !== 'majority') log.warn({ w: config.MONGODB_WRITE_CONCERN }, 'MongoDB write concern is not majority: a failover can roll back writes that were already removed from the local queue')
   backend.start()
   const store = new ShippingStore({
     outbox: openLmdbOutbox(dataDir),

@@ -37,7 +37,7 @@ export const ENV_SPEC = {
   MONGODB_JOURNAL: { schema: bool.default(true), doc: 'Whether MongoDB writes wait for the on-disk journal (write concern `j`).' },
   MONGODB_TIMEOUT_MS: { schema: int(100, 120_000).default(5000), doc: 'MongoDB server-selection and connect timeout: how long an operation waits for an unreachable MongoDB before it fails.' },
   SHIP_BATCH_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024), doc: 'MongoDB mode: largest batch of the local log shipped in one insertMany.' },
-  SHIP_QUEUE_MAX_BYTES: { schema: int(1024 * 1024, 1024 ** 4).default(1024 ** 3), doc: 'MongoDB mode: bound of the local shipping queue on disk; past it new updates wait in memory (retried) and /readyz fails.' },
+  SHIP_QUEUE_MAX_BYTES: { schema: int(1024 * 1024, 32 * 1024 ** 3).default(1024 ** 3), doc: 'MongoDB mode: bound of the local shipping queue on disk; past it new updates wait in memory (retried) and /readyz fails.' },
 } as const
 
 type Spec = typeof ENV_SPEC

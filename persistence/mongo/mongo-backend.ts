@@ -87,6 +87,9 @@ export class MongoBackend implements LogBackend {
       connectTimeoutMS: timeout,
       socketTimeoutMS: Math.max(30_000, timeout * 6),
       promoteBuffers: true,
+      // Every read from the primary: a load reads the log and then the head, and that order
+      // only guarantees a complete document when both reads see the same history.
+      readPreference: 'primary',
     })
     this.db = this.client.db(opts.db, { writeConcern: { w: opts.w ?? 'majority', journal: opts.journal ?? true } })
     this.heads = this.db.collection<HeadDoc>('documents')

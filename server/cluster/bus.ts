@@ -36,6 +36,18 @@ export interface Lease {
 }
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+/**
+ * Takes the lease if free; returns its fencing token, or false. The token is the Redis
+ * server's clock in microseconds: it grows with every grant however many nodes ask (one
+ * key lives on one server), and unlike an INCR counter it keeps growing after Redis
+ * restarts without persistence — a counter starting again at 1 would be refused by a store
+ * that remembers a higher token. Two grants in one microsecond cannot both win SET NX.
+ * Built as a decimal string (Lua would print a 16-digit number in exponent form).
+ */
+const ACQUIRE = `local t = redis.call('TIME')
+local token = t[1] .. string.format('%06d', tonumber(t[2]))
+if redis.call('SET', KEYS[1], token, 'PX', ARGV[1], 'NX') then return token end
+return false`
 
 export class RedisBus {
   private readonly pub: Client
@@ -135,23 +147,22 @@ export class RedisBus {
   }
 
   /**
-   * A short exclusive lease on `key` (SET NX PX) with a fencing token (INCR: strictly
-   * increasing per key, so a store can refuse a holder whose lease already expired).
+   * A short exclusive lease on `key` (SET NX PX) with a fencing token (strictly increasing
+   * per key, see ACQUIRE, so a store can refuse a holder whose lease already expired).
    * Null when another holder has it or Redis is unreachable: the caller skips the work.
    */
   async acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
     if (!this.up) return null
-    // One hash tag: both keys live in the same Redis Cluster slot.
     const leaseKey = `{${key}}:lease`
     try {
-      const token = await this.pub.incr(`{${key}}:fence`)
-      const ok = await this.pub.set(leaseKey, String(token), 'PX', ttlMs, 'NX')
-      if (ok !== 'OK') return null
+      const granted = (await this.pub.eval(ACQUIRE, 1, leaseKey, String(ttlMs))) as string | null
+      if (granted === null) return null
+      const token = Number(granted)
       return {
         token,
         release: async () => {
           // Only our own lease: after expiry someone else may hold the key.
-          await this.pub.eval(RELEASE, 1, leaseKey, String(token)).catch(() => {})
+          await this.pub.eval(RELEASE, 1, leaseKey, granted).catch(() => {})
         },
       }
     } catch {

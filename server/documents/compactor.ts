@@ -25,6 +25,9 @@ export interface CompactorOptions {
   readonly lease?: ((name: string) => Promise<{ readonly token?: number; release(): Promise<void> } | null>) | undefined
 }
 
+/** `stale`: another compaction wrote first (nothing written, nothing lost); `skipped`: another node holds the lease. */
+export type CompactionResult = 'ok' | 'nothing' | 'stale' | 'skipped' | 'error'
+
 export class Compactor {
   /** Known log length per loaded document. */
   private readonly logLength = new Map<string, number>()
@@ -54,28 +57,29 @@ export class Compactor {
 
   private maybeCompact(name: string): void {
     if (this.closed || this.running.has(name) || (this.logLength.get(name) ?? 0) < this.opts.threshold) return
-    const run = this.compact(name).then((ok) => {
+    const run = this.compact(name).then((result) => {
       this.running.delete(name)
-      // The log may have passed the threshold again while this ran; after a failure wait
-      // for the next append instead of retrying in a tight loop.
-      if (ok) this.maybeCompact(name)
+      // The log may have passed the threshold again while this ran. Anything but success
+      // (failed, another node holds the lease or wrote first) waits for the next append
+      // instead of retrying in a tight loop.
+      if (result === 'ok') this.maybeCompact(name)
     })
     this.running.set(name, run)
   }
 
-  /** Compacts now, whatever the log length; resolves false when it failed (and was logged). */
-  async compact(name: string): Promise<boolean> {
+  /** Compacts now, whatever the log length; never rejects (a failure is logged and counted). */
+  async compact(name: string): Promise<CompactionResult> {
     const { store, pool, metrics, logger } = this.opts
     const lease = this.opts.lease ? await this.opts.lease(name) : undefined
     if (lease === null) {
       metrics.compactions.inc({ result: 'skipped' })
       logger.debug({ doc: name }, 'compaction skipped: another node holds the lease')
-      return true
+      return 'skipped'
     }
     const stop = metrics.compactionTime.startTimer()
     try {
       const stored = await store.load(name)
-      if (!stored || stored.updates.length === 0) return true
+      if (!stored || stored.updates.length === 0) return 'nothing'
       const out = await pool.compact({ snapshot: stored.snapshot, updates: stored.updates })
       const written = await store.compact(name, out.snapshot, out.stateVector, stored.basis, lease?.token)
       const length = this.logLength.get(name)
@@ -83,17 +87,17 @@ export class Compactor {
         // Another compaction wrote first: its snapshot holds what we read. Nothing to undo.
         metrics.compactions.inc({ result: 'stale' })
         logger.info({ doc: name }, 'compaction result discarded: the stored snapshot changed meanwhile')
-        return true
+        return 'stale'
       }
       if (length !== undefined) this.logLength.set(name, Math.max(0, length - stored.updates.length))
       metrics.compactions.inc({ result: 'ok' })
       metrics.compactionBytesSaved.inc(Math.max(0, out.inputBytes - out.snapshot.length))
       logger.info({ doc: name, entries: stored.updates.length, bytesIn: out.inputBytes, bytesOut: out.snapshot.length }, 'compacted document log')
-      return true
+      return 'ok'
     } catch (err) {
       metrics.compactions.inc({ result: 'error' })
       logger.error({ err, doc: name }, 'compaction failed; the log stays as it is and is retried on the next append')
-      return false
+      return 'error'
     } finally {
       stop()
       await lease?.release()

@@ -138,10 +138,13 @@ export class DocumentRegistry {
    */
   private async unload(doc: SharedDoc): Promise<void> {
     doc.flush()
-    const { groupCommit } = this.opts
-    while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
-    // Tiered storage: also wait until the shared store has it, so the next node to load it sees everything.
-    await this.opts.store.settled?.(doc.name)
+    const { groupCommit, store } = this.opts
+    // Durable here, and (tiered storage) in the shared store, so the next node to load it
+    // sees everything. Edits made while waiting (a peer came and went) go round again.
+    do {
+      while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
+      await store.settled?.(doc.name)
+    } while (groupCommit.hasPending(doc.name) && !this.closed)
     if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc || this.closed) return
     this.docs.delete(doc.name)
     this.opts.metrics.documentsLoaded.set(this.docs.size)

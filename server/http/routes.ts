@@ -121,7 +121,9 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         content = docToJSON(loaded.doc)
         size = Y.encodeStateAsUpdate(loaded.doc).length
       } else {
-        const stored = (await store.load(name))!
+        const stored = await store.load(name)
+        // A shared store can have a head whose first records are not written yet.
+        if (!stored) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
         const doc = new Y.Doc()
         doc.transact(() => {
           if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
