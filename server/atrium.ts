@@ -92,6 +92,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     batchBytes: FANOUT_BATCH_BYTES,
     logger,
     metrics,
+    schemaDocs: new RegExp(config.SCHEMA_DOCS),
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
   const { connections } = mountWebSocket(app, { config, registry: () => registry, logger, metrics })

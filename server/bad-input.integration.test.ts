@@ -16,7 +16,7 @@ function frame(...parts: ((e: encoding.Encoder) => void)[]): Uint8Array {
 
 describe('bad input closes only the offending connection, with its documented code', () => {
   let server: ServerProcess
-  const doc = 'site/bad-input'
+  const doc = 'doc/bad-input'
   beforeAll(async () => {
     server = await startServerProcess({ MAX_MESSAGE_BYTES: MAX })
   })

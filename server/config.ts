@@ -6,6 +6,16 @@
 import { z } from 'zod'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+/** Whether `source` compiles as a regular expression. */
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
 
 /** Variable name → schema with default and a short description for the README/usage. */
@@ -31,6 +41,7 @@ export const ENV_SPEC = {
   ANTI_ENTROPY_INTERVAL_MS: { schema: int(100, 3_600_000).default(10_000), doc: 'How often a node compares each loaded document\'s state with the other nodes (also done on load and whenever Redis comes back).' },
   CLUSTER_HEARTBEAT_MS: { schema: int(50, 60_000).default(1000), doc: 'Heartbeat period on the cluster channel.' },
   CLUSTER_NODE_TIMEOUT_MS: { schema: int(200, 600_000).default(5000), doc: 'A node not heard from for this long counts as gone: its clients\' awareness is removed.' },
+  SCHEMA_DOCS: { schema: z.string().min(1).max(500).refine(isRegExp, 'not a valid regular expression').default('^site/'), doc: 'Regular expression of the document names whose client updates are checked against the site schema (shared/schema); `^$` checks none.' },
   MONGODB_URL: { schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/).optional(), doc: 'Turns MongoDB mode on: mongodb:// or mongodb+srv:// URL. Documents live in MongoDB (shared by every node); DATA_DIR keeps the local write-ahead log shipped to it.' },
   MONGODB_DB: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('atrium'), doc: 'MongoDB database name.' },
   MONGODB_WRITE_CONCERN: { schema: z.string().regex(/^(majority|[1-9]\d?)$/).default('majority'), doc: 'Write concern `w` of every MongoDB write: majority or a number of members (at least 1: writes must be acknowledged).' },
@@ -70,7 +81,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const result = schema.safeParse(value)
     if (!result.success) {
       const inner = (schema as z.ZodDefault<z.ZodType>).def.innerType ?? schema
-      throw new ConfigError(name, `is ${JSON.stringify(raw)}; allowed: ${describeRule(inner)}`)
+      const custom = result.error.issues.find((i) => i.code === 'custom')
+      throw new ConfigError(name, custom ? `is ${JSON.stringify(raw)}: ${custom.message}` : `is ${JSON.stringify(raw)}; allowed: ${describeRule(inner)}`)
     }
     out[name] = result.data
   }

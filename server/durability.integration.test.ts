@@ -11,7 +11,7 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms))
 describe('document lifecycle', () => {
   it('30 clients joining one document at the same instant trigger exactly one storage load', async () => {
     const server = await startServerProcess({ DOC_UNLOAD_GRACE_MS: 300 })
-    const clients = Array.from({ length: 30 }, () => provider(server.wsUrl, 'site/rush'))
+    const clients = Array.from({ length: 30 }, () => provider(server.wsUrl, 'doc/rush'))
     await Promise.all(clients.map((c) => synced(c)))
     clients[0]!.doc.getMap('m').set('k', 'v')
     await Promise.all(clients.map((c) => untilDoc(c.doc, 'edit fan-out', (d) => d.getMap('m').get('k') === 'v')))
@@ -22,7 +22,7 @@ describe('document lifecycle', () => {
     for (const c of clients) c.destroy()
     // Unloaded after the grace period, with its edit durable; a new client loads it again.
     await eventually('document unloaded', () => metric(server.httpUrl, 'atrium_documents_loaded'), (n) => n === 0)
-    const again = provider(server.wsUrl, 'site/rush')
+    const again = provider(server.wsUrl, 'doc/rush')
     await synced(again)
     await untilDoc(again.doc, 'reloaded content', (d) => d.getMap('m').get('k') === 'v')
     expect(await metric(server.httpUrl, 'atrium_storage_loads_total')).toBe(2)
@@ -33,8 +33,8 @@ describe('document lifecycle', () => {
 describe('durability', () => {
   it('an edit survives SIGKILL once the flush window has passed', async () => {
     const server = await startServerProcess({ FLUSH_INTERVAL_MS: 25 })
-    const writer = provider(server.wsUrl, 'site/durable')
-    const watcher = provider(server.wsUrl, 'site/durable')
+    const writer = provider(server.wsUrl, 'doc/durable')
+    const watcher = provider(server.wsUrl, 'doc/durable')
     await Promise.all([synced(writer), synced(watcher)])
     const objects = writer.doc.getMap('objects')
     for (let i = 0; i < 200; i++) objects.set(`o${i}`, { type: 'component', name: `c${i}` })
@@ -47,7 +47,7 @@ describe('durability', () => {
     watcher.destroy()
 
     const restarted = await startServerProcess({}, server.dataDir)
-    const reader = provider(restarted.wsUrl, 'site/durable')
+    const reader = provider(restarted.wsUrl, 'doc/durable')
     await synced(reader)
     expect(reader.doc.getMap('objects').size).toBe(200)
     expect(reader.doc.getText('notes').toString()).toBe('survives kill -9')
@@ -58,8 +58,8 @@ describe('durability', () => {
   it('compacts a long log into a snapshot in a worker; content is unchanged after restart and the log is shorter', async () => {
     const threshold = 20
     const server = await startServerProcess({ COMPACT_THRESHOLD: threshold, FLUSH_INTERVAL_MS: 1 })
-    const a = provider(server.wsUrl, 'site/compact')
-    const b = provider(server.wsUrl, 'site/compact')
+    const a = provider(server.wsUrl, 'doc/compact')
+    const b = provider(server.wsUrl, 'doc/compact')
     await Promise.all([synced(a), synced(b)])
     const text = a.doc.getText('t')
     for (let i = 0; i < 60; i++) {
@@ -76,7 +76,7 @@ describe('durability', () => {
     expect((await server.kill('SIGTERM')).code).toBe(0)
 
     const restarted = await startServerProcess({ COMPACT_THRESHOLD: threshold }, server.dataDir)
-    const info = (await (await fetch(`${restarted.httpUrl}/api/documents/${encodeURIComponent('site/compact')}`)).json()) as {
+    const info = (await (await fetch(`${restarted.httpUrl}/api/documents/${encodeURIComponent('doc/compact')}`)).json()) as {
       updateLogLength: number
       snapshotBytes: number
       content: Record<string, unknown>
@@ -84,7 +84,7 @@ describe('durability', () => {
     expect(info.snapshotBytes).toBeGreaterThan(0)
     expect(info.updateLogLength).toBeLessThan(threshold)
     expect(info.content).toEqual(expected)
-    const reader = provider(restarted.wsUrl, 'site/compact')
+    const reader = provider(restarted.wsUrl, 'doc/compact')
     await synced(reader)
     expect({ m: reader.doc.getMap('m').toJSON(), t: reader.doc.getText('t').toString() }).toEqual(expected)
     reader.destroy()
@@ -95,10 +95,10 @@ describe('graceful shutdown', () => {
   it('SIGTERM closes sockets with 1001, flushes every document and exits 0', async () => {
     // A long flush window: only the shutdown flush can have written these edits.
     const server = await startServerProcess({ FLUSH_INTERVAL_MS: 1000 })
-    const editor = provider(server.wsUrl, 'site/shutdown')
+    const editor = provider(server.wsUrl, 'doc/shutdown')
     await synced(editor)
-    const raw = await rawClient(`${server.wsUrl}/site/shutdown-raw`)
-    const watcher = provider(server.wsUrl, 'site/shutdown')
+    const raw = await rawClient(`${server.wsUrl}/doc/shutdown-raw`)
+    const watcher = provider(server.wsUrl, 'doc/shutdown')
     await synced(watcher)
     editor.doc.getMap('m').set('last words', 'flushed on SIGTERM')
     await untilDoc(watcher.doc, 'accepted', (d) => d.getMap('m').has('last words'))
@@ -111,7 +111,7 @@ describe('graceful shutdown', () => {
     watcher.destroy()
 
     const restarted = await startServerProcess({}, server.dataDir)
-    const reader = provider(restarted.wsUrl, 'site/shutdown')
+    const reader = provider(restarted.wsUrl, 'doc/shutdown')
     await synced(reader)
     expect(reader.doc.getMap('m').get('last words')).toBe('flushed on SIGTERM')
     expect(Y.encodeStateAsUpdate(reader.doc).length).toBeGreaterThan(0)

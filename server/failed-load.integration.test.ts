@@ -48,7 +48,7 @@ describe('failed document load', () => {
   let store: FlakyStore
   let server: Atrium
   let url: string
-  const name = 'site/precious'
+  const name = 'doc/precious'
 
   beforeAll(async () => {
     dir = await tempDir()
@@ -85,10 +85,10 @@ describe('failed document load', () => {
   })
 
   it('bounds what a connection may queue while its document loads, in messages and bytes', async () => {
-    store.slowLoads.add('site/slow')
-    const many = await rawClient(`${url}/site/slow`)
-    const big = await rawClient(`${url}/site/slow`)
-    const patient = await rawClient(`${url}/site/slow`)
+    store.slowLoads.add('doc/slow')
+    const many = await rawClient(`${url}/doc/slow`)
+    const big = await rawClient(`${url}/doc/slow`)
+    const patient = await rawClient(`${url}/doc/slow`)
     for (let i = 0; i < 11; i++) many.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
     for (let i = 0; i < 3; i++) big.send(new Uint8Array(4000)) // 12,000 bytes > 2 × MAX_MESSAGE_BYTES
     patient.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
@@ -98,25 +98,25 @@ describe('failed document load', () => {
     await new Promise<void>((resolve) => patient.ws.once('message', () => resolve()))
     expect(patient.ws.readyState).toBe(patient.ws.OPEN)
     patient.ws.close()
-    store.slowLoads.delete('site/slow')
+    store.slowLoads.delete('doc/slow')
   })
 
   it('keeps a document in memory while its writes fail; a returning client is served, and it lands once storage recovers', async () => {
     store.failAppends = true
-    const editor = provider(url, 'site/outage')
+    const editor = provider(url, 'doc/outage')
     await synced(editor)
     editor.doc.getMap('objects').set('z1', { type: 'zone', name: 'written during an outage' })
     await eventually('write failing', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 503)
     editor.destroy()
     await new Promise((r) => setTimeout(r, 400)) // past the 200 ms unload grace: the unload now waits on the store
-    const back = provider(url, 'site/outage')
+    const back = provider(url, 'doc/outage')
     await synced(back)
     expect(back.doc.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
     back.destroy()
     store.failAppends = false
-    await eventually('written after recovery', () => inner.load('site/outage'), (d) => d !== null)
+    await eventually('written after recovery', () => inner.load('doc/outage'), (d) => d !== null)
     const replica = new Y.Doc()
-    for (const u of (await inner.load('site/outage'))!.updates) Y.applyUpdate(replica, u)
+    for (const u of (await inner.load('doc/outage'))!.updates) Y.applyUpdate(replica, u)
     expect(replica.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
     expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200)
   })

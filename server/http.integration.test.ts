@@ -8,7 +8,7 @@ describe('HTTP on the WebSocket port', () => {
   beforeAll(async () => {
     server = await startServerProcess()
     // Three documents with content, one of them with a slash in its name.
-    for (const name of ['site/hq-tower', 'alpha', 'site/annex']) {
+    for (const name of ['doc/hq-tower', 'alpha', 'doc/annex']) {
       const a = provider(server.wsUrl, name)
       const b = provider(server.wsUrl, name)
       await Promise.all([synced(a), synced(b)])
@@ -54,29 +54,29 @@ describe('HTTP on the WebSocket port', () => {
 
   it('lists documents in pages', async () => {
     const first = (await (await get('/api/documents?limit=2')).json()) as { documents: string[]; next: string | null }
-    expect(first.documents).toEqual(['alpha', 'site/annex'])
-    expect(first.next).toBe('site/annex')
+    expect(first.documents).toEqual(['alpha', 'doc/annex'])
+    expect(first.next).toBe('doc/annex')
     const second = (await (await get(`/api/documents?limit=2&after=${encodeURIComponent(first.next!)}`)).json()) as { documents: string[]; next: string | null }
-    expect(second).toEqual({ documents: ['site/hq-tower'], next: null })
+    expect(second).toEqual({ documents: ['doc/hq-tower'], next: null })
     const bad = await get('/api/documents?limit=0')
     expect(bad.status).toBe(400)
     expect(await bad.json()).toMatchObject({ error: 'bad_limit' })
   })
 
   it('returns a document as JSON with its size and log length (name URL-encoded)', async () => {
-    const res = await get('/api/documents/site%2Fhq-tower')
+    const res = await get('/api/documents/doc%2Fhq-tower')
     expect(res.status).toBe(200)
     const body = (await res.json()) as Record<string, unknown>
     expect(body).toMatchObject({
-      name: 'site/hq-tower',
-      content: { objects: { b1: { type: 'building', name: 'site/hq-tower' } }, notes: 'notes of site/hq-tower', list: [1, 2] },
+      name: 'doc/hq-tower',
+      content: { objects: { b1: { type: 'building', name: 'doc/hq-tower' } }, notes: 'notes of doc/hq-tower', list: [1, 2] },
     })
     expect(body.size).toBeGreaterThan(0)
     expect(body.updateLogLength).toBeGreaterThan(0)
   })
 
   it('answers 404 for an unknown document or route and 400 for a bad name', async () => {
-    const missing = await get('/api/documents/site%2Fnowhere')
+    const missing = await get('/api/documents/doc%2Fnowhere')
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ error: 'not_found' })
     expect((await get('/api/documents/bad%20name')).status).toBe(400)

@@ -21,6 +21,7 @@ export function createMetrics() {
     messagesOut: new Counter({ name: 'atrium_messages_sent_total', help: 'WebSocket messages sent (a publish counts once per subscriber).', registers: [registry] }),
     bytesOut: new Counter({ name: 'atrium_bytes_sent_total', help: 'WebSocket payload bytes sent (a publish counts once per subscriber).', registers: [registry] }),
     protocolErrors: new Counter({ name: 'atrium_protocol_errors_total', help: 'Connections closed for bad input, by close code name.', labelNames: ['reason'] as const, registers: [registry] }),
+    schemaViolations: new Counter({ name: 'atrium_schema_violations_total', help: 'Client updates refused because they break the site schema (the connection is closed with 4422).', registers: [registry] }),
     updateApply: new Histogram({ name: 'atrium_update_apply_seconds', help: 'Time to apply one client update to its document.', buckets: latencyBuckets, registers: [registry] }),
     storageLoads: new Counter({ name: 'atrium_storage_loads_total', help: 'Document loads from storage.', registers: [registry] }),
     storageLoadFailures: new Counter({ name: 'atrium_storage_load_failures_total', help: 'Document loads that failed.', registers: [registry] }),

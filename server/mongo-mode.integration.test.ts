@@ -56,7 +56,7 @@ describe('MongoDB mode', () => {
     expect(await metric(server.httpUrl, 'atrium_mongodb_up')).toBe(0)
 
     for (let i = 0; i < 3; i++) {
-      const client = await rawClient(`${server.wsUrl}/site/unreachable-${i}`)
+      const client = await rawClient(`${server.wsUrl}/doc/unreachable-${i}`)
       const { code } = await client.closed
       expect(code).toBe(CloseCodes.DOCUMENT_UNAVAILABLE.code)
     }
@@ -80,8 +80,8 @@ describe('MongoDB mode', () => {
     const url = `ws://127.0.0.1:${server.port}`
     const http = `http://127.0.0.1:${server.port}`
     try {
-      const a = provider(url, 'site/live')
-      const b = provider(url, 'site/live')
+      const a = provider(url, 'doc/live')
+      const b = provider(url, 'doc/live')
       await Promise.all([synced(a), synced(b)])
       a.doc.getMap('objects').set('before', { n: 0 })
       await untilDoc(b.doc, 'first edit', (d) => d.getMap('objects').has('before'))
@@ -92,19 +92,19 @@ describe('MongoDB mode', () => {
       const r = await eventually('readyz reports lagging shipping', () => readyz(http), (x) => x.body.checks.shipping === 'lagging')
       expect(r.status).toBe(200)
       // A document that is not loaded cannot be served from a partial copy.
-      const other = await rawClient(`${url}/site/not-loaded`)
+      const other = await rawClient(`${url}/doc/not-loaded`)
       expect((await other.closed).code).toBe(CloseCodes.DOCUMENT_UNAVAILABLE.code)
 
       const expected = a.doc.getMap('objects').toJSON()
       a.destroy()
       b.destroy()
       await new Promise((r) => setTimeout(r, 400)) // past the unload grace: the unload waits for shipping
-      expect(server.registry.peek('site/live')).toBeDefined()
-      expect(store.outbox.has('site/live')).toBe(true)
+      expect(server.registry.peek('doc/live')).toBeDefined()
+      expect(store.outbox.has('doc/live')).toBe(true)
 
       down = false
-      await eventually('shipped and unloaded', async () => server.registry.peek('site/live') === undefined && store.outbox.entries === 0, (ok) => ok)
-      const stored = (await remote.load('site/live'))!
+      await eventually('shipped and unloaded', async () => server.registry.peek('doc/live') === undefined && store.outbox.entries === 0, (ok) => ok)
+      const stored = (await remote.load('doc/live'))!
       const replica = new Y.Doc()
       if (stored.snapshot) Y.applyUpdate(replica, stored.snapshot)
       for (const u of stored.updates) Y.applyUpdate(replica, u)
@@ -156,31 +156,31 @@ describe('MongoDB mode', () => {
     const [dataDir, remoteDir] = [await dir(), await dir()]
     const env = { TEST_REMOTE_DIR: remoteDir, TEST_SHIP_DELAY_MS: 400, TEST_SHIP_BATCH_ENTRIES: 1, COMPACT_THRESHOLD: 1_000_000 }
     const first = await startServerProcess(env, dataDir, { entry: TIERED_NODE })
-    const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'site/ship', 120)
+    const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'doc/ship', 120)
     // Shipping is underway and not finished: some batches are in the shared store, some only here.
     await eventually('part shipped', () => metric(first.httpUrl, 'atrium_shipped_entries_total'), (n) => n > 0)
     expect(await metric(first.httpUrl, 'atrium_ship_queue_entries')).toBeGreaterThan(0)
     await first.kill('SIGKILL')
 
     const second = await startServerProcess({ ...env, TEST_SHIP_DELAY_MS: 0 }, dataDir, { entry: TIERED_NODE })
-    expect(await loadVia(second.wsUrl, 'site/ship')).toEqual(expected)
+    expect(await loadVia(second.wsUrl, 'doc/ship')).toEqual(expected)
     await eventually('queue drained', () => metric(second.httpUrl, 'atrium_ship_queue_entries'), (n) => n === 0)
     await second.kill('SIGKILL')
-    expect(await sharedContent(remoteDir, 'site/ship')).toEqual(expected)
+    expect(await sharedContent(remoteDir, 'doc/ship')).toEqual(expected)
   })
 
   it('SIGKILL between a compaction\'s snapshot switch and its log delete, then a restart: every update is there', async () => {
     const [dataDir, remoteDir] = [await dir(), await dir()]
     const env = { TEST_REMOTE_DIR: remoteDir, TEST_COMPACT_PAUSE_MS: 60_000, TEST_SHIP_BATCH_ENTRIES: 1, COMPACT_THRESHOLD: 5 }
     const first = await startServerProcess(env, dataDir, { entry: TIERED_NODE })
-    const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'site/compact', 120)
+    const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'doc/compact', 120)
     await eventually('compaction switched the snapshot', async () => existsSync(join(remoteDir, 'compaction-switched')), (ok) => ok)
     await first.kill('SIGKILL')
 
     const second = await startServerProcess({ ...env, TEST_COMPACT_PAUSE_MS: 0 }, dataDir, { entry: TIERED_NODE })
-    expect(await loadVia(second.wsUrl, 'site/compact')).toEqual(expected)
+    expect(await loadVia(second.wsUrl, 'doc/compact')).toEqual(expected)
     await eventually('queue drained', () => metric(second.httpUrl, 'atrium_ship_queue_entries'), (n) => n === 0)
     await second.kill('SIGKILL')
-    expect(await sharedContent(remoteDir, 'site/compact')).toEqual(expected)
+    expect(await sharedContent(remoteDir, 'doc/compact')).toEqual(expected)
   })
 })

@@ -35,6 +35,10 @@ describe('start-up validation', () => {
     ['REDIS_CLUSTER_NODES', 'a:1,b', /REDIS_CLUSTER_NODES is "a:1,b"; allowed: a string matching/],
     ['NODE_ID', 'node one', /NODE_ID is "node one"; allowed: a string matching/],
     ['ANTI_ENTROPY_INTERVAL_MS', '10', /ANTI_ENTROPY_INTERVAL_MS is "10"; allowed: an integer from 100 to/],
+    ['MONGODB_URL', 'http://db:27017', /MONGODB_URL is "http:\/\/db:27017"; allowed: a string matching \^mongodb/],
+    ['MONGODB_WRITE_CONCERN', '0', /MONGODB_WRITE_CONCERN is "0"; allowed: a string matching/],
+    ['SHIP_QUEUE_MAX_BYTES', '1024', /SHIP_QUEUE_MAX_BYTES is "1024"; allowed: an integer from 1048576 to/],
+    ['SCHEMA_DOCS', '((', /SCHEMA_DOCS is "\(\(": not a valid regular expression/],
   ]
   for (const [name, value, message] of bad) {
     it(`refuses ${name}=${value} with one line naming it, exit code 2`, async () => {

@@ -11,7 +11,7 @@ describe('y-websocket clients against a real Atrium process', () => {
   afterAll(() => killAllServers())
 
   it('two providers edit concurrently and converge; a late joiner gets the full state', async () => {
-    const name = 'site/hq-tower'
+    const name = 'doc/hq-tower'
     const a = provider(server.wsUrl, name)
     const b = provider(server.wsUrl, `${name}?token=ignored`.split('?')[0]!)
     await Promise.all([synced(a), synced(b)])
@@ -37,7 +37,7 @@ describe('y-websocket clients against a real Atrium process', () => {
   })
 
   it('accepts query parameters and shows awareness that disappears on disconnect', async () => {
-    const name = 'site/awareness'
+    const name = 'doc/awareness'
     const a = new (await import('y-websocket')).WebsocketProvider(server.wsUrl, name, new Y.Doc(), {
       WebSocketPolyfill: (await import('ws')).default as never,
       disableBc: true,

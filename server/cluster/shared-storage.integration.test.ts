@@ -51,7 +51,7 @@ const clients: WebsocketProvider[] = []
 const logger = createLogger({ level: 'silent', pretty: false })
 
 async function node(id: string, store: DocStore): Promise<Atrium> {
-  const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100, CLUSTER_NODE_TIMEOUT_MS: 800, SHUTDOWN_TIMEOUT_MS: 500 })
+  const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100, CLUSTER_NODE_TIMEOUT_MS: 2000, SHUTDOWN_TIMEOUT_MS: 500 })
   const a = await startAtrium({ config, logger, store })
   nodes.push(a)
   return a

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
 import type { GroupCommit } from './group-commit.ts'
+import { checkSiteUpdate } from './schema-guard.ts'
 import { SharedDoc, type ClusterOutbox, type Peer, type Publisher } from './shared-doc.ts'
 
 /** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
@@ -28,6 +29,8 @@ export interface RegistryOptions {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly cluster?: ClusterMembership | undefined
+  /** Documents whose client updates are checked against the site schema (shared/schema). */
+  readonly schemaDocs?: RegExp | undefined
 }
 
 /** Why a document could not be served; carries the underlying cause. */
@@ -86,6 +89,7 @@ export class DocumentRegistry {
       batchBytes: this.opts.batchBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
+      validate: this.opts.schemaDocs?.test(name) ? checkSiteUpdate : undefined,
     })
     try {
       const stored = await store.load(name)

@@ -42,6 +42,8 @@ export interface SharedDocHooks {
    * arrived on stores it and nobody else does.
    */
   readonly persistRemote?: boolean | undefined
+  /** Checks a client's update before it is applied; throws (SchemaViolation) to refuse it. */
+  readonly validate?: ((doc: Y.Doc, update: Uint8Array) => void) | undefined
 }
 
 export class SharedDoc {
@@ -98,6 +100,7 @@ export class SharedDoc {
 
   /** Applies a client's update; throws when Yjs cannot decode it. */
   applyUpdate(update: Uint8Array, from: Peer): void {
+    this.hooks.validate?.(this.doc, update)
     Y.applyUpdate(this.doc, update, from)
   }
 

@@ -5,6 +5,7 @@
  */
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
+import { SchemaViolation } from '../documents/schema-guard.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Connection } from './connection.ts'
@@ -46,6 +47,10 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
       try {
         doc.applyUpdate(msg.update, conn)
       } catch (err) {
+        if (err instanceof SchemaViolation) {
+          metrics.schemaViolations.inc()
+          return { code: CloseCodes.SCHEMA_VIOLATION, detail: err.message }
+        }
         return { code: CloseCodes.INVALID_UPDATE, detail: (err as Error).message }
       } finally {
         stop()

@@ -29,6 +29,7 @@ export const CloseCodes = define({
   UNKNOWN_MESSAGE_TYPE: { code: 4401, reason: 'unknown message type', retry: false },
   INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
   INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
+  SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
   PRELOAD_BUFFER_FULL: { code: 4408, reason: 'too many messages before the document finished loading', retry: true },
   DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
 })
