@@ -48,7 +48,18 @@ export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
   }
   const find = (id: Y.ID): AnyItem | null => {
     const list = local.get(id.client)
-    if (list) for (const s of list) if (id.clock >= s.id.clock && id.clock < s.id.clock + s.length) return s
+    if (list) {
+      // An update holds each client's structs in clock order: binary search.
+      let lo = 0
+      let hi = list.length - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1
+        const s = list[mid]!
+        if (id.clock < s.id.clock) hi = mid - 1
+        else if (id.clock >= s.id.clock + s.length) lo = mid + 1
+        else return s
+      }
+    }
     const mine = doc.store.clients.get(id.client)
     const last = mine?.[mine.length - 1]
     if (!last || id.clock >= last.id.clock + last.length) return null

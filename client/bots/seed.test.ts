@@ -1,0 +1,47 @@
+/** The seed client against a real (validating) server: builds a site, and refuses to seed twice. */
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { LmdbStore } from '../../persistence/lmdb-store.ts'
+import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
+import { startAtrium, type Atrium } from '../../server/atrium.ts'
+import { configWith } from '../../server/config.ts'
+import { createLogger } from '../../server/log.ts'
+import { provider, synced } from '../../server/testing/clients.ts'
+import { tempDir } from '../../server/testing/server-process.ts'
+import { seed } from './seed.ts'
+
+describe('npm run seed', () => {
+  let dir: string
+  let store: LmdbStore
+  let server: Atrium
+  let url: string
+  beforeAll(async () => {
+    dir = await tempDir()
+    store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
+    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1' }), logger: createLogger({ level: 'silent', pretty: false }), store })
+    url = `ws://127.0.0.1:${server.port}`
+  })
+  afterAll(async () => {
+    await server.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('builds a schema-valid site through the server, then refuses a document that has objects', async () => {
+    const lines: string[] = []
+    await seed({ url, doc: 'site/seeded', objects: 3000, batch: 500, seed: 7 }, (l) => lines.push(l))
+    expect(lines[0]).toMatch(/^seeded site\/seeded: 3000 objects/)
+    const p = provider(url, 'site/seeded')
+    await synced(p)
+    const objects = readObjects(p.doc)
+    expect(objects.size).toBe(3000)
+    const h = resolveHierarchy(objects)
+    expect(h.detached.size).toBe(0)
+    expect(h.children.get(null)).toEqual(['b0'])
+    expect(p.doc.getMap('anchors').size).toBeGreaterThanOrEqual(5)
+    expect(p.doc.getMap<Y.Map<unknown>>('humans').get('h0')!.get('transcript')!.toString()).toMatch(/Hello/)
+    p.destroy()
+    await expect(seed({ url, doc: 'site/seeded', objects: 10, batch: 500, seed: 1 }, () => {})).rejects.toThrow(/already has 3000 objects/)
+  })
+})
