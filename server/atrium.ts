@@ -13,6 +13,7 @@ import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import type { Config } from './config.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { ClusterNode } from './cluster/cluster.ts'
+import { ComputeService } from './compute/service.ts'
 import { Compactor } from './documents/compactor.ts'
 import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
@@ -82,6 +83,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     persistRemote: store.shared !== true,
     metrics,
   })
+  const compute = new ComputeService(metrics)
+  const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster: cluster ?? undefined,
     store,
@@ -92,7 +95,16 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     batchBytes: FANOUT_BATCH_BYTES,
     logger,
     metrics,
-    schemaDocs: new RegExp(config.SCHEMA_DOCS),
+    schemaDocs,
+    // Site documents keep their encoded parts for the compute worker, merged in the pool as they pile up.
+    rebaseParts: (doc) => {
+      const { parts, throughSeq } = doc.partsSince(-1)
+      pool.merge(parts).then(
+        (merged) => doc.rebase(throughSeq, merged),
+        (err: unknown) => logger.warn({ err, doc: doc.name }, 'merging document parts failed; retried when they grow again'),
+      )
+    },
+    onUnload: (doc) => compute.forget(doc),
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
   const { connections } = mountWebSocket(app, { config, registry: () => registry, logger, metrics })
@@ -101,6 +113,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     registry: () => registry,
     metrics,
     logger,
+    compute,
+    isSite: (name) => schemaDocs.test(name),
     readiness: () => ({
       listening: closing === null,
       storageWritable: groupCommit.healthy,
@@ -131,6 +145,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     await Promise.race([compactor.close(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())])
     await cluster?.close()
     await pool.close()
+    await compute.close()
     registry.destroyAll()
     if (!givenStore) await store.close()
     logger.info({ unflushedUpdates }, 'shut down')

@@ -106,7 +106,7 @@ describe('fuzzing the WebSocket protocol', () => {
         p.doc.getMap('check').set('ok', name)
         const q = provider(server.wsUrl, name)
         await synced(q)
-        await untilDoc(q.doc, `${name} still syncs`, (d) => d.getMap('check').get('ok') === name)
+        await untilDoc(q.doc, `${name} still syncs`, (d) => d.getMap('check').get('ok') === name, 30_000)
         p.destroy()
         q.destroy()
       }

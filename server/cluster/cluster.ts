@@ -19,7 +19,6 @@
  * the rest, and if the origin goes silent before saying so, they persist it themselves.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import type { GroupCommit } from '../documents/group-commit.ts'
 import type { ClusterMembership, DocumentRegistry } from '../documents/registry.ts'
@@ -184,10 +183,7 @@ export class ClusterNode implements ClusterMembership {
   private stateOf(doc: SharedDoc): CachedState {
     const cached = this.states.get(doc)
     if (cached && cached.version === doc.version) return cached
-    const stateVector = Y.encodeStateVector(doc.doc)
-    // The delete set is not in the state vector (a delete adds no struct): digest it.
-    // Yjs writes delete sets sorted and merged, so equal sets give equal bytes.
-    const digest = crc32(Y.encodeStateAsUpdate(doc.doc, stateVector))
+    const { stateVector, digest } = doc.stateDigest()
     const state = { version: doc.version, stateVector, clocks: Y.decodeStateVector(stateVector), digest }
     this.states.set(doc, state)
     return state

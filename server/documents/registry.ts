@@ -31,6 +31,9 @@ export interface RegistryOptions {
   readonly cluster?: ClusterMembership | undefined
   /** Documents whose client updates are checked against the site schema (shared/schema). */
   readonly schemaDocs?: RegExp | undefined
+  /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
+  readonly rebaseParts?: ((doc: SharedDoc) => void) | undefined
+  readonly onUnload?: ((doc: SharedDoc) => void) | undefined
 }
 
 /** Why a document could not be served; carries the underlying cause. */
@@ -83,13 +86,15 @@ export class DocumentRegistry {
   private async load(name: string): Promise<SharedDoc> {
     const { store, metrics, logger, compactor } = this.opts
     metrics.storageLoads.inc()
+    const site = this.opts.schemaDocs?.test(name) === true
     const doc = new SharedDoc(name, {
       publisher: this.opts.publisher,
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
-      validate: this.opts.schemaDocs?.test(name) ? checkSiteUpdate : undefined,
+      validate: site ? checkSiteUpdate : undefined,
+      parts: site && this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
     })
     try {
       const stored = await store.load(name)
@@ -154,6 +159,7 @@ export class DocumentRegistry {
     this.opts.metrics.documentsLoaded.set(this.docs.size)
     this.opts.compactor.forget(doc.name)
     this.opts.cluster?.unloaded(doc)
+    this.opts.onUnload?.(doc)
     doc.destroy()
     this.opts.logger.debug({ doc: doc.name }, 'document unloaded')
   }

@@ -3,6 +3,7 @@
  * fan-out. Knows nothing about sockets or framing beyond the `Peer` and `Publisher`
  * interfaces, so the y-websocket and (later) Hocuspocus framings share it.
  */
+import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import { AwarenessRelay } from './awareness-relay.ts'
@@ -42,9 +43,18 @@ export interface SharedDocHooks {
    * arrived on stores it and nobody else does.
    */
   readonly persistRemote?: boolean | undefined
+  /**
+   * Keep the document as encoded parts too (site documents, for compute in workers); told
+   * when they pass PARTS_REBASE_AT, to merge them off the event loop.
+   */
+  readonly parts?: { readonly grown: (doc: SharedDoc) => void } | undefined
   /** Checks a client's update before it is applied; throws (SchemaViolation) to refuse it. */
   readonly validate?: ((doc: Y.Doc, update: Uint8Array) => void) | undefined
 }
+
+let incarnations = 0
+/** Parts kept before they are merged into one (in a worker). */
+export const PARTS_REBASE_AT = 500
 
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
@@ -65,6 +75,18 @@ export class SharedDoc {
   private fullState: Uint8Array | null = null
   private stateVector: Uint8Array | null = null
   private destroyed = false
+  /**
+   * The document as encoded parts (what was loaded, then every update since), so a worker
+   * can rebuild a consistent copy without an encode on the event loop. `rebase` shrinks it.
+   */
+  private parts: Uint8Array[] = []
+  /** Sequence number of each part: a part covers every update up to its number. */
+  private partSeqs: number[] = []
+  private partSeq = 0
+  private partsBytes = 0
+  /** Distinguishes this load of the document from an earlier one (caches key on it and `version`). */
+  readonly incarnation = ++incarnations
+  private digest: { version: number; stateVector: Uint8Array; digest: number } | null = null
 
   constructor(
     readonly name: string,
@@ -78,8 +100,57 @@ export class SharedDoc {
   /** Applies stored state without persisting or publishing it. Throws on corrupt data. */
   loadStored(updates: Iterable<Uint8Array>): void {
     this.doc.transact(() => {
-      for (const u of updates) Y.applyUpdate(this.doc, u)
+      for (const u of updates) {
+        Y.applyUpdate(this.doc, u)
+        this.addPart(u)
+      }
     }, Origin.storage)
+  }
+
+  private addPart(update: Uint8Array): void {
+    if (!this.hooks.parts) return
+    if (this.parts.length > 0 && this.parts.length % PARTS_REBASE_AT === 0) this.hooks.parts.grown(this)
+    this.parts.push(update)
+    this.partSeqs.push(++this.partSeq)
+    this.partsBytes += update.length
+  }
+
+  /**
+   * A consistent copy of the document as encoded parts, or only the parts after `afterSeq`
+   * (for a worker whose copy already has everything up to it). Apply them in order.
+   */
+  partsSince(afterSeq: number): { parts: Uint8Array[]; throughSeq: number } {
+    // A merged first part covers everything up to its number: sent whole when that is past
+    // `afterSeq` (applying what a copy already has is a no-op for Yjs).
+    const first = this.partSeqs.findIndex((s) => s > afterSeq)
+    return { parts: first < 0 ? [] : this.parts.slice(first), throughSeq: this.partSeq }
+  }
+
+  /** Replaces the parts up to `throughSeq` by their merge (made by a worker). */
+  rebase(throughSeq: number, merged: Uint8Array): void {
+    const count = this.partSeqs.findIndex((s) => s > throughSeq)
+    const n = count < 0 ? this.parts.length : count
+    if (n < 2) return
+    const dropped = this.parts.splice(0, n, merged)
+    this.partSeqs.splice(0, n, throughSeq)
+    this.partsBytes += merged.length - dropped.reduce((sum, u) => sum + u.length, 0)
+  }
+
+  get stateParts(): number {
+    return this.parts.length
+  }
+
+  /**
+   * State vector and a digest of the delete set (deletes do not show in a state vector),
+   * cached per version: together they identify the document's state on any node.
+   */
+  stateDigest(): { readonly stateVector: Uint8Array; readonly digest: number } {
+    if (this.digest?.version === this.version) return this.digest
+    const stateVector = Y.encodeStateVector(this.doc)
+    // Yjs writes delete sets sorted and merged, so equal sets give equal bytes.
+    const digest = crc32(Y.encodeStateAsUpdate(this.doc, stateVector))
+    this.digest = { version: this.version, stateVector, digest }
+    return this.digest
   }
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -87,6 +158,7 @@ export class SharedDoc {
     this.stateVector = null
     this.version++
     if (origin === Origin.storage) return
+    this.addPart(update)
     const remote = origin === Origin.remote
     if (!remote || this.hooks.persistRemote !== false) this.hooks.persist(this.name, update)
     if (!remote && this.hooks.cluster) this.outbound.push(update)

@@ -7,7 +7,12 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js'
 import * as Y from 'yjs'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
 import type { DocStore } from '../../persistence/doc-store.ts'
-import type { DocumentRegistry } from '../documents/registry.ts'
+import { z } from 'zod'
+import { ComputeError, type ComputeService } from '../compute/service.ts'
+import { LODS } from '../compute/site.ts'
+import { DocumentLoadError, type DocumentRegistry } from '../documents/registry.ts'
+import { pathTo, readObject, readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
+import { Id } from '../../shared/schema/domain.ts'
 import { docToJSON } from '../documents/to-json.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -25,6 +30,10 @@ export interface HttpDeps {
    * service into none).
    */
   readonly readiness: () => Record<string, boolean | string>
+  /** Compute for site documents (analytics, SVG export). */
+  readonly compute: ComputeService
+  /** Whether a document is a site document (schema-checked, computable). */
+  readonly isSite: (name: string) => boolean
 }
 
 interface Reply {
@@ -33,7 +42,7 @@ interface Reply {
   type?: string
 }
 
-const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
+const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
 const problem = (status: number, error: string, message: string) => json(status, { error, message })
@@ -67,6 +76,17 @@ function parseLimit(raw: string | null): number | null {
   const n = Number(raw)
   return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null
 }
+
+const SvgQuery = z.strictObject({
+  floor: Id,
+  lod: z.enum(LODS).default('full'),
+  viewport: z
+    .string()
+    .regex(/^-?[\d.]+(,-?[\d.]+){3}$/, 'four numbers: minX,minY,maxX,maxY')
+    .transform((v) => v.split(',').map(Number) as [number, number, number, number])
+    .refine(([x0, y0, x1, y1]) => [x0, y0, x1, y1].every(Number.isFinite) && x0 < x1 && y0 < y1, 'minX < maxX and minY < maxY')
+    .optional(),
+})
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
@@ -103,15 +123,18 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.get(
     '/api/documents/*',
-    route(logger, async (url) => {
+    route(logger, async (url, query) => {
+      // /api/documents/<url-encoded name>[/<resource>]: the name is one segment (its / as %2F).
+      const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
       let name: string
       try {
-        name = decodeURIComponent(url.slice('/api/documents/'.length))
+        name = decodeURIComponent(rawName)
       } catch {
         return problem(400, 'bad_name', 'document name has an invalid percent-escape')
       }
       const check = checkDocName(name)
       if (!check.ok) return problem(400, 'bad_name', check.error)
+      if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
       const loaded = deps.registry().peek(name)
       if (!info && !loaded) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
@@ -143,6 +166,49 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       })
     }),
   )
+
+  /** Analytics, SVG export and single objects of a site document, computed in a worker. */
+  async function siteResource(name: string, rest: string[], query: URLSearchParams): Promise<Reply> {
+    const resource = rest.join('/')
+    if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects`)
+    if (!deps.registry().peek(name) && !(await store.info(name))) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
+    let doc
+    try {
+      doc = await deps.registry().acquire(name)
+    } catch (err) {
+      if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
+      throw err
+    }
+    try {
+      if (resource === 'analytics') {
+        const r = await deps.compute.run(doc, { kind: 'analytics' })
+        return json(200, { name, cached: r.cached, computeMs: Math.round(r.ms * 10) / 10, analytics: r.value })
+      }
+      if (resource === 'export.svg') {
+        const q = SvgQuery.safeParse(Object.fromEntries(query))
+        if (!q.success) return problem(400, 'bad_query', `${q.error.issues[0]!.path.join('.') || 'query'}: ${q.error.issues[0]!.message}`)
+        const r = await deps.compute.run(doc, { kind: 'svg', floor: q.data.floor, lod: q.data.lod, viewport: q.data.viewport })
+        return { status: 200, body: r.value as string, type: 'image/svg+xml' }
+      }
+      if (rest[0] === 'objects' && rest.length === 2) {
+        let id: string
+        try {
+          id = decodeURIComponent(rest[1]!)
+        } catch {
+          return problem(400, 'bad_id', 'object id has an invalid percent-escape')
+        }
+        if (!Id.safeParse(id).success) return problem(400, 'bad_id', 'an object id is 1-128 characters of A-Z a-z 0-9 _ . : -')
+        const object = readObject(doc.doc, id)
+        if (!object) return problem(404, 'not_found', `no object ${JSON.stringify(id)} in ${JSON.stringify(name)}`)
+        const h = resolveHierarchy(readObjects(doc.doc))
+        return json(200, { id, ...object, path: pathTo(h, id), children: h.children.get(id) ?? [], detached: h.detached.get(id) ?? null })
+      }
+      return problem(404, 'not_found', `no resource ${JSON.stringify(resource)} (analytics, export.svg, objects/<id>)`)
+    } catch (err) {
+      if (err instanceof ComputeError) return problem(404, 'not_found', err.message)
+      throw err
+    }
+  }
 
   app.any('/*', route(logger, () => problem(404, 'not_found', 'no such route')))
 }
