@@ -14,7 +14,11 @@ import { resolveHierarchy, type Hierarchy } from '../../shared/schema/document.t
 export interface Site {
   readonly objects: ReadonlyMap<string, BuildingObject>
   readonly anchors: ReadonlyMap<string, Anchor>
+  /** The resolved hierarchy, when the caller keeps it between computations. */
+  hierarchy?: Hierarchy | undefined
 }
+
+const hierarchyOf = (site: Site): Hierarchy => (site.hierarchy ??= resolveHierarchy(site.objects))
 
 type Counts = Record<ObjectType, number>
 const zero = (): Counts => Object.fromEntries(OBJECT_TYPES.map((t) => [t, 0])) as Counts
@@ -60,7 +64,7 @@ function walk(h: Hierarchy, objects: Site['objects'], visit: (id: string, o: Bui
 
 export function analyze(site: Site): Analytics {
   const { objects, anchors } = site
-  const h = resolveHierarchy(objects)
+  const h = hierarchyOf(site)
   const counts = zero()
   const floors: Analytics['floors'] = {}
   const zones: Analytics['zones'] = {}
@@ -119,7 +123,7 @@ export function analyze(site: Site): Analytics {
     else edges.set(from, [o.to as string])
   }
   const cycles = findCycles(edges)
-  for (const cycle of cycles.slice(0, Math.max(0, SAMPLE - connectionSample.length))) connectionSample.push({ id: cycle[0]!, problem: `cycle through ${cycle.length} components: ${cycle.slice(0, 5).join(' → ')}${cycle.length > 5 ? ' → …' : ''}` })
+  for (const cycle of cycles.slice(0, Math.max(0, SAMPLE - connectionSample.length))) connectionSample.push({ id: cycle[0]!, problem: `cycle among ${cycle.length} components: ${cycle.slice(0, 5).join(', ')}${cycle.length > 5 ? ', …' : ''}` })
 
   return {
     objects: objects.size,
@@ -143,7 +147,7 @@ function findCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
   const stack: string[] = []
   const out: string[][] = []
   let next = 0
-  for (const root of [...edges.keys()].sort()) {
+  for (const root of edges.keys()) {
     if (index.has(root)) continue
     const work: [string, number][] = [[root, 0]]
     index.set(root, next)
@@ -183,7 +187,8 @@ function findCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
       }
     }
   }
-  return out
+  // The same list on every replica, whatever order the walk found them in.
+  return out.map((c) => c.sort()).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
 }
 
 /** Anchors (small cubes around their position) that overlap a component's box, via a uniform grid. */
@@ -254,7 +259,7 @@ export function exportSvg(site: Site, options: SvgOptions): string {
   const { objects } = site
   const floor = objects.get(options.floor)
   if (!floor || floor.type !== 'floor') throw new ExportError(`no floor ${JSON.stringify(options.floor)}`)
-  const h = resolveHierarchy(objects)
+  const h = hierarchyOf(site)
   const path = [] as string[]
   for (let at: string | null = options.floor; at !== null; at = h.parent.get(at) ?? null) path.unshift(at)
   const building = path.length > 1 ? path[0]! : null

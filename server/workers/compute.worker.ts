@@ -5,8 +5,9 @@
  * when this worker has no copy at the expected point (first use, evicted, restarted).
  */
 import * as Y from 'yjs'
-import { anchorsOf, readObjects } from '../../shared/schema/document.ts'
-import type { Anchor } from '../../shared/schema/domain.ts'
+import { anchorsOf, objectsOf, readObjects } from '../../shared/schema/document.ts'
+import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
+import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
 
 export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
@@ -27,7 +28,36 @@ interface Replica {
   doc: Y.Doc
   through: number
   usedAt: number
-  site: Site | null
+  /** Plain copies of objects and anchors, kept current from the replica's change events. */
+  site: { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; hierarchy?: Site['hierarchy'] }
+}
+
+/** A new replica whose plain site data follows its changes (work proportional to the change, not the document). */
+function newReplica(): Replica {
+  const doc = new Y.Doc({ gc: true })
+  const site: Replica['site'] = { objects: new Map(), anchors: new Map() }
+  const objects = objectsOf(doc)
+  objects.observeDeep((events) => {
+    const touched = new Set<string>()
+    for (const event of events) {
+      if (event.target === objects) for (const key of event.changes.keys.keys()) touched.add(key)
+      else if (typeof event.path[0] === 'string') touched.add(event.path[0])
+    }
+    for (const id of touched) {
+      const map = objects.get(id)
+      if (map instanceof Y.Map) site.objects.set(id, map.toJSON() as BuildingObject)
+      else site.objects.delete(id)
+    }
+    site.hierarchy = undefined
+  })
+  anchorsOf(doc).observe((event) => {
+    for (const key of event.changes.keys.keys()) {
+      const anchor = anchorsOf(doc).get(key)
+      if (anchor) site.anchors.set(key, anchor)
+      else site.anchors.delete(key)
+    }
+  })
+  return { doc, through: -1, usedAt: 0, site }
 }
 
 const replicas = new Map<string, Replica>()
@@ -38,7 +68,7 @@ export default function compute(input: ComputeInput): ComputeOutput {
   if (input.afterSeq >= 0 && (!replica || replica.through !== input.afterSeq)) return { stale: true }
   if (input.afterSeq < 0 || !replica) {
     replica?.doc.destroy()
-    replica = { doc: new Y.Doc({ gc: true }), through: -1, usedAt: 0, site: null }
+    replica = newReplica()
     replicas.set(input.key, replica)
   }
   const started = performance.now()
@@ -47,12 +77,10 @@ export default function compute(input: ComputeInput): ComputeOutput {
     doc.transact(() => {
       for (const part of input.parts) Y.applyUpdate(doc, part)
     })
-    replica.site = null
   }
   replica.through = input.throughSeq
   replica.usedAt = Date.now()
   evict()
-  replica.site ??= { objects: readObjects(replica.doc), anchors: new Map<string, Anchor>(anchorsOf(replica.doc).entries()) }
   try {
     const value = input.job.kind === 'analytics' ? analyze(replica.site) : exportSvg(replica.site, input.job)
     return { value, ms: performance.now() - started }
@@ -69,4 +97,17 @@ function evict(): void {
     r.doc.destroy()
     replicas.delete(key)
   }
+}
+
+/** Warm-up at thread start: the first real job then runs optimised code, not the interpreter's. */
+{
+  const doc = new Y.Doc()
+  generateSite(doc, { objects: 3000 })
+  const site: Site = { objects: readObjects(doc), anchors: new Map(anchorsOf(doc).entries()) }
+  for (let i = 0; i < 3; i++) {
+    site.hierarchy = undefined
+    analyze(site)
+    exportSvg(site, { floor: 'f0', lod: 'full' })
+  }
+  doc.destroy()
 }

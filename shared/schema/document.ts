@@ -141,9 +141,10 @@ export function resolveHierarchy(objects: ReadonlyMap<string, { readonly parentI
       detached.set(id, 'missing-parent')
     } else parent.set(id, p)
   }
-  // Walk every chain once; a chain that comes back onto itself is a cycle.
+  // Walk every chain once; a chain that comes back onto itself is a cycle. (Cycles of a
+  // parent map are disjoint, and each is broken at its smallest id: the walk order does not matter.)
   const state = new Map<string, 1 | 2>() // 1: on the current path, 2: done
-  for (const start of [...objects.keys()].sort()) {
+  for (const start of objects.keys()) {
     if (state.has(start)) continue
     const path: string[] = []
     let at: string | null = start
