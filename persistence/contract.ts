@@ -143,6 +143,21 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       expect(await store.list({ limit: 10 })).toEqual(['b'])
     })
 
+    it('keeps named versions, oldest first, and deletes them with the document', async () => {
+      const first = await store.saveVersion('v', 'before the move', bytes(1, 2, 3, 4, 5))
+      await new Promise((r) => setTimeout(r, 2))
+      const second = await store.saveVersion('v', 'after', bytes(9))
+      await store.saveVersion('other', 'x', bytes(7))
+      expect(first).toMatchObject({ label: 'before the move', bytes: 5 })
+      expect((await store.listVersions('v')).map((x) => x.id)).toEqual([first.id, second.id])
+      expect([...(await store.loadVersion('v', first.id))!.state]).toEqual([1, 2, 3, 4, 5])
+      expect(await store.loadVersion('v', 'nope')).toBeNull()
+      await store.append([{ name: 'v', update: bytes(1) }])
+      await store.delete('v')
+      expect(await store.listVersions('v')).toEqual([])
+      expect(await store.listVersions('other')).toHaveLength(1)
+    })
+
     it('rejects calls after close with StoreClosedError', async () => {
       await store.close()
       await expect(store.load('a')).rejects.toBeInstanceOf(StoreClosedError)

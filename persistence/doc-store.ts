@@ -47,6 +47,15 @@ export interface DocInfo {
   readonly throughSeq: number
 }
 
+/** A named version of a document: its whole state at one moment, kept until deleted with the document. */
+export interface VersionInfo {
+  readonly id: string
+  readonly label: string
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number
+  readonly bytes: number
+}
+
 export interface ListOptions {
   /** Exclusive lower bound (the last name of the previous page). */
   readonly after?: string | undefined
@@ -80,8 +89,13 @@ export interface DocStore {
   /** Names in ascending order. */
   list(options: ListOptions): Promise<string[]>
   info(name: string): Promise<DocInfo | null>
-  /** Removes the snapshot and the log; resolves false when there was nothing. */
+  /** Removes the snapshot, the log and the named versions; resolves false when there was nothing. */
   delete(name: string): Promise<boolean>
+  /** Stores a named version (the document's whole state as one Yjs update). */
+  saveVersion(name: string, label: string, state: Uint8Array): Promise<VersionInfo>
+  /** Named versions of a document, oldest first. */
+  listVersions(name: string): Promise<VersionInfo[]>
+  loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null>
   close(): Promise<void>
   /**
    * Tiered stores (a local log shipped to a shared store): resolves once nothing of `name`
@@ -91,6 +105,11 @@ export interface DocStore {
   settled?(name: string): Promise<void>
   /** Tiered stores: ship what is queued, for at most until `deadline` (shutdown). */
   drain?(deadline: number): Promise<void>
+}
+
+/** A version id: sortable by creation time, unique enough to never collide in one document. */
+export function newVersionId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }
 
 export class StoreClosedError extends Error {

@@ -16,7 +16,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+import { newVersionId, StoreClosedError, type VersionInfo, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
 
 interface SnapshotRecord {
   snapshot: Uint8Array
@@ -53,6 +53,7 @@ export class LmdbStore implements DocStore {
   private readonly log: Database<Uint8Array, [string, number]>
   private readonly snapshots: Database<SnapshotRecord, string>
   private readonly names: Database<number, string>
+  private readonly versions: Database<{ label: string; createdAt: number; state: Uint8Array }, [string, string]>
   /** Next sequence number per document, assigned synchronously so concurrent appends never collide. */
   private readonly nextSeq = new Map<string, number>()
   private closed = false
@@ -65,6 +66,7 @@ export class LmdbStore implements DocStore {
     this.log = this.root.openDB({ name: 'log', encoding: 'binary' })
     this.snapshots = this.root.openDB({ name: 'snapshots', encoding: 'msgpack' })
     this.names = this.root.openDB({ name: 'names', encoding: 'msgpack' })
+    this.versions = this.root.openDB({ name: 'versions', encoding: 'msgpack' })
   }
 
   private check(): void {
@@ -190,8 +192,32 @@ export class LmdbStore implements DocStore {
       this.snapshots.remove(name)
       this.names.remove(name)
       for (const key of [...this.log.getKeys(this.logRange(name))]) this.log.remove(key)
+      for (const key of [...this.versions.getKeys(this.versionRange(name))]) this.versions.remove(key)
     })
     return existed
+  }
+
+  private versionRange(name: string) {
+    return { start: [name, ''] as [string, string], end: [name, '\uffff'] as [string, string] }
+  }
+
+  async saveVersion(name: string, label: string, state: Uint8Array): Promise<VersionInfo> {
+    this.check()
+    const createdAt = Date.now()
+    const id = newVersionId(createdAt)
+    await this.versions.put([name, id], { label, createdAt, state })
+    return { id, label, createdAt, bytes: state.length }
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    this.check()
+    return this.versions.getRange(this.versionRange(name)).map(({ key, value }) => ({ id: key[1], label: value.label, createdAt: value.createdAt, bytes: value.state.length })).asArray
+  }
+
+  async loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null> {
+    this.check()
+    const v = this.versions.get([name, id])
+    return v ? { info: { id, label: v.label, createdAt: v.createdAt, bytes: v.state.length }, state: v.state } : null
   }
 
   async close(): Promise<void> {

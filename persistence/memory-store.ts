@@ -1,5 +1,5 @@
 /** In-memory DocStore for unit tests of our own logic. Not durable by definition. */
-import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+import { newVersionId, StoreClosedError, type VersionInfo, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
 
 interface MemDoc {
   snapshot: Uint8Array | null
@@ -15,6 +15,7 @@ interface MemDoc {
 export class MemoryStore implements DocStore {
   readonly kind = 'memory'
   private readonly docs = new Map<string, MemDoc>()
+  private readonly versions = new Map<string, { info: VersionInfo; state: Uint8Array }[]>()
   private closed = false
 
   /** `shared`: stands in for a store every node of a cluster uses (in-process tests). */
@@ -83,7 +84,26 @@ export class MemoryStore implements DocStore {
 
   async delete(name: string): Promise<boolean> {
     this.open()
+    this.versions.delete(name)
     return this.docs.delete(name)
+  }
+
+  async saveVersion(name: string, label: string, state: Uint8Array): Promise<VersionInfo> {
+    this.open()
+    const createdAt = Date.now()
+    const info = { id: newVersionId(createdAt), label, createdAt, bytes: state.length }
+    this.versions.set(name, [...(this.versions.get(name) ?? []), { info, state: state.slice() }])
+    return info
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    this.open()
+    return (this.versions.get(name) ?? []).map((v) => v.info)
+  }
+
+  async loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null> {
+    this.open()
+    return this.versions.get(name)?.find((v) => v.info.id === id) ?? null
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@
  *   served from a partial copy) and adds whatever of the document is still queued here.
  */
 import * as Y from 'yjs'
-import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc } from './doc-store.ts'
+import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
 
 export interface ShippingObserver {
@@ -146,6 +146,19 @@ export class ShippingStore implements DocStore {
   async delete(name: string): Promise<boolean> {
     if (this.outbox.has(name)) throw new Error(`${name} has updates waiting to be shipped; delete it once they are`)
     return this.remote.delete(name)
+  }
+
+  /** Named versions live in the shared store only (they need it reachable). */
+  saveVersion(name: string, label: string, state: Uint8Array): Promise<VersionInfo> {
+    return this.remote.saveVersion(name, label, state)
+  }
+
+  listVersions(name: string): Promise<VersionInfo[]> {
+    return this.remote.listVersions(name)
+  }
+
+  loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null> {
+    return this.remote.loadVersion(name, id)
   }
 
   settled(name: string): Promise<void> {

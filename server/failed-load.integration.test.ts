@@ -39,6 +39,9 @@ class FlakyStore implements DocStore {
   list = (...a: Parameters<DocStore['list']>) => this.inner.list(...a)
   info = (...a: Parameters<DocStore['info']>) => this.inner.info(...a)
   delete = (...a: Parameters<DocStore['delete']>) => this.inner.delete(...a)
+  saveVersion = (...a: Parameters<DocStore['saveVersion']>) => this.inner.saveVersion(...a)
+  listVersions = (...a: Parameters<DocStore['listVersions']>) => this.inner.listVersions(...a)
+  loadVersion = (...a: Parameters<DocStore['loadVersion']>) => this.inner.loadVersion(...a)
   close = () => this.inner.close()
 }
 

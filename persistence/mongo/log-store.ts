@@ -21,7 +21,7 @@
  *   load starts again.
  */
 import { randomUUID } from 'node:crypto'
-import { StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from '../doc-store.ts'
+import { newVersionId, StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc, type VersionInfo } from '../doc-store.ts'
 
 export interface LogRecord {
   readonly name: string
@@ -67,8 +67,13 @@ export interface LogBackend {
   deleteChunks(name: string, which: { chunkSet: string } | { upToVersion: number; keep: string | null }): Promise<void>
   listNames(after: string | undefined, limit: number): Promise<string[]>
   logStats(name: string): Promise<{ count: number; bytes: number }>
-  /** Removes head, log and chunks; resolves whether anything existed. */
+  /** Removes head, log, chunks and versions; resolves whether anything existed. */
   deleteDoc(name: string): Promise<boolean>
+  /** Stores a named version's chunks, then its record (so a listed version is always whole). */
+  putVersion(name: string, info: VersionInfo, chunks: readonly Uint8Array[]): Promise<void>
+  listVersions(name: string): Promise<VersionInfo[]>
+  /** The version and its chunks in order (fewer than it had when some are missing). */
+  getVersion(name: string, id: string): Promise<{ info: VersionInfo; chunks: Uint8Array[]; count: number } | null>
   close(): Promise<void>
 }
 
@@ -204,6 +209,27 @@ export class LogStore implements DocStore {
   async delete(name: string): Promise<boolean> {
     this.check()
     return this.backend.deleteDoc(name)
+  }
+
+  async saveVersion(name: string, label: string, state: Uint8Array): Promise<VersionInfo> {
+    this.check()
+    const createdAt = Date.now()
+    const info = { id: newVersionId(createdAt), label, createdAt, bytes: state.length }
+    await this.backend.putVersion(name, info, split(state, this.maxRecordBytes))
+    return info
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    this.check()
+    return this.backend.listVersions(name)
+  }
+
+  async loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null> {
+    this.check()
+    const v = await this.backend.getVersion(name, id)
+    if (!v) return null
+    if (v.chunks.length !== v.count) throw new Error(`version ${id} of ${JSON.stringify(name)} is missing chunks`)
+    return { info: v.info, state: join(v.chunks, v.info.bytes) }
   }
 
   async close(): Promise<void> {

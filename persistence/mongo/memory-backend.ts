@@ -4,18 +4,20 @@
  * the writes, a crash between two steps) or wait (slow). `state` outlives the backend, so
  * a new backend on the same state is what a restart sees.
  */
+import type { VersionInfo } from '../doc-store.ts'
 import type { Head, LogBackend, LogRecord, SnapshotFields } from './log-store.ts'
 
 export interface MemoryLogState {
   heads: Map<string, Head>
   log: Map<string, LogRecord[]>
   chunks: Map<string, { name: string; version: number; chunks: Uint8Array[] }>
+  versions: Map<string, { info: VersionInfo; chunks: Uint8Array[] }[]>
 }
 
 export type BackendOp = Exclude<keyof LogBackend, 'kind' | 'close'>
 
 export function memoryLogState(): MemoryLogState {
-  return { heads: new Map(), log: new Map(), chunks: new Map() }
+  return { heads: new Map(), log: new Map(), chunks: new Map(), versions: new Map() }
 }
 
 export class MemoryLogBackend implements LogBackend {
@@ -109,7 +111,24 @@ export class MemoryLogBackend implements LogBackend {
     const existed = this.state.heads.delete(name) || this.state.log.has(name)
     this.state.log.delete(name)
     for (const [id, set] of this.state.chunks) if (set.name === name) this.state.chunks.delete(id)
+    this.state.versions.delete(name)
     return existed
+  }
+
+  async putVersion(name: string, info: VersionInfo, chunks: readonly Uint8Array[]): Promise<void> {
+    await this.before('putVersion', name)
+    this.state.versions.set(name, [...(this.state.versions.get(name) ?? []), { info, chunks: chunks.map((c) => c.slice()) }])
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    await this.before('listVersions', name)
+    return (this.state.versions.get(name) ?? []).map((v) => v.info)
+  }
+
+  async getVersion(name: string, id: string): Promise<{ info: VersionInfo; chunks: Uint8Array[]; count: number } | null> {
+    await this.before('getVersion', name)
+    const v = this.state.versions.get(name)?.find((x) => x.info.id === id)
+    return v ? { info: v.info, chunks: [...v.chunks], count: v.chunks.length } : null
   }
 
   async close(): Promise<void> {}

@@ -7,9 +7,12 @@
  *   documents        { _id: name, v, seq, fence, sv, snap | (cs, cn), sb, at }   one head per document
  *   updates          { d, s, p, n, u, at }     unique (d, s, p): loads are one index range
  *   snapshot_chunks  { d, k, v, i, b }         unique (d, k, i): snapshots over 8 MiB
+ *   versions         { d, id, label, at, bytes, n }        unique (d, id): named versions
+ *   version_chunks   { d, id, i, b }           unique (d, id, i): their state in 8 MiB chunks
  * Indexes are created at start-up (retried until MongoDB answers; operations work without them).
  */
 import { MongoClient, MongoNetworkError, MongoServerError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError, type Collection, type Db, type W } from 'mongodb'
+import type { VersionInfo } from '../doc-store.ts'
 import { LogStore, type Head, type LogBackend, type LogRecord, type SnapshotFields } from './log-store.ts'
 
 export interface MongoStoreOptions {
@@ -52,6 +55,22 @@ interface UpdateDoc {
   at: Date
 }
 
+interface VersionDoc {
+  d: string
+  id: string
+  label: string
+  at: number
+  bytes: number
+  n: number
+}
+
+interface VersionChunkDoc {
+  d: string
+  id: string
+  i: number
+  b: Uint8Array
+}
+
 interface ChunkDoc {
   d: string
   k: string
@@ -71,6 +90,8 @@ export class MongoBackend implements LogBackend {
   private readonly heads: Collection<HeadDoc>
   private readonly updates: Collection<UpdateDoc>
   private readonly chunkDocs: Collection<ChunkDoc>
+  private readonly versionDocs: Collection<VersionDoc>
+  private readonly versionChunks: Collection<VersionChunkDoc>
   private reachable: boolean | null = null
   private pinger: NodeJS.Timeout | null = null
   private closed = false
@@ -95,6 +116,8 @@ export class MongoBackend implements LogBackend {
     this.heads = this.db.collection<HeadDoc>('documents')
     this.updates = this.db.collection<UpdateDoc>('updates')
     this.chunkDocs = this.db.collection<ChunkDoc>('snapshot_chunks')
+    this.versionDocs = this.db.collection<VersionDoc>('versions')
+    this.versionChunks = this.db.collection<VersionChunkDoc>('version_chunks')
   }
 
   /** True after the last operation or ping succeeded; false after one failed; null before either. */
@@ -112,6 +135,8 @@ export class MongoBackend implements LogBackend {
               this.updates.createIndex({ d: 1, s: 1, p: 1 }, { unique: true, name: 'doc_seq_part' }),
               this.chunkDocs.createIndex({ d: 1, k: 1, i: 1 }, { unique: true, name: 'doc_set_index' }),
               this.chunkDocs.createIndex({ d: 1, v: 1 }, { name: 'doc_version' }),
+              this.versionDocs.createIndex({ d: 1, id: 1 }, { unique: true, name: 'doc_id' }),
+              this.versionChunks.createIndex({ d: 1, id: 1, i: 1 }, { unique: true, name: 'doc_id_index' }),
             ]),
           )
           safely(() => this.opts.observer?.indexesReady?.())
@@ -251,8 +276,33 @@ export class MongoBackend implements LogBackend {
     return this.op('deleteDoc', async () => {
       const log = await this.updates.deleteMany({ d: name })
       await this.chunkDocs.deleteMany({ d: name })
+      await this.versionChunks.deleteMany({ d: name })
+      await this.versionDocs.deleteMany({ d: name })
       const head = await this.heads.deleteOne({ _id: name })
       return head.deletedCount > 0 || log.deletedCount > 0
+    })
+  }
+
+  async putVersion(name: string, info: VersionInfo, chunks: readonly Uint8Array[]): Promise<void> {
+    await this.op('putVersion', async () => {
+      if (chunks.length > 0) await this.versionChunks.insertMany(chunks.map((b, i) => ({ d: name, id: info.id, i, b })), { ordered: true })
+      await this.versionDocs.insertOne({ d: name, id: info.id, label: info.label, at: info.createdAt, bytes: info.bytes, n: chunks.length })
+    })
+  }
+
+  listVersions(name: string): Promise<VersionInfo[]> {
+    return this.op('listVersions', async () => {
+      const docs = await this.versionDocs.find({ d: name }, { projection: { _id: 0 } }).sort({ id: 1 }).toArray()
+      return docs.map((v) => ({ id: v.id, label: v.label, createdAt: v.at, bytes: v.bytes }))
+    })
+  }
+
+  getVersion(name: string, id: string): Promise<{ info: VersionInfo; chunks: Uint8Array[]; count: number } | null> {
+    return this.op('getVersion', async () => {
+      const v = await this.versionDocs.findOne({ d: name, id })
+      if (!v) return null
+      const chunks = await this.versionChunks.find({ d: name, id }).sort({ i: 1 }).toArray()
+      return { info: { id: v.id, label: v.label, createdAt: v.at, bytes: v.bytes }, chunks: chunks.map((c) => new Uint8Array(c.b)), count: v.n }
     })
   }
 

@@ -169,6 +169,41 @@ describe('site compute over REST', () => {
     }
   })
 
+  it('saves named snapshots and serves them back; refuses bad requests with clear 4xx', async () => {
+    const post = (path: string, body: string, type = 'application/json') => fetch(`${http}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
+    const created = await post('/api/documents/site%2Ftower/snapshots', JSON.stringify({ label: 'before renovation' }))
+    expect(created.status).toBe(201)
+    const info = (await created.json()) as { id: string; label: string; bytes: number }
+    expect(info.label).toBe('before renovation')
+    const list = (await (await fetch(`${http}/api/documents/site%2Ftower/snapshots`)).json()) as { snapshots: { id: string }[] }
+    expect(list.snapshots.map((v) => v.id)).toContain(info.id)
+    const state = new Uint8Array(await (await fetch(`${http}/api/documents/site%2Ftower/snapshots/${info.id}`)).arrayBuffer())
+    expect(state.length).toBe(info.bytes)
+    const version = new Y.Doc()
+    Y.applyUpdate(version, state)
+    const live = provider(url, 'site/tower')
+    await synced(live)
+    expect(readObjects(version)).toEqual(readObjects(live.doc))
+    live.destroy()
+
+    const cases: [Promise<Response>, number, RegExp][] = [
+      [post('/api/documents/site%2Ftower/snapshots', '{"label":"x"}', 'text/plain'), 415, /application\/json/],
+      [post('/api/documents/site%2Ftower/snapshots', '{label'), 400, /not JSON/],
+      [post('/api/documents/site%2Ftower/snapshots', '{"label":"  "}'), 400, /label/],
+      [post('/api/documents/site%2Ftower/snapshots', '{"label":"x","extra":1}'), 400, /extra|Unrecognized/i],
+      [post('/api/documents/site%2Ftower/snapshots', JSON.stringify({ label: 'x'.repeat(20_000) })), 413, /over 16384 bytes/],
+      [post('/api/documents/load%2Fx/snapshots', '{"label":"x"}'), 409, /not a site document/],
+      [post('/api/documents/site%2Fnothing/snapshots', '{"label":"x"}'), 404, /no document/],
+      [post('/api/documents/site%2Ftower/other', '{"label":"x"}'), 404, /snapshots/],
+      [fetch(`${http}/api/documents/site%2Ftower/snapshots/nope`), 404, /no snapshot/],
+    ]
+    for (const [request, status, message] of cases) {
+      const r = await request
+      expect(r.status).toBe(status)
+      expect(((await r.json()) as { message: string }).message).toMatch(message)
+    }
+  })
+
   it('keeps serving edits while a 100,000-object analytics job runs in the worker', async () => {
     await seed({ url, doc: 'site/big', objects: 100_000, batch: 2000, seed: 5 }, () => {})
     const a = provider(url, 'site/small-edits')

@@ -63,7 +63,7 @@ export class ComputeService {
       if ('stale' in out) out = await this.dispatch(doc, replica, -1, job)
       if ('stale' in out) throw new ComputeError('the compute worker lost its copy twice')
       if ('error' in out) throw new ComputeError(out.error)
-      const bytes = typeof out.value === 'string' ? out.value.length : JSON.stringify(out.value).length
+      const bytes = typeof out.value === 'string' ? out.value.length : out.value instanceof Uint8Array ? out.value.length : JSON.stringify(out.value).length
       return { value: out.value, ms: out.ms, bytes }
     } finally {
       stop()
@@ -78,6 +78,12 @@ export class ComputeService {
       this.sent.delete(replica)
       throw err
     }) as Promise<ComputeOutput>
+  }
+
+  /** The document's whole state as one update, encoded by the worker's copy (not cached: it is big and asked for rarely). */
+  async encodeState(doc: SharedDoc): Promise<Uint8Array> {
+    const out = await this.compute(doc, { kind: 'state' })
+    return out.value as Uint8Array
   }
 
   /** The document was unloaded: its copy in the worker is dropped when it is evicted there. */

@@ -38,20 +38,27 @@ export interface HttpDeps {
 
 interface Reply {
   status: number
-  body: string
+  body: string | Uint8Array
   type?: string
 }
 
-const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
+/** Largest request body accepted (JSON commands only; documents never travel over REST). */
+const MAX_BODY_BYTES = 16 * 1024
+
+const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
 const problem = (status: number, error: string, message: string) => json(status, { error, message })
 
-/** Runs an async handler with the uWS abort/cork discipline. */
-function route(logger: Logger, handler: (url: string, query: URLSearchParams) => Promise<Reply> | Reply) {
+/**
+ * Runs an async handler with the uWS abort/cork discipline. With `withBody`, the request
+ * body is read first (copied: uWS reuses its buffers), up to MAX_BODY_BYTES (else 413).
+ */
+function route(logger: Logger, handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string) => Promise<Reply> | Reply, withBody = false) {
   return (res: HttpResponse, req: HttpRequest) => {
     const url = req.getUrl()
     const query = new URLSearchParams(req.getQuery() ?? '')
+    const contentType = req.getHeader('content-type')
     let aborted = false
     res.onAborted(() => (aborted = true))
     const send = (reply: Reply) => {
@@ -62,8 +69,9 @@ function route(logger: Logger, handler: (url: string, query: URLSearchParams) =>
         res.end(reply.body)
       })
     }
-    Promise.resolve()
-      .then(() => handler(url, query))
+    const body = withBody ? readBody(res) : Promise.resolve(null)
+    body
+      .then((bytes) => (bytes === 'too-large' ? problem(413, 'too_large', `request body over ${MAX_BODY_BYTES} bytes`) : handler(url, query, bytes, contentType)))
       .then(send, (err: unknown) => {
         logger.error({ err, url }, 'http handler failed')
         send(problem(500, 'internal', 'internal server error'))
@@ -71,11 +79,35 @@ function route(logger: Logger, handler: (url: string, query: URLSearchParams) =>
   }
 }
 
+function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = []
+    let size = 0
+    let over = false
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength
+      if (size > MAX_BODY_BYTES) over = true
+      else chunks.push(new Uint8Array(chunk.slice(0)))
+      if (!isLast) return
+      if (over) return resolve('too-large')
+      const out = new Uint8Array(size)
+      let at = 0
+      for (const c of chunks) {
+        out.set(c, at)
+        at += c.length
+      }
+      resolve(out)
+    })
+  })
+}
+
 function parseLimit(raw: string | null): number | null {
   if (raw === null) return 100
   const n = Number(raw)
   return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null
 }
+
+const SnapshotBody = z.strictObject({ label: z.string().trim().min(1).max(200) })
 
 const SvgQuery = z.strictObject({
   floor: Id,
@@ -190,6 +222,18 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         const r = await deps.compute.run(doc, { kind: 'svg', floor: q.data.floor, lod: q.data.lod, viewport: q.data.viewport })
         return { status: 200, body: r.value as string, type: 'image/svg+xml' }
       }
+      if (resource === 'snapshots') return json(200, { name, snapshots: await store.listVersions(name) })
+      if (rest[0] === 'snapshots' && rest.length === 2) {
+        let id: string
+        try {
+          id = decodeURIComponent(rest[1]!)
+        } catch {
+          return problem(400, 'bad_id', 'snapshot id has an invalid percent-escape')
+        }
+        const version = await store.loadVersion(name, id)
+        if (!version) return problem(404, 'not_found', `no snapshot ${JSON.stringify(rest[1])} of ${JSON.stringify(name)}`)
+        return { status: 200, body: version.state, type: 'application/octet-stream' }
+      }
       if (rest[0] === 'objects' && rest.length === 2) {
         let id: string
         try {
@@ -209,6 +253,53 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       throw err
     }
   }
+
+  app.post(
+    '/api/documents/*',
+    route(
+      logger,
+      async (url, _query, body, contentType) => {
+        const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
+        let name: string
+        try {
+          name = decodeURIComponent(rawName)
+        } catch {
+          return problem(400, 'bad_name', 'document name has an invalid percent-escape')
+        }
+        const check = checkDocName(name)
+        if (!check.ok) return problem(400, 'bad_name', check.error)
+        if (rest.join('/') !== 'snapshots') return problem(404, 'not_found', 'POST goes to /api/documents/<name>/snapshots')
+        if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); named snapshots are for site documents`)
+        if (!contentType.startsWith('application/json')) return problem(415, 'bad_content_type', 'send {"label": "…"} as application/json')
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
+        } catch {
+          return problem(400, 'bad_json', 'the body is not JSON')
+        }
+        const input = SnapshotBody.safeParse(parsed)
+        if (!input.success) return problem(400, 'bad_body', `${input.error.issues[0]!.path.join('.') || 'body'}: ${input.error.issues[0]!.message}`)
+        if (!deps.registry().peek(name) && !(await store.info(name))) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
+        let doc
+        try {
+          doc = await deps.registry().acquire(name)
+        } catch (err) {
+          if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
+          throw err
+        }
+        // The whole state, encoded by the compute worker's copy (never on the event loop).
+        const state = await deps.compute.encodeState(doc)
+        try {
+          const info = await store.saveVersion(name, input.data.label, state)
+          return json(201, info)
+        } catch (err) {
+          logger.error({ err, doc: name }, 'saving a named version failed')
+          return problem(503, 'unavailable', 'the version could not be stored; retry later')
+        }
+      },
+      true,
+    ),
+  )
 
   app.any('/*', route(logger, () => problem(404, 'not_found', 'no such route')))
 }

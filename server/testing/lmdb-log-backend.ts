@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import type { VersionInfo } from '../../persistence/doc-store.ts'
 import type { Head, LogBackend, LogRecord, SnapshotFields } from '../../persistence/mongo/log-store.ts'
 import type { BackendOp } from '../../persistence/mongo/memory-backend.ts'
 
@@ -17,6 +18,7 @@ export class LmdbLogBackend implements LogBackend {
   private readonly heads: Database<Head, string>
   private readonly log: Database<{ parts: number; bytes: Uint8Array }, [string, number, number]>
   private readonly chunkSets: Database<{ version: number; chunks: Uint8Array[] }, [string, string]>
+  private readonly versions: Database<{ info: VersionInfo; chunks: Uint8Array[] }, [string, string]>
 
   constructor(path: string) {
     mkdirSync(path, { recursive: true })
@@ -24,6 +26,7 @@ export class LmdbLogBackend implements LogBackend {
     this.heads = this.root.openDB({ name: 'heads', encoding: 'msgpack' })
     this.log = this.root.openDB({ name: 'log', encoding: 'msgpack' })
     this.chunkSets = this.root.openDB({ name: 'chunks', encoding: 'msgpack' })
+    this.versions = this.root.openDB({ name: 'versions', encoding: 'msgpack' })
   }
 
   private before(op: BackendOp, name = ''): void | Promise<void> {
@@ -116,8 +119,25 @@ export class LmdbLogBackend implements LogBackend {
       this.heads.remove(name)
       for (const key of [...this.log.getKeys({ start: [name, 0, 0], end: [name, Number.MAX_SAFE_INTEGER, 0] })]) this.log.remove(key)
       for (const key of [...this.chunkSets.getKeys({ start: [name, ''], end: [name, '\uffff'] })]) this.chunkSets.remove(key)
+      for (const key of [...this.versions.getKeys({ start: [name, ''], end: [name, '\uffff'] })]) this.versions.remove(key)
       return existed
     })
+  }
+
+  async putVersion(name: string, info: VersionInfo, chunks: readonly Uint8Array[]): Promise<void> {
+    await this.before('putVersion', name)
+    await this.versions.put([name, info.id], { info, chunks: [...chunks] })
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    await this.before('listVersions', name)
+    return this.versions.getRange({ start: [name, ''], end: [name, '\uffff'] }).map(({ value }) => value.info).asArray
+  }
+
+  async getVersion(name: string, id: string): Promise<{ info: VersionInfo; chunks: Uint8Array[]; count: number } | null> {
+    await this.before('getVersion', name)
+    const v = this.versions.get([name, id])
+    return v ? { info: v.info, chunks: v.chunks, count: v.chunks.length } : null
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
 
-export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
+export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
 
 export interface ComputeInput {
   /** The document's identity in this process (name and incarnation). */
@@ -82,7 +82,8 @@ export default function compute(input: ComputeInput): ComputeOutput {
   replica.usedAt = Date.now()
   evict()
   try {
-    const value = input.job.kind === 'analytics' ? analyze(replica.site) : exportSvg(replica.site, input.job)
+    const job = input.job
+    const value = job.kind === 'analytics' ? analyze(replica.site) : job.kind === 'state' ? Y.encodeStateAsUpdate(replica.doc) : exportSvg(replica.site, job)
     return { value, ms: performance.now() - started }
   } catch (err) {
     if (err instanceof ExportError) return { error: err.message }
