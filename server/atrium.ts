@@ -83,7 +83,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     persistRemote: store.shared !== true,
     metrics,
   })
-  const compute = new ComputeService(metrics)
+  const compute = new ComputeService(metrics, () =>
+    cluster?.isUp
+      ? { get: (k) => cluster.cacheGet(k), set: (k, v, ttl) => cluster.cacheSet(k, v, ttl), lease: (k, ttl) => cluster.acquireLease(k, ttl) }
+      : null,
+  )
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster: cluster ?? undefined,

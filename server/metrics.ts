@@ -22,7 +22,7 @@ export function createMetrics() {
     bytesOut: new Counter({ name: 'atrium_bytes_sent_total', help: 'WebSocket payload bytes sent (a publish counts once per subscriber).', registers: [registry] }),
     protocolErrors: new Counter({ name: 'atrium_protocol_errors_total', help: 'Connections closed for bad input, by close code name.', labelNames: ['reason'] as const, registers: [registry] }),
     schemaViolations: new Counter({ name: 'atrium_schema_violations_total', help: 'Client updates refused because they break the site schema (the connection is closed with 4422).', registers: [registry] }),
-    computeRequests: new Counter({ name: 'atrium_compute_requests_total', help: 'Compute requests (analytics, SVG export), by kind and cache hit or miss.', labelNames: ['kind', 'cache'] as const, registers: [registry] }),
+    computeRequests: new Counter({ name: 'atrium_compute_requests_total', help: 'Compute requests (analytics, SVG export), by kind and where the result came from: local cache, the cluster\'s shared cache, or computed.', labelNames: ['kind', 'cache'] as const, registers: [registry] }),
     computeTime: new Histogram({ name: 'atrium_compute_seconds', help: 'Compute time of a cache miss, by kind (worker thread; the event loop only waits).', labelNames: ['kind'] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     updateApply: new Histogram({ name: 'atrium_update_apply_seconds', help: 'Time to apply one client update to its document.', buckets: latencyBuckets, registers: [registry] }),
     storageLoads: new Counter({ name: 'atrium_storage_loads_total', help: 'Document loads from storage.', registers: [registry] }),

@@ -170,6 +170,24 @@ export class RedisBus {
     }
   }
 
+  async cacheGet(key: string): Promise<string | null> {
+    if (!this.up) return null
+    try {
+      return await this.pub.get(key)
+    } catch {
+      return null
+    }
+  }
+
+  async cacheSet(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!this.up) return false
+    try {
+      return (await this.pub.set(key, value, 'PX', ttlMs)) === 'OK'
+    } catch {
+      return false
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.up = false

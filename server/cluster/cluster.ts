@@ -36,6 +36,10 @@ export interface BusTransport {
   /** Returns false when the message was dropped (bus down). */
   publish(channel: string, message: Uint8Array): boolean
   acquireLease(key: string, ttlMs: number): Promise<Lease | null>
+  /** A small shared cache (compute results); null when missing or Redis is down. */
+  cacheGet(key: string): Promise<string | null>
+  /** Best effort: resolves false when it could not store. */
+  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -151,6 +155,14 @@ export class ClusterNode implements ClusterMembership {
   /** A cluster-wide lease (e.g. `compact:<doc>`); null when someone else holds it or Redis is down. */
   acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
     return this.transport.acquireLease(`${this.opts.prefix}${key}`, ttlMs)
+  }
+
+  cacheGet(key: string): Promise<string | null> {
+    return this.transport.cacheGet(`${this.opts.prefix}${key}`)
+  }
+
+  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.transport.cacheSet(`${this.opts.prefix}${key}`, value, ttlMs)
   }
 
   // ---- ClusterMembership (called by the registry and SharedDoc) ----

@@ -4,9 +4,16 @@
  * Results are cached per document state (LRU, bounded in bytes); concurrent requests for
  * one state share one computation (lru-cache's fetch), however many ask.
  *
+ * In cluster mode results are shared through Redis too, keyed by the state's identity (state
+ * vector + delete-set digest, computed by the worker): a node first looks there; on a miss
+ * it takes a short lease on the key, computes and stores; a node that finds the lease taken
+ * waits for the result instead of computing it again (one computation per state in the
+ * whole cluster), and computes itself only if none arrives in time.
+ *
  * One worker, not the pool: a copy lives in one thread, and the main thread knows exactly
  * what that thread has. Compaction and merges keep using the pool.
  */
+import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { Piscina } from 'piscina'
 import type { SharedDoc } from '../documents/shared-doc.ts'
@@ -21,7 +28,21 @@ interface Cached {
   readonly value: unknown
   readonly ms: number
   readonly bytes: number
+  /** Computed here, or found in the cluster's shared cache. */
+  readonly source: 'computed' | 'shared'
 }
+
+/** The cluster's shared cache (Redis), when there is one. */
+export interface SharedCache {
+  get(key: string): Promise<string | null>
+  set(key: string, value: string, ttlMs: number): Promise<boolean>
+  lease(key: string, ttlMs: number): Promise<{ release(): Promise<void> } | null>
+}
+
+const SHARED_TTL_MS = 10 * 60_000
+const SHARED_MAX_BYTES = 8 * 1024 * 1024
+const SHARED_LEASE_MS = 30_000
+const SHARED_WAIT_MS = 30_000
 
 export class ComputeService {
   private readonly worker: Piscina
@@ -29,7 +50,10 @@ export class ComputeService {
   private readonly sent = new Map<string, number>()
   private readonly cache: LRUCache<string, Cached, { doc: SharedDoc; job: ComputeJob }>
 
-  constructor(private readonly metrics: Metrics) {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly shared: () => SharedCache | null = () => null,
+  ) {
     this.worker = new Piscina({
       filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
       minThreads: 1,
@@ -41,18 +65,54 @@ export class ComputeService {
       max: 500,
       maxSize: 64 * 1024 * 1024,
       sizeCalculation: (c) => Math.max(1, c.bytes),
-      fetchMethod: async (_key, _stale, { context }) => this.compute(context.doc, context.job),
+      fetchMethod: async (_key, _stale, { context }) => this.fetch(context.doc, context.job),
     })
   }
 
-  /** The job's result for the document's current state: from the cache, or computed once. */
-  async run(doc: SharedDoc, job: ComputeJob): Promise<{ value: unknown; cached: boolean; ms: number }> {
+  /** The job's result for the document's current state: from a cache, or computed once. */
+  async run(doc: SharedDoc, job: ComputeJob): Promise<{ value: unknown; cached: boolean; source: 'local' | 'shared' | 'computed'; ms: number }> {
     const key = `${doc.name}#${doc.incarnation}@${doc.version}|${JSON.stringify(job)}`
     const hit = this.cache.has(key)
     const result = await this.cache.fetch(key, { context: { doc, job } })
     if (!result) throw new ComputeError('computation returned nothing')
-    this.metrics.computeRequests.inc({ kind: job.kind, cache: hit ? 'hit' : 'miss' })
-    return { value: result.value, cached: hit, ms: result.ms }
+    const source = hit ? 'local' : result.source
+    this.metrics.computeRequests.inc({ kind: job.kind, cache: source })
+    return { value: result.value, cached: source !== 'computed', source, ms: result.ms }
+  }
+
+  /** A local cache miss: the cluster's shared cache, else compute (once per state across the cluster). */
+  private async fetch(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
+    const shared = this.shared()
+    if (!shared) return this.compute(doc, job)
+    const state = await this.compute(doc, { kind: 'key' })
+    const key = `compute:${createHash('sha256').update(`${doc.name}\n${JSON.stringify(job)}\n${state.value as string}`).digest('base64url')}`
+    const found = await this.fromShared(shared, key)
+    if (found) return found
+    const lease = await shared.lease(key, SHARED_LEASE_MS)
+    if (!lease) {
+      // Someone else is computing this state: wait for their result.
+      const deadline = Date.now() + SHARED_WAIT_MS
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50))
+        const waited = await this.fromShared(shared, key)
+        if (waited) return waited
+      }
+    }
+    try {
+      const result = await this.compute(doc, job)
+      const text = JSON.stringify({ value: result.value, ms: result.ms })
+      if (text.length <= SHARED_MAX_BYTES) await shared.set(key, text, SHARED_TTL_MS)
+      return result
+    } finally {
+      await lease?.release()
+    }
+  }
+
+  private async fromShared(shared: SharedCache, key: string): Promise<Cached | null> {
+    const text = await shared.get(key)
+    if (!text) return null
+    const { value, ms } = JSON.parse(text) as { value: unknown; ms: number }
+    return { value, ms, bytes: text.length, source: 'shared' }
   }
 
   private async compute(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
@@ -64,7 +124,7 @@ export class ComputeService {
       if ('stale' in out) throw new ComputeError('the compute worker lost its copy twice')
       if ('error' in out) throw new ComputeError(out.error)
       const bytes = typeof out.value === 'string' ? out.value.length : out.value instanceof Uint8Array ? out.value.length : JSON.stringify(out.value).length
-      return { value: out.value, ms: out.ms, bytes }
+      return { value: out.value, ms: out.ms, bytes, source: 'computed' }
     } finally {
       stop()
     }

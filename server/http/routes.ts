@@ -214,7 +214,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     try {
       if (resource === 'analytics') {
         const r = await deps.compute.run(doc, { kind: 'analytics' })
-        return json(200, { name, cached: r.cached, computeMs: Math.round(r.ms * 10) / 10, analytics: r.value })
+        return json(200, { name, cached: r.cached, source: r.source, computeMs: Math.round(r.ms * 10) / 10, analytics: r.value })
       }
       if (resource === 'export.svg') {
         const q = SvgQuery.safeParse(Object.fromEntries(query))

@@ -4,13 +4,14 @@
  * since (the main thread never encodes the document); `stale` asks for the whole document
  * when this worker has no copy at the expected point (first use, evicted, restarted).
  */
+import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import { anchorsOf, objectsOf, readObjects } from '../../shared/schema/document.ts'
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
 
-export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
+export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'key' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
 
 export interface ComputeInput {
   /** The document's identity in this process (name and incarnation). */
@@ -83,12 +84,29 @@ export default function compute(input: ComputeInput): ComputeOutput {
   evict()
   try {
     const job = input.job
-    const value = job.kind === 'analytics' ? analyze(replica.site) : job.kind === 'state' ? Y.encodeStateAsUpdate(replica.doc) : exportSvg(replica.site, job)
+    const value =
+      job.kind === 'analytics'
+        ? analyze(replica.site)
+        : job.kind === 'state'
+          ? Y.encodeStateAsUpdate(replica.doc)
+          : job.kind === 'key'
+            ? stateKey(replica.doc)
+            : exportSvg(replica.site, job)
     return { value, ms: performance.now() - started }
   } catch (err) {
     if (err instanceof ExportError) return { error: err.message }
     throw err
   }
+}
+
+/**
+ * The state's identity on any node: its state vector and a digest of its delete set (a
+ * delete adds no struct, so the state vector alone would miss it; Yjs writes delete sets
+ * sorted and merged, so equal sets give equal bytes).
+ */
+function stateKey(doc: Y.Doc): string {
+  const sv = Y.encodeStateVector(doc)
+  return `${Buffer.from(sv).toString('base64')}:${crc32(Y.encodeStateAsUpdate(doc, sv)).toString(16)}`
 }
 
 function evict(): void {

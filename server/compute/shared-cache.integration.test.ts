@@ -1,0 +1,61 @@
+/**
+ * Cluster mode: compute results are shared through a real redis-server. Ten requests for
+ * one document state, spread over two nodes at once, run the analysis once in the whole
+ * cluster; the other node serves the shared result.
+ */
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seed } from '../../client/bots/seed.ts'
+import { LmdbStore } from '../../persistence/lmdb-store.ts'
+import { startAtrium, type Atrium } from '../atrium.ts'
+import { configWith } from '../config.ts'
+import { createLogger } from '../log.ts'
+import { eventually, provider, synced, untilDoc } from '../testing/clients.ts'
+import { startRedis, stopAllRedis } from '../testing/redis.ts'
+import { tempDir } from '../testing/server-process.ts'
+import type { Analytics } from './site.ts'
+
+describe('compute cache shared across the cluster', () => {
+  const nodes: Atrium[] = []
+  const stores: LmdbStore[] = []
+  const dirs: string[] = []
+  beforeAll(async () => {
+    const redis = await startRedis()
+    for (const id of ['a', 'b']) {
+      const dir = await tempDir()
+      dirs.push(dir)
+      const store = new LmdbStore({ path: dir, mapSize: 512 * 1024 ** 2 })
+      stores.push(store)
+      const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100 })
+      nodes.push(await startAtrium({ config, logger: createLogger({ level: 'silent', pretty: false }), store }))
+    }
+    for (const n of nodes) await eventually('2 nodes', async () => n.cluster!.peers.length, (v) => v === 1)
+  })
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.close()))
+    await Promise.all(stores.map((s) => s.close()))
+    stopAllRedis()
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+  })
+
+  it('computes one state once, however many ask on however many nodes', async () => {
+    const [a, b] = nodes as [Atrium, Atrium]
+    await seed({ url: `ws://127.0.0.1:${a.port}`, doc: 'site/shared', objects: 2000, batch: 500, seed: 2 }, () => {})
+    // Both nodes hold the document, in the same state.
+    const onA = provider(`ws://127.0.0.1:${a.port}`, 'site/shared')
+    const onB = provider(`ws://127.0.0.1:${b.port}`, 'site/shared')
+    await Promise.all([synced(onA), synced(onB)])
+    await untilDoc(onB.doc, 'everything on b', (d) => d.getMap('objects').size === 2000 && d.getMap('anchors').size > 0 && d.getMap('humans').size > 0)
+    await new Promise((r) => setTimeout(r, 300))
+
+    const ask = (n: Atrium) => fetch(`http://127.0.0.1:${n.port}/api/documents/site%2Fshared/analytics`).then((r) => r.json() as Promise<{ source: string; analytics: Analytics }>)
+    const answers = await Promise.all([a, b, a, b, a, b, a, b, a, b].map(ask))
+    const computed = async (n: Atrium) => (await n.metrics.computeTime.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.kind === 'analytics')?.value ?? 0
+    expect((await computed(a)) + (await computed(b))).toBe(1)
+    for (const answer of answers) expect(answer.analytics).toEqual(answers[0]!.analytics)
+    expect(answers[0]!.analytics.objects).toBe(2000)
+    expect(answers.map((x) => x.source)).toContain('shared')
+    onA.destroy()
+    onB.destroy()
+  }, 60_000)
+})
