@@ -105,3 +105,129 @@ describe('schema guard', () => {
     void client
   })
 })
+
+// ---- crafted updates (found in review): each one got a schema-breaking value past an earlier guard ----
+import * as encoding from 'lib0/encoding'
+import { BuildingObject } from '../../shared/schema/domain.ts'
+
+const anchorValue = { pose: { p: [0, 1, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'door', confidence: 0.5, updatedBy: 'hmd' }
+const id = (c: number, k: number) => Y.createID(c, k)
+function item(c: number, k: number, o: { origin?: Y.ID | null; right?: Y.ID | null; parent?: string | Y.ID | null; sub?: string | null }, content: Y.AbstractContent): Y.Item {
+  return new Y.Item(id(c, k), null, o.origin ?? null, null, o.right ?? null, (o.parent ?? null) as never, o.sub ?? null, content)
+}
+const any = (v: unknown) => new Y.ContentAny([v])
+/** Writes client blocks as given (V1), so tests can build updates no Yjs client would. */
+function encode(blocks: { client: number; clock: number; structs: Y.Item[] }[]): Uint8Array {
+  const enc = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(enc.restEncoder, blocks.length)
+  for (const b of blocks) {
+    encoding.writeVarUint(enc.restEncoder, b.structs.length)
+    enc.writeClient(b.client)
+    encoding.writeVarUint(enc.restEncoder, b.clock)
+    for (const s of b.structs) s.write(enc, 0)
+  }
+  encoding.writeVarUint(enc.restEncoder, 0)
+  return enc.toUint8Array()
+}
+/** Building b (client 100: (100,0) its map, (100,1) its type), anchor a1 and human h (client 101). */
+function crafted(): Y.Doc {
+  const d = new Y.Doc()
+  d.clientID = 100
+  createObject(d, 'b', { type: 'building', parentId: null, name: 'HQ' })
+  d.clientID = 101
+  setAnchor(d, 'a1', anchorValue as never)
+  createHuman(d, 'h', { name: 'Ada', expression: { preset: 'happy', intensity: 1 }, gaze: null, speaking: false, animation: null })
+  return d
+}
+/** Guard, then apply if accepted; the document must still be valid either way. */
+function attempt(d: Y.Doc, update: Uint8Array): boolean {
+  let accepted = true
+  try {
+    checkSiteUpdate(d, update)
+    Y.applyUpdate(d, update)
+  } catch (err) {
+    if (!(err instanceof SchemaViolation)) throw err
+    accepted = false
+  }
+  for (const [k, v] of d.getMap('objects')) {
+    expect(v).toBeInstanceOf(Y.Map)
+    expect(BuildingObject.safeParse((v as Y.Map<unknown>).toJSON()).success, `objects/${k} = ${JSON.stringify((v as Y.Map<unknown>).toJSON())}`).toBe(true)
+  }
+  expect([...d.share.keys()].every((k) => ['objects', 'anchors', 'humans'].includes(k))).toBe(true)
+  return accepted
+}
+
+describe('schema guard against crafted updates', () => {
+  it('does not place a pending item by its right neighbour (it would land by its left one later)', () => {
+    const d = crafted()
+    expect(attempt(d, encode([{ client: 200, clock: 0, structs: [item(200, 0, { origin: id(300, 0), right: id(101, 0) }, any(anchorValue))] }]))).toBe(false)
+    attempt(d, encode([{ client: 300, clock: 0, structs: [item(300, 0, { parent: id(100, 0), sub: 'type' }, any('building'))] }]))
+  })
+
+  it('looks ids the document has up in the document, not in the update', () => {
+    const d = crafted()
+    attempt(
+      d,
+      encode([
+        { client: 100, clock: 0, structs: [item(100, 0, { parent: 'anchors', sub: 'x0' }, any(anchorValue)), item(100, 1, { parent: 'anchors', sub: 'x1' }, any(anchorValue))] },
+        { client: 200, clock: 0, structs: [item(200, 0, { origin: id(100, 1) }, any(anchorValue))] },
+      ]),
+    )
+    expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('type')).toBe('building')
+  })
+
+  it('refuses a client listed in two blocks', () => {
+    const d = crafted()
+    const u = encode([
+      { client: 200, clock: 0, structs: [item(200, 0, { parent: 'anchors', sub: 'x9' }, any(anchorValue))] },
+      { client: 200, clock: 0, structs: [item(200, 0, { parent: id(100, 0), sub: 'name' }, any('x'))] },
+      { client: 201, clock: 0, structs: [item(201, 0, { origin: id(200, 0) }, any(anchorValue))] },
+    ])
+    expect(attempt(d, u)).toBe(false)
+  })
+
+  it('checks a second map for the same object on its own (no borrowed type)', () => {
+    const d = crafted()
+    const u = encode([
+      {
+        client: 200,
+        clock: 0,
+        structs: [
+          item(200, 0, { origin: id(100, 0) }, new Y.ContentType(new Y.Map())),
+          item(200, 1, { parent: id(200, 0), sub: 'type' }, any('component')),
+          item(200, 2, { parent: id(200, 0), sub: 'name' }, any('X')),
+          item(200, 3, { parent: id(200, 0), sub: 'parentId' }, any(null)),
+          item(200, 4, { parent: id(200, 0), sub: 'address' }, any('nowhere')),
+          item(200, 5, { origin: id(100, 1) }, any('building')),
+        ],
+      },
+    ])
+    expect(attempt(d, u)).toBe(false)
+  })
+
+  it('refuses deleting a field a live object needs, and setting a type afterwards', () => {
+    const d = crafted()
+    const c = new Y.Doc()
+    c.clientID = 200
+    Y.applyUpdate(c, Y.encodeStateAsUpdate(d))
+    const capture = (f: () => void) => {
+      const us: Uint8Array[] = []
+      const on = (u: Uint8Array) => us.push(u)
+      c.on('update', on)
+      f()
+      c.off('update', on)
+      return Y.mergeUpdates(us)
+    }
+    const b = c.getMap<Y.Map<unknown>>('objects').get('b')!
+    expect(attempt(d, capture(() => b.delete('type')))).toBe(false)
+    expect(attempt(d, capture(() => b.set('type', 'floor')))).toBe(false)
+    // Deleting the whole object is fine.
+    expect(attempt(d, capture(() => c.getMap('objects').delete('b')))).toBe(true)
+  })
+
+  it('checks the top level of deleted content too, and the exact type of a transcript', () => {
+    const d = crafted()
+    expect(attempt(d, encode([{ client: 200, clock: 0, structs: [item(200, 0, { parent: 'evil', sub: 'x' }, new Y.ContentDeleted(1))] }]))).toBe(false)
+    expect(attempt(d, encode([{ client: 201, clock: 0, structs: [item(201, 0, { origin: id(101, 7) }, new Y.ContentType(new Y.XmlText()))] }]))).toBe(false)
+  })
+})
