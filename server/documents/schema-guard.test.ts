@@ -112,7 +112,7 @@ import { BuildingObject } from '../../shared/schema/domain.ts'
 
 const anchorValue = { pose: { p: [0, 1, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'door', confidence: 0.5, updatedBy: 'hmd' }
 const id = (c: number, k: number) => Y.createID(c, k)
-function item(c: number, k: number, o: { origin?: Y.ID | null; right?: Y.ID | null; parent?: string | Y.ID | null; sub?: string | null }, content: Y.AbstractContent): Y.Item {
+function item(c: number, k: number, o: { origin?: Y.ID | null; right?: Y.ID | null; parent?: string | Y.ID | null; sub?: string | null }, content: ConstructorParameters<typeof Y.Item>[7]): Y.Item {
   return new Y.Item(id(c, k), null, o.origin ?? null, null, o.right ?? null, (o.parent ?? null) as never, o.sub ?? null, content)
 }
 const any = (v: unknown) => new Y.ContentAny([v])
