@@ -42,7 +42,8 @@ export interface SharedCache {
 const SHARED_TTL_MS = 10 * 60_000
 const SHARED_MAX_BYTES = 8 * 1024 * 1024
 const SHARED_LEASE_MS = 30_000
-const SHARED_WAIT_MS = 30_000
+/** How long a node waits for another's result before computing itself (the other may store it under a newer state). */
+const SHARED_WAIT_MS = 10_000
 
 export class ComputeService {
   private readonly worker: Piscina
@@ -83,9 +84,10 @@ export class ComputeService {
   /** A local cache miss: the cluster's shared cache, else compute (once per state across the cluster). */
   private async fetch(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
     const shared = this.shared()
-    if (!shared) return this.compute(doc, job)
-    const state = await this.compute(doc, { kind: 'key' })
-    const key = `compute:${createHash('sha256').update(`${doc.name}\n${JSON.stringify(job)}\n${state.value as string}`).digest('base64url')}`
+    // Single objects are cheap next to a Redis round trip: shared only for analytics and exports.
+    if (!shared || job.kind === 'object') return this.compute(doc, job)
+    const keyOf = (state: string) => `compute:${createHash('sha256').update(`${doc.name}\n${JSON.stringify(job)}\n${state}`).digest('base64url')}`
+    const key = keyOf((await this.compute(doc, { kind: 'key' })).value as string)
     const found = await this.fromShared(shared, key)
     if (found) return found
     const lease = await shared.lease(key, SHARED_LEASE_MS)
@@ -99,9 +101,10 @@ export class ComputeService {
       }
     }
     try {
-      const result = await this.compute(doc, job)
+      const result = await this.compute(doc, job, true)
+      // Stored under the state it was computed on, which edits since the key was taken may have moved on.
       const text = JSON.stringify({ value: result.value, ms: result.ms })
-      if (text.length <= SHARED_MAX_BYTES) await shared.set(key, text, SHARED_TTL_MS)
+      if (result.key && text.length <= SHARED_MAX_BYTES) await shared.set(keyOf(result.key), text, SHARED_TTL_MS)
       return result
     } finally {
       await lease?.release()
@@ -115,25 +118,25 @@ export class ComputeService {
     return { value, ms, bytes: text.length, source: 'shared' }
   }
 
-  private async compute(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
+  private async compute(doc: SharedDoc, job: ComputeJob, withKey = false): Promise<Cached & { key?: string }> {
     const stop = this.metrics.computeTime.startTimer({ kind: job.kind })
     const replica = `${doc.name}#${doc.incarnation}`
     try {
-      let out = await this.dispatch(doc, replica, this.sent.get(replica) ?? -1, job)
-      if ('stale' in out) out = await this.dispatch(doc, replica, -1, job)
+      let out = await this.dispatch(doc, replica, this.sent.get(replica) ?? -1, job, withKey)
+      if ('stale' in out) out = await this.dispatch(doc, replica, -1, job, withKey)
       if ('stale' in out) throw new ComputeError('the compute worker lost its copy twice')
       if ('error' in out) throw new ComputeError(out.error)
       const bytes = typeof out.value === 'string' ? out.value.length : out.value instanceof Uint8Array ? out.value.length : JSON.stringify(out.value).length
-      return { value: out.value, ms: out.ms, bytes, source: 'computed' }
+      return { value: out.value, ms: out.ms, bytes, source: 'computed', key: out.key }
     } finally {
       stop()
     }
   }
 
-  private dispatch(doc: SharedDoc, replica: string, afterSeq: number, job: ComputeJob): Promise<ComputeOutput> {
+  private dispatch(doc: SharedDoc, replica: string, afterSeq: number, job: ComputeJob, withKey: boolean): Promise<ComputeOutput> {
     const { parts, throughSeq } = doc.partsSince(afterSeq)
     this.sent.set(replica, throughSeq)
-    const input: ComputeInput = { key: replica, afterSeq, throughSeq, parts, job }
+    const input: ComputeInput = { key: replica, afterSeq, throughSeq, parts, job, withKey }
     return this.worker.run(input).catch((err: unknown) => {
       this.sent.delete(replica)
       throw err

@@ -11,7 +11,6 @@ import { z } from 'zod'
 import { ComputeError, type ComputeService } from '../compute/service.ts'
 import { LODS } from '../compute/site.ts'
 import { DocumentLoadError, type DocumentRegistry } from '../documents/registry.ts'
-import { pathTo, readObject, readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
 import { Id } from '../../shared/schema/domain.ts'
 import { docToJSON } from '../documents/to-json.ts'
 import type { Logger } from '../log.ts'
@@ -85,11 +84,15 @@ function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
     let size = 0
     let over = false
     res.onData((chunk, isLast) => {
+      if (over) return
       size += chunk.byteLength
-      if (size > MAX_BODY_BYTES) over = true
-      else chunks.push(new Uint8Array(chunk.slice(0)))
+      if (size > MAX_BODY_BYTES) {
+        // Answer at once: an endless upload must not hold the connection.
+        over = true
+        return resolve('too-large')
+      }
+      chunks.push(new Uint8Array(chunk.slice(0)))
       if (!isLast) return
-      if (over) return resolve('too-large')
       const out = new Uint8Array(size)
       let at = 0
       for (const c of chunks) {
@@ -242,10 +245,10 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
           return problem(400, 'bad_id', 'object id has an invalid percent-escape')
         }
         if (!Id.safeParse(id).success) return problem(400, 'bad_id', 'an object id is 1-128 characters of A-Z a-z 0-9 _ . : -')
-        const object = readObject(doc.doc, id)
-        if (!object) return problem(404, 'not_found', `no object ${JSON.stringify(id)} in ${JSON.stringify(name)}`)
-        const h = resolveHierarchy(readObjects(doc.doc))
-        return json(200, { id, ...object, path: pathTo(h, id), children: h.children.get(id) ?? [], detached: h.detached.get(id) ?? null })
+        // In the compute worker: resolving the hierarchy of a large site is not event-loop work.
+        const view = (await deps.compute.run(doc, { kind: 'object', id })).value
+        if (!view) return problem(404, 'not_found', `no object ${JSON.stringify(id)} in ${JSON.stringify(name)}`)
+        return json(200, view)
       }
       return problem(404, 'not_found', `no resource ${JSON.stringify(resource)} (analytics, export.svg, objects/<id>)`)
     } catch (err) {

@@ -4,14 +4,14 @@
  * since (the main thread never encodes the document); `stale` asks for the whole document
  * when this worker has no copy at the expected point (first use, evicted, restarted).
  */
-import { crc32 } from 'node:zlib'
+import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
-import { anchorsOf, objectsOf, readObjects } from '../../shared/schema/document.ts'
+import { anchorsOf, objectsOf, pathTo, readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
 
-export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'key' } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
+export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'key' } | { readonly kind: 'object'; readonly id: string } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
 
 export interface ComputeInput {
   /** The document's identity in this process (name and incarnation). */
@@ -21,9 +21,11 @@ export interface ComputeInput {
   readonly throughSeq: number
   readonly parts: readonly Uint8Array[]
   readonly job: ComputeJob
+  /** Also return the identity of the state the job ran on (cluster mode's shared cache). */
+  readonly withKey?: boolean
 }
 
-export type ComputeOutput = { readonly stale: true } | { readonly error: string } | { readonly value: unknown; readonly ms: number }
+export type ComputeOutput = { readonly stale: true } | { readonly error: string } | { readonly value: unknown; readonly ms: number; readonly key?: string }
 
 interface Replica {
   doc: Y.Doc
@@ -91,8 +93,10 @@ export default function compute(input: ComputeInput): ComputeOutput {
           ? Y.encodeStateAsUpdate(replica.doc)
           : job.kind === 'key'
             ? stateKey(replica.doc)
-            : exportSvg(replica.site, job)
-    return { value, ms: performance.now() - started }
+            : job.kind === 'object'
+              ? objectView(replica.site, job.id)
+              : exportSvg(replica.site, job)
+    return { value, ms: performance.now() - started, ...(input.withKey ? { key: stateKey(replica.doc) } : {}) }
   } catch (err) {
     if (err instanceof ExportError) return { error: err.message }
     throw err
@@ -106,7 +110,16 @@ export default function compute(input: ComputeInput): ComputeOutput {
  */
 function stateKey(doc: Y.Doc): string {
   const sv = Y.encodeStateVector(doc)
-  return `${Buffer.from(sv).toString('base64')}:${crc32(Y.encodeStateAsUpdate(doc, sv)).toString(16)}`
+  // A cryptographic digest: clients choose what they delete, and must not be able to make two states collide.
+  return createHash('sha256').update(sv).update(Y.encodeStateAsUpdate(doc, sv)).digest('base64url')
+}
+
+/** One object with where the hierarchy puts it (null when there is no such object). */
+function objectView(site: Replica['site'], id: string): Record<string, unknown> | null {
+  const object = site.objects.get(id)
+  if (!object) return null
+  const h = (site.hierarchy ??= resolveHierarchy(site.objects))
+  return { id, ...object, path: pathTo(h, id), children: h.children.get(id) ?? [], detached: h.detached.get(id) ?? null }
 }
 
 function evict(): void {
