@@ -31,6 +31,8 @@ interface Replica {
   doc: Y.Doc
   through: number
   usedAt: number
+  /** Encoded bytes applied so far: a stand-in for the copy's memory (a Y.Doc takes several times more). */
+  bytes: number
   /** Plain copies of objects and anchors, kept current from the replica's change events. */
   site: { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; hierarchy?: Site['hierarchy'] }
 }
@@ -60,11 +62,13 @@ function newReplica(): Replica {
       else site.anchors.delete(key)
     }
   })
-  return { doc, through: -1, usedAt: 0, site }
+  return { doc, through: -1, usedAt: 0, bytes: 0, site }
 }
 
 const replicas = new Map<string, Replica>()
 const MAX_REPLICAS = 8
+/** Copies are also bounded by what was applied to them; the copy in use is always kept. */
+const MAX_REPLICA_BYTES = 96 * 1024 * 1024
 
 export default function compute(input: ComputeInput): ComputeOutput {
   let replica = replicas.get(input.key)
@@ -80,6 +84,7 @@ export default function compute(input: ComputeInput): ComputeOutput {
     doc.transact(() => {
       for (const part of input.parts) Y.applyUpdate(doc, part)
     })
+    replica.bytes += input.parts.reduce((n, p) => n + p.length, 0)
   }
   replica.through = input.throughSeq
   replica.usedAt = Date.now()
@@ -122,12 +127,15 @@ function objectView(site: Replica['site'], id: string): Record<string, unknown> 
   return { id, ...object, path: pathTo(h, id), children: h.children.get(id) ?? [], detached: h.detached.get(id) ?? null }
 }
 
+/** Least recently used copies go until at most MAX_REPLICAS remain within MAX_REPLICA_BYTES (the newest always stays). */
 function evict(): void {
-  if (replicas.size <= MAX_REPLICAS) return
-  const oldest = [...replicas].sort(([, a], [, b]) => a.usedAt - b.usedAt).slice(0, replicas.size - MAX_REPLICAS)
-  for (const [key, r] of oldest) {
+  const byAge = [...replicas].sort(([, a], [, b]) => a.usedAt - b.usedAt)
+  let total = byAge.reduce((n, [, r]) => n + r.bytes, 0)
+  for (const [key, r] of byAge.slice(0, -1)) {
+    if (replicas.size <= MAX_REPLICAS && total <= MAX_REPLICA_BYTES) break
     r.doc.destroy()
     replicas.delete(key)
+    total -= r.bytes
   }
 }
 
