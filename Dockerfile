@@ -8,6 +8,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY persistence ./persistence
 COPY server ./server
+COPY client ./client
 COPY load-tests ./load-tests
 RUN npm run build && npm prune --omit=dev
 
