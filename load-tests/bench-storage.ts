@@ -19,7 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import * as Y from 'yjs'
-import type { DocStore } from '../persistence/doc-store.ts'
+import { storedToDoc, type DocStore } from '../persistence/doc-store.ts'
 import { LmdbStore } from '../persistence/lmdb-store.ts'
 import { LogStore } from '../persistence/mongo/log-store.ts'
 import { MemoryLogBackend } from '../persistence/mongo/memory-backend.ts'
@@ -98,10 +98,7 @@ async function compactionRow(label: string, store: DocStore, pool: WorkerPool, o
   const after = (await store.info('site/bench'))!
   const loadAfter = await timed(() => store.load('site/bench'))
   // Nothing lost: the snapshot holds the same document.
-  const stored = loadAfter.value!
-  const check = new Y.Doc()
-  Y.applyUpdate(check, stored.snapshot!)
-  for (const u of stored.updates) Y.applyUpdate(check, u)
+  const check = storedToDoc(loadAfter.value)
   if (JSON.stringify(check.getMap('objects').toJSON()) !== JSON.stringify(doc.getMap('objects').toJSON())) throw new Error('compacted document differs')
   const saved = 1 - after.snapshotBytes / (before.logBytes + before.snapshotBytes)
   return `| ${label} | ${objects.toLocaleString('en')} | ${before.logLength.toLocaleString('en')} entries, ${mib(before.logBytes)} | ${mib(after.snapshotBytes)} (−${(saved * 100).toFixed(0)} %) | ${(run.ms / 1000).toFixed(2)} s | ${run.lagP99.toFixed(1)} / ${run.lagMax.toFixed(1)} ms | ${loadBefore.ms.toFixed(0)} → ${loadAfter.ms.toFixed(0)} ms |`

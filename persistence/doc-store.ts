@@ -13,6 +13,8 @@
  *   and gets false), and then deletes exactly the log entries that input contained.
  * - `load` of a document that was never written resolves to null.
  */
+import * as Y from 'yjs'
+
 export interface StoredDoc {
   /** Merged state of the compacted past, or null when never compacted. */
   readonly snapshot: Uint8Array | null
@@ -110,6 +112,17 @@ export interface DocStore {
 /** A version id: sortable by creation time, unique enough to never collide in one document. */
 export function newVersionId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
+}
+
+/** The stored document as a Y.Doc: snapshot and log applied in one transaction (empty for null). */
+export function storedToDoc(stored: StoredDoc | null): Y.Doc {
+  const doc = new Y.Doc()
+  if (!stored) return doc
+  doc.transact(() => {
+    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
+    for (const u of stored.updates) Y.applyUpdate(doc, u)
+  })
+  return doc
 }
 
 export class StoreClosedError extends Error {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { storedToDoc } from './doc-store.ts'
 import { LogStore } from './mongo/log-store.ts'
 import { MemoryLogBackend, memoryLogState, type MemoryLogState } from './mongo/memory-backend.ts'
 import { memoryOutbox, openLmdbOutbox, type MemoryOutboxDisk } from './outbox.ts'
@@ -63,11 +64,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
 }
 
 async function remoteContent(remote: LogStore, name: string): Promise<unknown> {
-  const stored = await remote.load(name)
-  const doc = new Y.Doc()
-  if (stored?.snapshot) Y.applyUpdate(doc, stored.snapshot)
-  for (const u of stored?.updates ?? []) Y.applyUpdate(doc, u)
-  return doc.getMap('objects').toJSON()
+  return storedToDoc(await remote.load(name)).getMap('objects').toJSON()
 }
 
 const json = (doc: Y.Doc) => doc.getMap('objects').toJSON()

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { storedToDoc } from '../persistence/doc-store.ts'
 import { LogStore } from '../persistence/mongo/log-store.ts'
 import { MemoryLogBackend } from '../persistence/mongo/memory-backend.ts'
 import { openLmdbOutbox } from '../persistence/outbox.ts'
@@ -105,9 +106,7 @@ describe('MongoDB mode', () => {
       down = false
       await eventually('shipped and unloaded', async () => server.registry.peek('doc/live') === undefined && store.outbox.entries === 0, (ok) => ok)
       const stored = (await remote.load('doc/live'))!
-      const replica = new Y.Doc()
-      if (stored.snapshot) Y.applyUpdate(replica, stored.snapshot)
-      for (const u of stored.updates) Y.applyUpdate(replica, u)
+      const replica = storedToDoc(stored)
       expect(replica.getMap('objects').toJSON()).toEqual(expected)
       expect(Object.keys(expected)).toHaveLength(51)
     } finally {
@@ -142,11 +141,7 @@ describe('MongoDB mode', () => {
   async function sharedContent(remoteDir: string, name: string): Promise<unknown> {
     const store = new LogStore(new LmdbLogBackend(remoteDir))
     try {
-      const stored = await store.load(name)
-      const doc = new Y.Doc()
-      if (stored?.snapshot) Y.applyUpdate(doc, stored.snapshot)
-      for (const u of stored?.updates ?? []) Y.applyUpdate(doc, u)
-      return doc.getMap('objects').toJSON()
+      return storedToDoc(await store.load(name)).getMap('objects').toJSON()
     } finally {
       await store.close()
     }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { storedToDoc } from '../doc-store.ts'
 import { LogStore } from './log-store.ts'
 import { MemoryLogBackend, memoryLogState, type BackendOp } from './memory-backend.ts'
 
@@ -23,18 +24,12 @@ function editor() {
 }
 
 async function contentOf(store: LogStore, name: string): Promise<unknown> {
-  const stored = await store.load(name)
-  const doc = new Y.Doc()
-  if (stored?.snapshot) Y.applyUpdate(doc, stored.snapshot)
-  for (const u of stored?.updates ?? []) Y.applyUpdate(doc, u)
-  return doc.getMap('objects').toJSON()
+  return storedToDoc(await store.load(name)).getMap('objects').toJSON()
 }
 
 async function compactOnce(store: LogStore, name: string, fence?: number): Promise<boolean> {
   const stored = (await store.load(name))!
-  const doc = new Y.Doc()
-  if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
-  for (const u of stored.updates) Y.applyUpdate(doc, u)
+  const doc = storedToDoc(stored)
   return store.compact(name, Y.encodeStateAsUpdate(doc), Y.encodeStateVector(doc), stored.basis, fence)
 }
 
@@ -116,10 +111,8 @@ describe('shared-store protocol: crashes and races', () => {
     expect(await compactOnce(store, 'd')).toBe(true) // switches the snapshot and deletes the log under it
     hold.release()
     const loaded = (await loading)!
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, loaded.snapshot!)
-    for (const u of loaded.updates) Y.applyUpdate(doc, u)
-    expect(doc.getMap('objects').toJSON()).toEqual(e.doc.getMap('objects').toJSON())
+    expect(loaded.snapshot).not.toBeNull()
+    expect(storedToDoc(loaded).getMap('objects').toJSON()).toEqual(e.doc.getMap('objects').toJSON())
   })
 
   it('a load whose snapshot chunks vanish under it (a newer compaction) starts again', async () => {
@@ -135,10 +128,8 @@ describe('shared-store protocol: crashes and races', () => {
     expect(await compactOnce(store, 'd')).toBe(true) // deletes the chunk set the reader is about to read
     hold.release()
     const loaded = (await loading)!
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, loaded.snapshot!)
-    for (const u of loaded.updates) Y.applyUpdate(doc, u)
-    expect(doc.getMap('objects').toJSON()).toEqual(e.doc.getMap('objects').toJSON())
+    expect(loaded.snapshot).not.toBeNull()
+    expect(storedToDoc(loaded).getMap('objects').toJSON()).toEqual(e.doc.getMap('objects').toJSON())
   })
 
   it('two compactors on one version: the slow one writes nothing, the newer snapshot stays', async () => {

@@ -18,7 +18,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import * as Y from 'yjs'
-import type { DocStore } from '../../persistence/doc-store.ts'
+import { storedToDoc, type DocStore } from '../../persistence/doc-store.ts'
 import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { createMongoStore } from '../../persistence/mongo/mongo-backend.ts'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
@@ -53,12 +53,7 @@ function docName(raw: string | undefined): string {
 async function loadDoc(store: DocStore, name: string): Promise<Y.Doc> {
   const stored = await store.load(name)
   if (!stored) throw new Error(`document ${JSON.stringify(name)} does not exist in the ${store.kind} store`)
-  const doc = new Y.Doc()
-  doc.transact(() => {
-    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
-    for (const u of stored.updates) Y.applyUpdate(doc, u)
-  })
-  return doc
+  return storedToDoc(stored)
 }
 
 /** Top-level types and how many entries each holds (maps: keys; arrays and text: length). */

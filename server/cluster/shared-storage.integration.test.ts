@@ -12,7 +12,7 @@ import { LogStore } from '../../persistence/mongo/log-store.ts'
 import { MemoryLogBackend, memoryLogState } from '../../persistence/mongo/memory-backend.ts'
 import { memoryOutbox } from '../../persistence/outbox.ts'
 import { ShippingStore } from '../../persistence/shipping-store.ts'
-import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
+import { storedToDoc, type AppendEntry, type DocStore } from '../../persistence/doc-store.ts'
 import { startAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
 import { createLogger } from '../log.ts'
@@ -143,11 +143,7 @@ describe('cluster mode with shared storage', () => {
     await a!.cluster!.close()
     const remote = new LogStore(new MemoryLogBackend(shared))
     const content = async () => {
-      const stored = await remote.load('shared/shipped')
-      const check = new Y.Doc()
-      if (stored?.snapshot) Y.applyUpdate(check, stored.snapshot)
-      for (const u of stored?.updates ?? []) Y.applyUpdate(check, u)
-      return check.getMap('m').get('from-a')
+      return storedToDoc(await remote.load('shared/shipped')).getMap('m').get('from-a')
     }
     await eventually('the edit shipped by the others', content, (v) => v === 'precious', 10_000)
     await Promise.all(stores.slice(1).map((st) => st.close()))

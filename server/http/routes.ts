@@ -6,7 +6,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js'
 import * as Y from 'yjs'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
-import type { DocStore } from '../../persistence/doc-store.ts'
+import { storedToDoc, type DocStore } from '../../persistence/doc-store.ts'
 import { z } from 'zod'
 import { ComputeError, type ComputeService } from '../compute/service.ts'
 import { LODS } from '../compute/site.ts'
@@ -182,11 +182,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         const stored = await store.load(name)
         // A shared store can have a head whose first records are not written yet.
         if (!stored) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
-        const doc = new Y.Doc()
-        doc.transact(() => {
-          if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot)
-          for (const u of stored.updates) Y.applyUpdate(doc, u)
-        })
+        const doc = storedToDoc(stored)
         content = docToJSON(doc)
         size = Y.encodeStateAsUpdate(doc).length
         doc.destroy()
