@@ -11,7 +11,8 @@ import { z } from 'zod'
 import { ComputeError, type ComputeService } from '../compute/service.ts'
 import { LODS } from '../compute/site.ts'
 import { DocumentLoadError, type DocumentRegistry } from '../documents/registry.ts'
-import { Id } from '../../shared/schema/domain.ts'
+import { SharedDoc } from '../documents/shared-doc.ts'
+import { describeIssue, Id } from '../../shared/schema/domain.ts'
 import { docToJSON } from '../documents/to-json.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -104,6 +105,27 @@ function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
   })
 }
 
+/** One URL path segment, percent-decoded; a bad escape is the client's error. */
+function decodeSegment(raw: string, what: string): string | Reply {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return problem(400, `bad_${what}`, `${what === 'name' ? 'document name' : `${what}`} has an invalid percent-escape`)
+  }
+}
+
+/** `/api/documents/<url-encoded name>[/<resource>…]`: the checked name (its / travels as %2F) and the rest. */
+function documentPath(url: string): { name: string; rest: string[] } | Reply {
+  const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
+  const name = decodeSegment(rawName, 'name')
+  if (typeof name !== 'string') return name
+  const check = checkDocName(name)
+  if (!check.ok) return problem(400, 'bad_name', check.error)
+  return { name, rest }
+}
+
+const badInput = (error: string, issues: z.ZodError) => problem(400, error, describeIssue(issues))
+
 function parseLimit(raw: string | null): number | null {
   if (raw === null) return 100
   const n = Number(raw)
@@ -159,16 +181,9 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   app.get(
     '/api/documents/*',
     route(logger, async (url, query) => {
-      // /api/documents/<url-encoded name>[/<resource>]: the name is one segment (its / as %2F).
-      const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
-      let name: string
-      try {
-        name = decodeURIComponent(rawName)
-      } catch {
-        return problem(400, 'bad_name', 'document name has an invalid percent-escape')
-      }
-      const check = checkDocName(name)
-      if (!check.ok) return problem(400, 'bad_name', check.error)
+      const path = documentPath(url)
+      if (!('name' in path)) return path
+      const { name, rest } = path
       if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
       const loaded = deps.registry().peek(name)
@@ -198,18 +213,23 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     }),
   )
 
-  /** Analytics, SVG export and single objects of a site document, computed in a worker. */
-  async function siteResource(name: string, rest: string[], query: URLSearchParams): Promise<Reply> {
-    const resource = rest.join('/')
-    if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects`)
+  /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. */
+  async function existing(name: string): Promise<SharedDoc | Reply> {
     if (!deps.registry().peek(name) && !(await store.info(name))) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
-    let doc
     try {
-      doc = await deps.registry().acquire(name)
+      return await deps.registry().acquire(name)
     } catch (err) {
       if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
       throw err
     }
+  }
+
+  /** Analytics, SVG export and single objects of a site document, computed in a worker. */
+  async function siteResource(name: string, rest: string[], query: URLSearchParams): Promise<Reply> {
+    const resource = rest.join('/')
+    if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects`)
+    const doc = await existing(name)
+    if (!(doc instanceof SharedDoc)) return doc
     try {
       if (resource === 'analytics') {
         const r = await deps.compute.run(doc, { kind: 'analytics' })
@@ -217,29 +237,21 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       }
       if (resource === 'export.svg') {
         const q = SvgQuery.safeParse(Object.fromEntries(query))
-        if (!q.success) return problem(400, 'bad_query', `${q.error.issues[0]!.path.join('.') || 'query'}: ${q.error.issues[0]!.message}`)
+        if (!q.success) return badInput('bad_query', q.error)
         const r = await deps.compute.run(doc, { kind: 'svg', floor: q.data.floor, lod: q.data.lod, viewport: q.data.viewport })
         return { status: 200, body: r.value as string, type: 'image/svg+xml' }
       }
       if (resource === 'snapshots') return json(200, { name, snapshots: await store.listVersions(name) })
       if (rest[0] === 'snapshots' && rest.length === 2) {
-        let id: string
-        try {
-          id = decodeURIComponent(rest[1]!)
-        } catch {
-          return problem(400, 'bad_id', 'snapshot id has an invalid percent-escape')
-        }
+        const id = decodeSegment(rest[1]!, 'id')
+        if (typeof id !== 'string') return id
         const version = await store.loadVersion(name, id)
         if (!version) return problem(404, 'not_found', `no snapshot ${JSON.stringify(rest[1])} of ${JSON.stringify(name)}`)
         return { status: 200, body: version.state, type: 'application/octet-stream' }
       }
       if (rest[0] === 'objects' && rest.length === 2) {
-        let id: string
-        try {
-          id = decodeURIComponent(rest[1]!)
-        } catch {
-          return problem(400, 'bad_id', 'object id has an invalid percent-escape')
-        }
+        const id = decodeSegment(rest[1]!, 'id')
+        if (typeof id !== 'string') return id
         if (!Id.safeParse(id).success) return problem(400, 'bad_id', 'an object id is 1-128 characters of A-Z a-z 0-9 _ . : -')
         // In the compute worker: resolving the hierarchy of a large site is not event-loop work.
         const view = (await deps.compute.run(doc, { kind: 'object', id })).value
@@ -258,15 +270,9 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     route(
       logger,
       async (url, _query, body, contentType) => {
-        const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
-        let name: string
-        try {
-          name = decodeURIComponent(rawName)
-        } catch {
-          return problem(400, 'bad_name', 'document name has an invalid percent-escape')
-        }
-        const check = checkDocName(name)
-        if (!check.ok) return problem(400, 'bad_name', check.error)
+        const path = documentPath(url)
+        if (!('name' in path)) return path
+        const { name, rest } = path
         if (rest.join('/') !== 'snapshots') return problem(404, 'not_found', 'POST goes to /api/documents/<name>/snapshots')
         if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); named snapshots are for site documents`)
         if (!contentType.startsWith('application/json')) return problem(415, 'bad_content_type', 'send {"label": "…"} as application/json')
@@ -277,15 +283,9 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
           return problem(400, 'bad_json', 'the body is not JSON')
         }
         const input = SnapshotBody.safeParse(parsed)
-        if (!input.success) return problem(400, 'bad_body', `${input.error.issues[0]!.path.join('.') || 'body'}: ${input.error.issues[0]!.message}`)
-        if (!deps.registry().peek(name) && !(await store.info(name))) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
-        let doc
-        try {
-          doc = await deps.registry().acquire(name)
-        } catch (err) {
-          if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
-          throw err
-        }
+        if (!input.success) return badInput('bad_body', input.error)
+        const doc = await existing(name)
+        if (!(doc instanceof SharedDoc)) return doc
         // The whole state, encoded by the compute worker's copy (never on the event loop).
         const state = await deps.compute.encodeState(doc)
         try {
