@@ -101,6 +101,9 @@ export class ComputeService {
       }
     }
     try {
+      // Between our miss and our lease, the previous holder may have stored it and let go.
+      const stored = lease ? await this.fromShared(shared, key) : null
+      if (stored) return stored
       const result = await this.compute(doc, job, true)
       // Stored under the state it was computed on, which edits since the key was taken may have moved on.
       const text = JSON.stringify({ value: result.value, ms: result.ms })
