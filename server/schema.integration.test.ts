@@ -4,34 +4,21 @@
  * and a valid client on the same document carries on. Documents outside SCHEMA_DOCS stay
  * free-form. Real y-websocket clients, in-process server on LMDB.
  */
-import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startInProcess, type InProcessServer } from './testing/in-process.ts'
 import * as Y from 'yjs'
-import { LmdbStore } from '../persistence/lmdb-store.ts'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import { createObject, readObjects, updateObject } from '../shared/schema/document.ts'
-import { startAtrium, type Atrium } from './atrium.ts'
-import { configWith } from './config.ts'
-import { createLogger } from './log.ts'
 import { provider, synced, untilDoc } from './testing/clients.ts'
-import { tempDir } from './testing/server-process.ts'
 
 describe('schema validation of site documents', () => {
-  let dir: string
-  let store: LmdbStore
-  let server: Atrium
+  let node: InProcessServer
   let url: string
   beforeAll(async () => {
-    dir = await tempDir()
-    store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
-    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1' }), logger: createLogger({ level: 'silent', pretty: false }), store })
-    url = `ws://127.0.0.1:${server.port}`
+    node = await startInProcess()
+    url = node.url
   })
-  afterAll(async () => {
-    await server.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterAll(() => node.close())
 
   it('closes the client that writes an invalid object with 4422; the valid client carries on; nothing invalid is stored', async () => {
     const good = provider(url, 'site/guarded')
@@ -61,11 +48,11 @@ describe('schema validation of site documents', () => {
     check.destroy()
     // Stored: the valid edits, never the invalid one.
     await new Promise((r) => setTimeout(r, 100))
-    const stored = (await store.load('site/guarded'))!
+    const stored = (await node.store.load('site/guarded'))!
     const replica = new Y.Doc()
     for (const u of stored.updates) Y.applyUpdate(replica, u)
     expect(readObjects(replica).get('f')).toMatchObject({ level: 1, name: 'Ground floor' })
-    expect(Number((await server.metrics.schemaViolations.get()).values[0]?.value)).toBe(1)
+    expect(Number((await node.server.metrics.schemaViolations.get()).values[0]?.value)).toBe(1)
   })
 
   it('leaves documents outside SCHEMA_DOCS free-form', async () => {

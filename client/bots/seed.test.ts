@@ -1,32 +1,19 @@
 /** The seed client against a real (validating) server: builds a site, and refuses to seed twice. */
-import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startInProcess, type InProcessServer } from '../../server/testing/in-process.ts'
 import * as Y from 'yjs'
-import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
-import { startAtrium, type Atrium } from '../../server/atrium.ts'
-import { configWith } from '../../server/config.ts'
-import { createLogger } from '../../server/log.ts'
 import { provider, synced } from '../../server/testing/clients.ts'
-import { tempDir } from '../../server/testing/server-process.ts'
 import { seed } from './seed.ts'
 
 describe('npm run seed', () => {
-  let dir: string
-  let store: LmdbStore
-  let server: Atrium
+  let node: InProcessServer
   let url: string
   beforeAll(async () => {
-    dir = await tempDir()
-    store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
-    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1' }), logger: createLogger({ level: 'silent', pretty: false }), store })
-    url = `ws://127.0.0.1:${server.port}`
+    node = await startInProcess()
+    url = node.url
   })
-  afterAll(async () => {
-    await server.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterAll(() => node.close())
 
   it('builds a schema-valid site through the server, then refuses a document that has objects', async () => {
     const lines: string[] = []

@@ -4,18 +4,13 @@
  * serving edits while a 100,000-object analytics job runs (a loose sanity bound; the
  * figures are in BENCHMARKS.md).
  */
-import { rm } from 'node:fs/promises'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import * as Y from 'yjs'
 import { seed } from '../../client/bots/seed.ts'
-import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
-import { startAtrium, type Atrium } from '../atrium.ts'
-import { configWith } from '../config.ts'
-import { createLogger } from '../log.ts'
 import { provider, synced, untilDoc } from '../testing/clients.ts'
-import { tempDir } from '../testing/server-process.ts'
 import type { Analytics } from './site.ts'
 
 interface Node {
@@ -53,24 +48,15 @@ function parseSvg(svg: string): Node {
 const byClass = (n: Node, cls: string) => n.children.filter((c) => c.attrs.class === cls)
 
 describe('site compute over REST', () => {
-  let dir: string
-  let store: LmdbStore
-  let server: Atrium
+  let node: InProcessServer
   let http: string
   let url: string
   beforeAll(async () => {
-    dir = await tempDir()
-    store = new LmdbStore({ path: dir, mapSize: 1024 ** 3 })
-    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1' }), logger: createLogger({ level: 'silent', pretty: false }), store })
-    http = `http://127.0.0.1:${server.port}`
-    url = `ws://127.0.0.1:${server.port}`
+    node = await startInProcess()
+    ;({ http, url } = node)
     await seed({ url, doc: 'site/tower', objects: 10_000, batch: 2000, seed: 3 }, () => {})
   }, 60_000)
-  afterAll(async () => {
-    await server.close()
-    await store.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  afterAll(() => node.close())
 
   it('analytics match the document, and a second request is served from the cache', async () => {
     const client = provider(url, 'site/tower')

@@ -3,39 +3,26 @@
  * one document state, spread over two nodes at once, run the analysis once in the whole
  * cluster; the other node serves the shared result.
  */
-import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../../client/bots/seed.ts'
-import { LmdbStore } from '../../persistence/lmdb-store.ts'
-import { startAtrium, type Atrium } from '../atrium.ts'
-import { configWith } from '../config.ts'
-import { createLogger } from '../log.ts'
+import type { Atrium } from '../atrium.ts'
 import { eventually, provider, synced, untilDoc } from '../testing/clients.ts'
 import { startRedis, stopAllRedis } from '../testing/redis.ts'
-import { tempDir } from '../testing/server-process.ts'
+import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import type { Analytics } from './site.ts'
 
 describe('compute cache shared across the cluster', () => {
+  const running: InProcessServer[] = []
   const nodes: Atrium[] = []
-  const stores: LmdbStore[] = []
-  const dirs: string[] = []
   beforeAll(async () => {
     const redis = await startRedis()
-    for (const id of ['a', 'b']) {
-      const dir = await tempDir()
-      dirs.push(dir)
-      const store = new LmdbStore({ path: dir, mapSize: 512 * 1024 ** 2 })
-      stores.push(store)
-      const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100 })
-      nodes.push(await startAtrium({ config, logger: createLogger({ level: 'silent', pretty: false }), store }))
-    }
+    for (const id of ['a', 'b']) running.push(await startInProcess({ REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100 }, 512 * 1024 ** 2))
+    nodes.push(...running.map((r) => r.server))
     for (const n of nodes) await eventually('2 nodes', async () => n.cluster!.peers.length, (v) => v === 1)
   })
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.close()))
-    await Promise.all(stores.map((s) => s.close()))
+    await Promise.all(running.map((r) => r.close()))
     stopAllRedis()
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
   })
 
   it('computes one state once, however many ask on however many nodes', async () => {
