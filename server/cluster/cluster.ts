@@ -65,13 +65,6 @@ export interface ClusterOptions {
   readonly metrics: Metrics
 }
 
-interface CachedState {
-  readonly version: number
-  readonly stateVector: Uint8Array
-  readonly clocks: Map<number, number>
-  readonly digest: number
-}
-
 interface Unconfirmed {
   readonly seq: number
   readonly doc: string
@@ -93,7 +86,6 @@ export class ClusterNode implements ClusterMembership {
   readonly busId: string
   readonly persistRemote: boolean
   private readonly transport: BusTransport
-  private readonly states = new WeakMap<SharedDoc, CachedState>()
   /** Per document, per origin node: the awareness client ids that node's clients own. */
   private readonly remoteAwareness = new Map<string, Map<string, Set<number>>>()
   /** Other nodes heard from, with when. */
@@ -192,22 +184,13 @@ export class ClusterNode implements ClusterMembership {
 
   // ---- anti-entropy ----
 
-  private stateOf(doc: SharedDoc): CachedState {
-    const cached = this.states.get(doc)
-    if (cached && cached.version === doc.version) return cached
-    const { stateVector, digest } = doc.stateDigest()
-    const state = { version: doc.version, stateVector, clocks: Y.decodeStateVector(stateVector), digest }
-    this.states.set(doc, state)
-    return state
-  }
-
   private announce(doc: SharedDoc, kind: BusKind, channel: string): void {
-    const state = this.stateOf(doc)
+    const state = doc.stateDigest()
     this.send(channel, kind, doc.name, state.stateVector, { digest: state.digest })
   }
 
   private answerState(doc: SharedDoc, env: Envelope): void {
-    const mine = this.stateOf(doc)
+    const mine = doc.stateDigest()
     const theirs = Y.decodeStateVector(env.payload)
     let weHaveMore = false
     let theyHaveMore = false

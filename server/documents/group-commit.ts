@@ -64,12 +64,17 @@ export class GroupCommit {
    * or with a tiered store (local log shipped to MongoDB) the one MongoDB confirmed.
    */
   get confirmedGeneration(): number {
-    const through = this.opts.store.confirmedReceipt
-    if (through === undefined) return this.durable
+    if (this.opts.store.confirmedReceipt === undefined) return this.durable
+    this.pruneReceipts()
+    return this.confirmed
+  }
+
+  /** Drops the receipts the shared store has confirmed; the list holds only unshipped appends. */
+  private pruneReceipts(): void {
+    const through = this.opts.store.confirmedReceipt ?? 0
     let i = 0
     while (i < this.receipts.length && this.receipts[i]![1] <= through) this.confirmed = this.receipts[i++]![0]
     if (i > 0) this.receipts.splice(0, i)
-    return this.confirmed
   }
 
   get pendingUpdates(): number {
@@ -129,7 +134,7 @@ export class GroupCommit {
         stopTimer()
         if (typeof receipt === 'number') {
           this.receipts.push([generation, receipt])
-          void this.confirmedGeneration // prunes what is confirmed: the list holds only unshipped appends
+          this.pruneReceipts()
         }
         this.failures = 0
         this.durable = generation

@@ -83,10 +83,9 @@ export class SharedDoc {
   /** Sequence number of each part: a part covers every update up to its number. */
   private partSeqs: number[] = []
   private partSeq = 0
-  private partsBytes = 0
   /** Distinguishes this load of the document from an earlier one (caches key on it and `version`). */
   readonly incarnation = ++incarnations
-  private digest: { version: number; stateVector: Uint8Array; digest: number } | null = null
+  private digest: { readonly version: number; readonly stateVector: Uint8Array; readonly clocks: Map<number, number>; readonly digest: number } | null = null
 
   constructor(
     readonly name: string,
@@ -112,7 +111,6 @@ export class SharedDoc {
     if (this.parts.length > 0 && this.parts.length % PARTS_REBASE_AT === 0) this.hooks.parts.grown(this)
     this.parts.push(update)
     this.partSeqs.push(++this.partSeq)
-    this.partsBytes += update.length
   }
 
   /**
@@ -131,25 +129,20 @@ export class SharedDoc {
     const count = this.partSeqs.findIndex((s) => s > throughSeq)
     const n = count < 0 ? this.parts.length : count
     if (n < 2) return
-    const dropped = this.parts.splice(0, n, merged)
+    this.parts.splice(0, n, merged)
     this.partSeqs.splice(0, n, throughSeq)
-    this.partsBytes += merged.length - dropped.reduce((sum, u) => sum + u.length, 0)
-  }
-
-  get stateParts(): number {
-    return this.parts.length
   }
 
   /**
    * State vector and a digest of the delete set (deletes do not show in a state vector),
    * cached per version: together they identify the document's state on any node.
    */
-  stateDigest(): { readonly stateVector: Uint8Array; readonly digest: number } {
+  stateDigest(): { readonly stateVector: Uint8Array; readonly clocks: Map<number, number>; readonly digest: number } {
     if (this.digest?.version === this.version) return this.digest
     const stateVector = Y.encodeStateVector(this.doc)
     // Yjs writes delete sets sorted and merged, so equal sets give equal bytes.
     const digest = crc32(Y.encodeStateAsUpdate(this.doc, stateVector))
-    this.digest = { version: this.version, stateVector, digest }
+    this.digest = { version: this.version, stateVector, clocks: Y.decodeStateVector(stateVector), digest }
     return this.digest
   }
 
