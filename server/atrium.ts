@@ -10,7 +10,7 @@ import { createMongoStore, type MongoBackend } from '../persistence/mongo/mongo-
 import { openLmdbOutbox } from '../persistence/outbox.ts'
 import { ShippingStore } from '../persistence/shipping-store.ts'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
-import type { Config } from './config.ts'
+import { mongoSettings, type Config } from './config.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { ClusterNode } from './cluster/cluster.ts'
 import { ComputeService } from './compute/service.ts'
@@ -196,11 +196,7 @@ function storageFrom(config: Config, logger: Logger, metrics: Metrics, pool: Wor
   const log = logger.child({ component: 'mongodb' })
   const lastLogged = new Map<string, number>()
   const { store: remote, backend } = createMongoStore({
-    url: config.MONGODB_URL,
-    db: config.MONGODB_DB,
-    w: /^\d+$/.test(config.MONGODB_WRITE_CONCERN) ? Number(config.MONGODB_WRITE_CONCERN) : 'majority',
-    journal: config.MONGODB_JOURNAL,
-    timeoutMs: config.MONGODB_TIMEOUT_MS,
+    ...mongoSettings({ ...config, MONGODB_URL: config.MONGODB_URL }),
     observer: {
       up: (up) => {
         metrics.mongoUp.set(up ? 1 : 0)

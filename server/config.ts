@@ -89,6 +89,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze(out) as Config
 }
 
+/** The MongoDB connection settings (MONGODB_URL set), as the server and the docs CLI open it. */
+export function mongoSettings(config: Config & { MONGODB_URL: string }) {
+  return {
+    url: config.MONGODB_URL,
+    db: config.MONGODB_DB,
+    w: /^\d+$/.test(config.MONGODB_WRITE_CONCERN) ? Number(config.MONGODB_WRITE_CONCERN) : ('majority' as const),
+    journal: config.MONGODB_JOURNAL,
+    timeoutMs: config.MONGODB_TIMEOUT_MS,
+  }
+}
+
 /** Config for tests and embedding: defaults plus overrides, validated the same way. */
 export function configWith(overrides: Partial<Record<keyof Spec, string | number | boolean>>): Config {
   const env: Record<string, string> = {}

@@ -22,7 +22,7 @@ import { storedToDoc, type DocStore } from '../../persistence/doc-store.ts'
 import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { createMongoStore } from '../../persistence/mongo/mongo-backend.ts'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
-import { ConfigError, parseConfig, type Config } from '../config.ts'
+import { ConfigError, mongoSettings, parseConfig, type Config } from '../config.ts'
 import { WorkerPool } from '../workers/pool.ts'
 
 const USAGE = `usage: npm run docs -- <command>
@@ -37,8 +37,7 @@ export class UsageError extends Error {}
 
 function openStore(config: Config): DocStore {
   if (config.MONGODB_URL) {
-    const w = /^\d+$/.test(config.MONGODB_WRITE_CONCERN) ? Number(config.MONGODB_WRITE_CONCERN) : 'majority'
-    return createMongoStore({ url: config.MONGODB_URL, db: config.MONGODB_DB, w, journal: config.MONGODB_JOURNAL, timeoutMs: config.MONGODB_TIMEOUT_MS }).store
+    return createMongoStore(mongoSettings({ ...config, MONGODB_URL: config.MONGODB_URL })).store
   }
   return new LmdbStore({ path: resolve(config.DATA_DIR) })
 }
