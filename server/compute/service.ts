@@ -57,7 +57,9 @@ export class ComputeService {
   ) {
     this.worker = new Piscina({
       filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
-      minThreads: 1,
+      // Started by the first job, not at start-up (most servers never compute; a thread and its
+      // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
+      minThreads: 0,
       maxThreads: 1,
       idleTimeout: Number.POSITIVE_INFINITY,
       ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
