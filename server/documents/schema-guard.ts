@@ -18,7 +18,7 @@
  */
 import * as Y from 'yjs'
 import type { z } from 'zod'
-import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, TOP_LEVEL, TYPE_FIELDS, type ObjectType } from '../../shared/schema/domain.ts'
+import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, requiredFields, TOP_LEVEL, type ObjectType } from '../../shared/schema/domain.ts'
 
 export class SchemaViolation extends Error {
   constructor(message: string) {
@@ -41,7 +41,6 @@ type Place =
 type AnyItem = Y.Item | Y.GC
 
 const ROOTS = new Set<string>(TOP_LEVEL)
-const ALWAYS_REQUIRED = ['type', 'parentId', 'name'] as const
 const idString = (id: Y.ID) => `${id.client}:${id.clock}`
 
 function fail(message: string): never {
@@ -227,7 +226,7 @@ export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
   for (const [entryItem, { id, fields }] of created) {
     const type = newTypes.get(entryItem) as ObjectType | undefined
     if (!type) fail(`objects/${id}: a new object needs a type`)
-    for (const need of [...ALWAYS_REQUIRED, ...TYPE_FIELDS[type].required]) if (!fields.has(need)) fail(`objects/${id}: a new ${type} needs ${need}`)
+    for (const need of requiredFields(type)) if (!fields.has(need)) fail(`objects/${id}: a new ${type} needs ${need}`)
   }
 
   // 6. Deletions: whole objects may go; the fields a live object needs may not (an overwrite
@@ -254,8 +253,7 @@ export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
         if ((map as Y.Map<unknown>)._map.get(item.parentSub) !== item) continue // an old, overwritten value
         if (written.has(`${idString(entry.id)}|${item.parentSub}`)) continue
         const type = map.get('type') as ObjectType | undefined
-        const required: readonly string[] = type && TYPE_FIELDS[type] ? [...ALWAYS_REQUIRED, ...TYPE_FIELDS[type].required] : ALWAYS_REQUIRED
-        if (required.includes(item.parentSub)) fail(`objects/${entry.parentSub}.${item.parentSub}: a ${type ?? 'object'} needs it (delete the object instead)`)
+        if ((requiredFields(type) as readonly string[]).includes(item.parentSub)) fail(`objects/${entry.parentSub}.${item.parentSub}: a ${type ?? 'object'} needs it (delete the object instead)`)
       }
     }
   }

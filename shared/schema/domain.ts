@@ -72,6 +72,12 @@ export const TYPE_FIELDS: Readonly<Record<ObjectType, { readonly optional: reado
   space: { required: ['bbox'], optional: ['use', 'area'] },
 }
 
+/** Fields an object must have: type, parentId and name, and its type's required ones (just the three for an unknown type). */
+export function requiredFields(type: string | undefined): readonly ObjectField[] {
+  const spec = type !== undefined && Object.hasOwn(TYPE_FIELDS, type) ? TYPE_FIELDS[type as ObjectType] : null
+  return ['type', 'parentId', 'name', ...(spec?.required ?? [])]
+}
+
 export function fieldAllowed(type: ObjectType, field: string): field is ObjectField {
   const spec = TYPE_FIELDS[type]
   return (COMMON as readonly string[]).includes(field) || spec.required.includes(field as ObjectField) || spec.optional.includes(field as ObjectField)
