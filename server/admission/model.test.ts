@@ -60,7 +60,7 @@ function randomEdit(gen: Gen, doc: Y.Doc): void {
 const sync = (from: Y.Doc, to: Y.Doc) => Y.applyUpdate(to, Y.encodeStateAsUpdate(from, Y.encodeStateVector(to)))
 
 /** Every clock unit of a list in order, as "client:clock". */
-function realSequence(t: Y.AbstractType<unknown>): string[] {
+function realSequence(t: Y.AbstractType<any>): string[] {
   const out: string[] = []
   for (let item = t._start; item; item = item.right) for (let k = 0; k < item.length; k++) out.push(`${item.id.client}:${item.id.clock + k}`)
   return out
@@ -72,16 +72,16 @@ function modelSequence(model: IntegrationModel, t: ModelType): string[] {
   return out
 }
 
-function allTypes(doc: Y.Doc): Y.AbstractType<unknown>[] {
-  const out: Y.AbstractType<unknown>[] = []
-  const visit = (t: Y.AbstractType<unknown>) => {
+function allTypes(doc: Y.Doc): Y.AbstractType<any>[] {
+  const out: Y.AbstractType<any>[] = []
+  const visit = (t: Y.AbstractType<any>) => {
     out.push(t)
     const children = (item: Y.Item | null) => {
-      for (; item; item = item.right) if (item.content instanceof Y.ContentType) visit(item.content.type as Y.AbstractType<unknown>)
+      for (; item; item = item.right) if (item.content instanceof Y.ContentType) visit(item.content.type as Y.AbstractType<any>)
     }
     children(t._start)
     for (const item of t._map.values()) {
-      for (let i: Y.Item | null = item; i; i = i.left) if (i.content instanceof Y.ContentType) visit(i.content.type as Y.AbstractType<unknown>)
+      for (let i: Y.Item | null = item; i; i = i.left) if (i.content instanceof Y.ContentType) visit(i.content.type as Y.AbstractType<any>)
     }
   }
   for (const t of doc.share.values()) visit(t)
@@ -89,7 +89,7 @@ function allTypes(doc: Y.Doc): Y.AbstractType<unknown>[] {
 }
 
 /** A type's identity that survives applying the update: the real type, or the id of the item holding a new one. */
-function typeKey(t: Y.AbstractType<unknown>): unknown {
+function typeKey(t: Y.AbstractType<any>): unknown {
   return t._item ? `${t._item.id.client}:${t._item.id.clock}` : t
 }
 

@@ -43,7 +43,7 @@ export class OverBudget extends Error {
 
 type YItem = Y.Item
 type YStruct = Y.Item | Y.GC
-type YType = Y.AbstractType<unknown>
+type YType = Y.AbstractType<any>
 
 /** A list or map the model places items in: a document type, or a type created by the update. */
 export class ModelType {
