@@ -108,7 +108,7 @@ function check(server: Y.Doc, update: Uint8Array): { steps: number; pending: num
   const views = new Map<unknown, { seq: string[]; keys: Map<string, string> }>()
   const view = (m: ModelType) => {
     const keys = new Map<string, string>()
-    const names = new Set([...(m.real?._map.keys() ?? []), ...m.keys.keys()])
+    const names = new Set([...(m.real?._map.keys() ?? []), ...m.overlayKeys()])
     for (const key of names) {
       const n = model.keyOf(m, key)
       if (n) keys.set(key, `${n.client}:${n.clock + n.len - 1}`)

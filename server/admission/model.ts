@@ -29,14 +29,18 @@ export const Work = {
   byte: 40,
   /** One step of a conflict scan or of walking a map key's history. */
   step: 60,
-  /** One pointer moved when Yjs splices a client's struct array (split or merge). */
-  move: 1,
+  /** One pointer moved when Yjs splices a client's struct array (split or merge): a memmove. */
+  move: 0.4,
 } as const
 
 /** The model passed its budget: the update costs more than the caller allows. */
 export class OverBudget extends Error {
-  constructor(readonly spent: number) {
-    super(`integration work passes ${spent} units`)
+  constructor(
+    /** `work`: all of it; `steps`: conflict scans alone (the quadratic part). */
+    readonly kind: 'work' | 'steps',
+    readonly limit: number,
+  ) {
+    super(kind === 'work' ? `integration work passes ${limit} units` : `concurrent-insert scans pass ${limit} steps`)
     this.name = 'OverBudget'
   }
 }
@@ -45,12 +49,20 @@ type YItem = Y.Item
 type YStruct = Y.Item | Y.GC
 type YType = Y.AbstractType<any>
 
+/** The update refers to an id that neither the document nor the update will have where Yjs looks it up (Yjs would throw half-way). */
+export class BrokenReference extends Error {
+  constructor(client: number, clock: number) {
+    super(`update refers to ${client}:${clock}, which does not exist`)
+    this.name = 'BrokenReference'
+  }
+}
+
 /** A list or map the model places items in: a document type, or a type created by the update. */
 export class ModelType {
   /** Overlay of the first item of the list (undefined: the document's). */
   start: Node | null | undefined = undefined
-  /** Overlay of the current item of each map key. */
-  readonly keys = new Map<string, Node>()
+  /** Overlay of the current item of each map key (created on first use: most types never need one). */
+  private keyMap: Map<string, Node> | null = null
   constructor(
     /** The document's type, or null for one this update creates (or a new root). */
     readonly real: YType | null,
@@ -59,6 +71,19 @@ export class ModelType {
     /** The root name, for roots. */
     readonly root: string | null,
   ) {}
+
+  key(key: string): Node | undefined {
+    return this.keyMap?.get(key)
+  }
+
+  setKey(key: string, node: Node): void {
+    ;(this.keyMap ??= new Map()).set(key, node)
+  }
+
+  /** Keys the overlay has set. */
+  overlayKeys(): IterableIterator<string> {
+    return (this.keyMap ?? new Map<string, Node>()).keys()
+  }
 }
 
 const UNSET = Symbol('unset')
@@ -110,9 +135,18 @@ interface ClientRefs {
   readonly refs: number[]
 }
 
+/** integrateStructs' loop state, kept between calls so the model can run in slices of work. */
+interface LoopState {
+  readonly refs: Map<number, ClientRefs>
+  ids: number[]
+  readonly stack: number[]
+  target: ClientRefs | null
+  head: number
+}
+
 /**
- * Runs the model of `u` against `doc`. `budget`: work units after which it stops with
- * OverBudget. The model is single use; read results and placement from it afterwards.
+ * Runs the model of `u` against `doc`. The model is single use; read results and placement
+ * from it afterwards.
  */
 export class IntegrationModel {
   private readonly store: Y.Doc['store']
@@ -128,6 +162,12 @@ export class IntegrationModel {
   /** Model node of each new struct index (its first piece), or undefined when not integrated. */
   readonly nodes: (Node | undefined)[]
   readonly pending: boolean[]
+  /** New structs in the order Yjs integrates them. */
+  readonly order: number[] = []
+  /** Work units of each new struct's integration. */
+  readonly workOf: Float64Array
+  private loop: LoopState | null = null
+  private done = false
   private work = 0
   private steps = 0
   private splits = 0
@@ -139,25 +179,44 @@ export class IntegrationModel {
   constructor(
     private readonly doc: Y.Doc,
     private readonly u: ScannedUpdate,
+    /** Work units after which the model stops with OverBudget. */
     private readonly budget: number,
+    /** Conflict-scan steps after which it stops with OverBudget. */
+    private readonly maxSteps = Number.POSITIVE_INFINITY,
   ) {
     this.store = doc.store
     this.nodes = new Array(u.count)
     this.pending = new Array(u.count).fill(false)
+    this.workOf = new Float64Array(u.count)
   }
 
+  /** Runs the model to the end (or OverBudget). */
   run(): ModelResult {
-    this.integrateStructs()
+    while (!this.advance(Number.POSITIVE_INFINITY));
+    return this.result
+  }
+
+  /** Runs about `units` more work units; true once the model is complete. */
+  advance(units: number): boolean {
+    const until = this.work + units
+    if (!this.done) {
+      this.loop ??= this.startLoop()
+      this.done = this.loop === null || this.integrateStructs(this.loop, until)
+    }
+    return this.done
+  }
+
+  get result(): ModelResult {
     return { work: this.work, steps: this.steps, splits: this.splits, pendingStructs: this.pendingStructs, pendingBytes: this.pendingBytes }
   }
 
   private spend(units: number): void {
     this.work += units
-    if (this.work > this.budget) throw new OverBudget(this.work)
+    if (this.work > this.budget) throw new OverBudget('work', this.budget)
   }
 
   private step(): void {
-    this.steps++
+    if (++this.steps > this.maxSteps) throw new OverBudget('steps', this.maxSteps)
     this.spend(Work.step)
   }
 
@@ -170,6 +229,11 @@ export class IntegrationModel {
       this.state.set(client, s)
     }
     return s
+  }
+
+  /** A client's state once the update's structs are integrated. */
+  stateAfter(client: number): number {
+    return this.stateOf(client)
   }
 
   /** The document's state of a client (excluding what the model integrated). */
@@ -283,7 +347,7 @@ export class IntegrationModel {
 
   /** The current item of a map key (the last of its history). */
   keyOf(t: ModelType, key: string): Node | null {
-    const n = t.keys.get(key)
+    const n = t.key(key)
     if (n) return n
     const s = t.real?._map.get(key)
     return s ? this.last(s) : null
@@ -314,7 +378,7 @@ export class IntegrationModel {
     n.right = piece
     if (n.left === UNSET) n.left = this.leftOf(n)
     n.len = diff
-    if (piece.parentSub !== null && piece.right === null && piece.parent) piece.parent.keys.set(piece.parentSub, piece)
+    if (piece.parentSub !== null && piece.right === null && piece.parent) piece.parent.setKey(piece.parentSub, piece)
     const list = n.real ? this.pieces.get(n.real)! : this.fresh.get(n.client)!
     list.splice(indexOfPiece(list, n) + 1, 0, piece)
     // Yjs splices the piece into the client's struct array (a move of the array's tail), and
@@ -326,20 +390,26 @@ export class IntegrationModel {
     return piece
   }
 
+  private findOrThrow(client: number, clock: number): Node {
+    const n = this.find(client, clock)
+    if (!n) throw new BrokenReference(client, clock)
+    return n
+  }
+
   private cleanEnd(client: number, clock: number): Node {
-    const n = this.find(client, clock)!
+    const n = this.findOrThrow(client, clock)
     if (clock !== n.clock + n.len - 1 && !n.isGC) this.split(n, clock + 1)
     return n
   }
 
   private cleanStart(client: number, clock: number): Node {
-    const n = this.find(client, clock)!
+    const n = this.findOrThrow(client, clock)
     return n.clock < clock && !n.isGC ? this.split(n, clock) : n
   }
 
   // ---- integrateStructs ----
 
-  private integrateStructs(): void {
+  private startLoop(): LoopState | null {
     const u = this.u
     const refs = new Map<number, ClientRefs>()
     for (const b of u.blocks) {
@@ -347,66 +417,83 @@ export class IntegrationModel {
       for (let i = b.first; i < b.first + b.count; i++) list.push(i)
       if (list.length > 0) refs.set(b.client, { i: 0, refs: list })
     }
-    let ids = [...refs.keys()].sort((a, b) => a - b)
-    const stack: number[] = []
-    const nextTarget = (): ClientRefs | null => {
-      while (ids.length > 0) {
-        const t = refs.get(ids[ids.length - 1]!)!
-        if (t.i < t.refs.length) return t
-        ids.pop()
-      }
-      return null
+    const loop: LoopState = { refs, ids: [...refs.keys()].sort((a, b) => a - b), stack: [], target: null, head: -1 }
+    loop.target = this.nextTarget(loop)
+    if (!loop.target) return null
+    loop.head = loop.target.refs[loop.target.i++]!
+    return loop
+  }
+
+  private nextTarget(loop: LoopState): ClientRefs | null {
+    while (loop.ids.length > 0) {
+      const t = loop.refs.get(loop.ids[loop.ids.length - 1]!)!
+      if (t.i < t.refs.length) return t
+      loop.ids.pop()
     }
-    let target = nextTarget()
-    if (!target) return
-    let head = target.refs[target.i++]!
-    const toRest = () => {
-      for (const s of stack) {
-        const client = u.client[s]!
-        const r = refs.get(client)
-        if (r) {
-          r.i--
-          for (let k = r.i; k < r.refs.length; k++) this.markPending(r.refs[k]!)
-          refs.delete(client)
-          r.i = 0
-          r.refs.length = 0
-        } else this.markPending(s)
-        // Yjs filters its list of client ids once per item on the stack.
-        this.spend(Work.step * ids.length)
-        ids = ids.filter((c) => c !== client)
-      }
-      stack.length = 0
+    return null
+  }
+
+  /** Yjs's addStackToRestSS: what is on the stack, and the rest of those clients, stays pending. */
+  private toRest(loop: LoopState): void {
+    const u = this.u
+    for (const s of loop.stack) {
+      const client = u.client[s]!
+      const r = loop.refs.get(client)
+      if (r) {
+        r.i--
+        for (let k = r.i; k < r.refs.length; k++) this.markPending(r.refs[k]!)
+        loop.refs.delete(client)
+        r.i = 0
+        r.refs.length = 0
+      } else this.markPending(s)
+      // Yjs filters its list of client ids once per item on the stack.
+      this.spend(Work.step * loop.ids.length)
+      loop.ids = loop.ids.filter((c) => c !== client)
     }
+    loop.stack.length = 0
+  }
+
+  /** Yjs's integrateStructs, resumable: returns true when done, false when `until` work is reached. */
+  private integrateStructs(loop: LoopState, until: number): boolean {
+    const u = this.u
     for (;;) {
+      const head = loop.head
+      let next = true
       if (u.ref[head] !== Ref.Skip) {
         const client = u.client[head]!
         const offset = this.stateOf(client) - u.clock[head]!
         if (offset < 0) {
-          stack.push(head)
-          toRest()
+          loop.stack.push(head)
+          this.toRest(loop)
         } else {
           const missing = this.missing(head)
           if (missing !== null) {
-            stack.push(head)
-            const r = refs.get(missing)
-            if (!r || r.i === r.refs.length) toRest()
+            loop.stack.push(head)
+            const r = loop.refs.get(missing)
+            if (!r || r.i === r.refs.length) this.toRest(loop)
             else {
-              head = r.refs[r.i++]!
-              continue
+              loop.head = r.refs[r.i++]!
+              next = false
             }
           } else if (offset === 0 || offset < u.length[head]!) {
+            const before = this.work
             this.integrate(head, offset)
+            this.workOf[head] = this.work - before
+            this.order.push(head)
             this.state.set(client, u.clock[head]! + u.length[head]!)
           }
         }
       }
-      if (stack.length > 0) head = stack.pop()!
-      else if (target && target.i < target.refs.length) head = target.refs[target.i++]!
-      else {
-        target = nextTarget()
-        if (!target) break
-        head = target.refs[target.i++]!
+      if (next) {
+        if (loop.stack.length > 0) loop.head = loop.stack.pop()!
+        else if (loop.target && loop.target.i < loop.target.refs.length) loop.head = loop.target.refs[loop.target.i++]!
+        else {
+          loop.target = this.nextTarget(loop)
+          if (!loop.target) return true
+          loop.head = loop.target.refs[loop.target.i++]!
+        }
       }
+      if (this.work >= until) return false
     }
   }
 
@@ -458,8 +545,7 @@ export class IntegrationModel {
     if ((left && left.isGC) || (right && right.isGC)) parent = null
     else if (u.parentRoot[i] !== -1) parent = this.rootType(u.strings[u.parentRoot[i]!]!)
     else if (u.parentClient[i] !== -1) {
-      const holder = this.find(u.parentClient[i]!, u.parentClock[i]!)
-      parent = holder ? this.typeHeldBy(holder) : null
+      parent = this.typeHeldBy(this.findOrThrow(u.parentClient[i]!, u.parentClock[i]!))
     } else {
       const from = left && !left.isGC ? left : right && !right.isGC ? right : null
       if (from) {
@@ -549,7 +635,7 @@ export class IntegrationModel {
     x.right = r
     if (r) r.left = x
     else if (x.parentSub !== null) {
-      parent.keys.set(x.parentSub, x)
+      parent.setKey(x.parentSub, x)
       // The previous value of the key is overwritten.
       if (left) left.deleted = true
     }

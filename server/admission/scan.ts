@@ -140,13 +140,24 @@ export class UpdateFormatError extends Error {
   }
 }
 
-/** The update has more structs than the caller allows (thrown before they are all read). */
-export class TooManyStructs extends Error {
-  constructor(readonly limit: number) {
-    super(`update has more than ${limit} structs`)
-    this.name = 'TooManyStructs'
+/** The update has more structs or delete ranges than the caller allows (thrown before they are all read). */
+export class TooMany extends Error {
+  constructor(
+    readonly what: 'structs' | 'delete ranges',
+    readonly limit: number,
+  ) {
+    super(`update has more than ${limit} ${what}`)
+    this.name = 'TooMany'
   }
 }
+
+export interface ScanLimits {
+  readonly maxStructs: number
+  /** Delete ranges as encoded (before merging). */
+  readonly maxDeleteRanges: number
+}
+
+const NO_LIMITS: ScanLimits = { maxStructs: Number.POSITIVE_INFINITY, maxDeleteRanges: Number.POSITIVE_INFINITY }
 
 /** Deepest nesting of JSON-like (`any`) values accepted; Yjs decodes them recursively. */
 export const MAX_ANY_DEPTH = 256
@@ -161,49 +172,93 @@ const BIT6 = 32
 const BIT7 = 64
 const BIT8 = 128
 
-export function scanUpdate(bytes: Uint8Array, maxStructs = Number.POSITIVE_INFINITY): ScannedUpdate {
-  const d = decoding.createDecoder(bytes)
-  try {
-    return scan(d, bytes, maxStructs)
-  } catch (err) {
-    if (err instanceof UpdateFormatError || err instanceof TooManyStructs) throw err
-    // lib0 throws plain Errors on reading past the end.
-    throw new UpdateFormatError(`truncated or garbled update: ${(err as Error).message}`)
-  }
+/** Scans a whole update at once (see Scanner for one in slices). */
+export function scanUpdate(bytes: Uint8Array, limits: ScanLimits = NO_LIMITS): ScannedUpdate {
+  const scanner = new Scanner(bytes, limits)
+  while (!scanner.advance(Number.POSITIVE_INFINITY));
+  return scanner.update
 }
 
-function scan(d: decoding.Decoder, bytes: Uint8Array, maxStructs: number): ScannedUpdate {
-  const u = new ScannedUpdate(bytes)
-  const numBlocks = count(d, 'client blocks')
-  const seen = new Set<number>()
-  for (let b = 0; b < numBlocks; b++) {
-    const numStructs = count(d, 'structs')
-    const client = decoding.readVarUint(d)
-    let clock = decoding.readVarUint(d)
-    // Yjs keeps only the last block of a client and drops the others unseen: refuse instead.
-    if (seen.has(client)) throw new UpdateFormatError(`client ${client} has two blocks of structs`)
-    seen.add(client)
-    if (u.count + numStructs > maxStructs) throw new TooManyStructs(maxStructs)
-    u.blocks.push({ client, clock, first: u.count, count: numStructs })
-    for (let i = 0; i < numStructs; i++) {
-      clock += readStruct(d, u, client, clock)
-      if (clock > MAX_CLOCK) throw new UpdateFormatError(`client ${client}'s clock passes ${MAX_CLOCK}`)
+/**
+ * Scans an update a few bytes at a time (`advance`), so an 8 MB update is read in slices
+ * between other work. Throws UpdateFormatError or TooMany.
+ */
+export class Scanner {
+  readonly update: ScannedUpdate
+  private readonly d: decoding.Decoder
+  private blocksLeft = -1
+  private structsLeft = 0
+  private client = 0
+  private clock = 0
+  private readonly seen = new Set<number>()
+  private done = false
+
+  constructor(
+    bytes: Uint8Array,
+    private readonly limits: ScanLimits = NO_LIMITS,
+  ) {
+    this.update = new ScannedUpdate(bytes)
+    this.d = decoding.createDecoder(bytes)
+  }
+
+  /** Reads about `bytes` more bytes; true once the whole update is read. */
+  advance(bytes: number): boolean {
+    if (this.done) return true
+    try {
+      this.done = this.read(this.d.pos + bytes)
+      return this.done
+    } catch (err) {
+      if (err instanceof UpdateFormatError || err instanceof TooMany) throw err
+      // lib0 throws plain Errors on reading past the end.
+      throw new UpdateFormatError(`truncated or garbled update: ${(err as Error).message}`)
     }
   }
-  u.deleteSetStart = d.pos
-  const numClients = count(d, 'delete-set clients')
-  for (let c = 0; c < numClients; c++) {
-    const client = decoding.readVarUint(d)
-    const numRanges = count(d, 'delete ranges')
-    for (let r = 0; r < numRanges; r++) {
-      const clock = decoding.readVarUint(d)
-      const len = decoding.readVarUint(d)
-      if (clock + len > MAX_CLOCK) throw new UpdateFormatError(`a deleted range of client ${client} passes clock ${MAX_CLOCK}`)
-      if (len > 0) u.deletes.push({ client, clock, len })
-    }
+
+  /** Bytes read so far. */
+  get position(): number {
+    return this.d.pos
   }
-  // Trailing bytes are ignored, as Yjs ignores them.
-  return u
+
+  private read(until: number): boolean {
+    const { d, update: u } = this
+    if (this.blocksLeft < 0) this.blocksLeft = count(d, 'client blocks')
+    while (this.structsLeft > 0 || this.blocksLeft > 0) {
+      if (this.structsLeft === 0) {
+        this.blocksLeft--
+        const numStructs = count(d, 'structs')
+        const client = decoding.readVarUint(d)
+        const clock = decoding.readVarUint(d)
+        // Yjs keeps only the last block of a client and drops the others unseen: refuse instead.
+        if (this.seen.has(client)) throw new UpdateFormatError(`client ${client} has two blocks of structs`)
+        this.seen.add(client)
+        if (u.count + numStructs > this.limits.maxStructs) throw new TooMany('structs', this.limits.maxStructs)
+        u.blocks.push({ client, clock, first: u.count, count: numStructs })
+        this.client = client
+        this.clock = clock
+        this.structsLeft = numStructs
+        continue
+      }
+      this.structsLeft--
+      this.clock += readStruct(d, u, this.client, this.clock)
+      if (this.clock > MAX_CLOCK) throw new UpdateFormatError(`client ${this.client}'s clock passes ${MAX_CLOCK}`)
+      if (d.pos >= until) return false
+    }
+    u.deleteSetStart = d.pos
+    const numClients = count(d, 'delete-set clients')
+    for (let c = 0; c < numClients; c++) {
+      const client = decoding.readVarUint(d)
+      const numRanges = count(d, 'delete ranges')
+      if (u.deletes.length + numRanges > this.limits.maxDeleteRanges) throw new TooMany('delete ranges', this.limits.maxDeleteRanges)
+      for (let r = 0; r < numRanges; r++) {
+        const clock = decoding.readVarUint(d)
+        const len = decoding.readVarUint(d)
+        if (clock + len > MAX_CLOCK) throw new UpdateFormatError(`a deleted range of client ${client} passes clock ${MAX_CLOCK}`)
+        if (len > 0) u.deletes.push({ client, clock, len })
+      }
+    }
+    // Trailing bytes are ignored, as Yjs ignores them.
+    return true
+  }
 }
 
 /** A count read from the wire; each counted thing takes at least one byte, so more than the bytes left is garbage. */

@@ -1,0 +1,116 @@
+/**
+ * Cuts an admitted update into slices that Yjs applies one per turn of the event loop, so a
+ * large honest update (an 8 MB upload, a bulk delete over a big document) never holds the loop
+ * for more than one slice's work.
+ *
+ * A slice is a valid Yjs update made of the original bytes: each client's structs in a slice
+ * are a contiguous run of its block (copied as they are; the v1 encoding of a struct does not
+ * depend on its neighbours), and slices follow the order in which Yjs integrates the structs
+ * (the model's), so every struct finds what it depends on in the document or earlier in its own
+ * slice. Structs Yjs will keep pending go last, as they would in one update. The delete set
+ * follows the structs, merged, cut into pieces by the work of the structs they cover.
+ */
+import * as encoding from 'lib0/encoding'
+import type * as Y from 'yjs'
+import { rangePieces, type MergedDeletes, type RangePiece, type StateOf } from './deletes.ts'
+import type { IntegrationModel } from './model.ts'
+import type { ScannedUpdate } from './scan.ts'
+
+export interface SlicePlan {
+  /** Updates to apply in order; together they are the original update (delete set merged). */
+  readonly slices: Uint8Array[]
+  /** Estimated work of each slice. */
+  readonly work: number[]
+}
+
+export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel, deletes: MergedDeletes, stateOf: StateOf, budget: number): SlicePlan {
+  // 1. Integrated structs, in Yjs's order, grouped into slices by work.
+  const sliceOf = new Int32Array(u.count).fill(-1)
+  const work: number[] = [0]
+  for (const i of model.order) {
+    let s = work.length - 1
+    if (work[s]! > 0 && work[s]! + model.workOf[i]! > budget) work.push(0)
+    s = work.length - 1
+    sliceOf[i] = s
+    work[s]! += model.workOf[i]!
+  }
+  // 2. The rest of each block (already known, Skip, pending) rides with its neighbours; what
+  // follows the first pending struct of a client is pending too, and goes last.
+  const lastStructSlice = work.length - 1
+  for (const b of u.blocks) {
+    let current = 0
+    let pendingFrom = false
+    for (let i = b.first; i < b.first + b.count; i++) {
+      if (model.pending[i]) pendingFrom = true
+      if (pendingFrom) sliceOf[i] = lastStructSlice
+      else if (sliceOf[i] === -1) sliceOf[i] = current
+      current = sliceOf[i]!
+    }
+  }
+  // 3. Deletes after the structs, in pieces.
+  const deleteSlices: RangePiece[][] = [[]]
+  let deleteWork = 0
+  for (const [client, list] of deletes.byClient) {
+    for (let k = 0; k < list.length; k += 2) {
+      for (const piece of rangePieces(doc, client, list[k]!, list[k + 1]!, stateOf, budget)) {
+        const lastWork = deleteSlices.length === 1 ? work[lastStructSlice]! + deleteWork : deleteWork
+        if (lastWork > 0 && lastWork + piece.work > budget) {
+          deleteSlices.push([])
+          deleteWork = 0
+        }
+        deleteSlices[deleteSlices.length - 1]!.push(piece)
+        deleteWork += piece.work
+      }
+    }
+  }
+  const total = lastStructSlice + deleteSlices.length
+  if (total === 1 && deletes.canonical) return { slices: [u.bytes], work }
+  // Each block's structs in runs per slice (slice numbers only grow along a block).
+  const runs: Run[][] = Array.from({ length: total }, () => [])
+  for (const b of u.blocks) {
+    for (let i = b.first; i < b.first + b.count; ) {
+      let j = i
+      while (j + 1 < b.first + b.count && sliceOf[j + 1] === sliceOf[i]) j++
+      runs[sliceOf[i]!]!.push([i, j])
+      i = j + 1
+    }
+  }
+  const slices: Uint8Array[] = []
+  const works: number[] = []
+  for (let s = 0; s < total; s++) {
+    const pieces = s >= lastStructSlice ? deleteSlices[s - lastStructSlice]! : []
+    slices.push(encodeSlice(u, runs[s]!, pieces))
+    works.push((s <= lastStructSlice ? work[s]! : 0) + pieces.reduce((n, p) => n + p.work, 0))
+  }
+  return { slices, work: works }
+}
+
+type Run = [first: number, last: number]
+
+/** One slice: each client's run of structs, then its delete pieces. */
+function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly RangePiece[]): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, runs.length)
+  for (const [first, last] of runs) {
+    encoding.writeVarUint(e, last - first + 1)
+    encoding.writeVarUint(e, u.client[first]!)
+    encoding.writeVarUint(e, u.clock[first]!)
+    encoding.writeUint8Array(e, u.bytes.subarray(u.start[first]!, u.end[last]!))
+  }
+  const byClient = new Map<number, RangePiece[]>()
+  for (const p of pieces) {
+    const list = byClient.get(p.client)
+    if (list) list.push(p)
+    else byClient.set(p.client, [p])
+  }
+  encoding.writeVarUint(e, byClient.size)
+  for (const [client, list] of byClient) {
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, list.length)
+    for (const p of list) {
+      encoding.writeVarUint(e, p.clock)
+      encoding.writeVarUint(e, p.end - p.clock)
+    }
+  }
+  return encoding.toUint8Array(e)
+}
