@@ -22,8 +22,16 @@ function pair() {
     checkSiteUpdate(server, u)
     Y.applyUpdate(server, u)
   }
+  // A refused client is closed and resends everything when it reconnects, so each refusal is
+  // tried by a fresh client that has what the server has (its next update would otherwise
+  // start past a gap, and be pending).
   const refuse = (edit: (doc: Y.Doc) => void, message: RegExp) => {
-    const u = send(edit)
+    const fresh = new Y.Doc()
+    Y.applyUpdate(fresh, Y.encodeStateAsUpdate(server))
+    const updates: Uint8Array[] = []
+    fresh.on('update', (u: Uint8Array) => updates.push(u))
+    edit(fresh)
+    const u = Y.mergeUpdates(updates)
     expect(() => checkSiteUpdate(server, u)).toThrow(SchemaViolation)
     expect(() => checkSiteUpdate(server, u)).toThrow(message)
   }
@@ -109,6 +117,8 @@ describe('schema guard', () => {
 // ---- crafted updates (found in review): each one got a schema-breaking value past an earlier guard ----
 import * as encoding from 'lib0/encoding'
 import { BuildingObject } from '../../shared/schema/domain.ts'
+import { BrokenReference } from '../admission/model.ts'
+import { UpdateFormatError } from '../admission/scan.ts'
 
 const anchorValue = { pose: { p: [0, 1, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'door', confidence: 0.5, updatedBy: 'hmd' }
 const id = (c: number, k: number) => Y.createID(c, k)
@@ -116,8 +126,8 @@ function item(c: number, k: number, o: { origin?: Y.ID | null; right?: Y.ID | nu
   return new Y.Item(id(c, k), null, o.origin ?? null, null, o.right ?? null, (o.parent ?? null) as never, o.sub ?? null, content)
 }
 const any = (v: unknown) => new Y.ContentAny([v])
-/** Writes client blocks as given (V1), so tests can build updates no Yjs client would. */
-function encode(blocks: { client: number; clock: number; structs: Y.Item[] }[]): Uint8Array {
+/** Writes client blocks (and deleted ranges) as given (V1), so tests can build updates no Yjs client would. */
+function encode(blocks: { client: number; clock: number; structs: Y.Item[] }[], deletes: [client: number, clock: number, len: number][] = []): Uint8Array {
   const enc = new Y.UpdateEncoderV1()
   encoding.writeVarUint(enc.restEncoder, blocks.length)
   for (const b of blocks) {
@@ -126,7 +136,13 @@ function encode(blocks: { client: number; clock: number; structs: Y.Item[] }[]):
     encoding.writeVarUint(enc.restEncoder, b.clock)
     for (const s of b.structs) s.write(enc, 0)
   }
-  encoding.writeVarUint(enc.restEncoder, 0)
+  encoding.writeVarUint(enc.restEncoder, deletes.length)
+  for (const [client, clock, len] of deletes) {
+    encoding.writeVarUint(enc.restEncoder, client)
+    encoding.writeVarUint(enc.restEncoder, 1)
+    encoding.writeVarUint(enc.restEncoder, clock)
+    encoding.writeVarUint(enc.restEncoder, len)
+  }
   return enc.toUint8Array()
 }
 /** Building b (client 100: (100,0) its map, (100,1) its type), anchor a1 and human h (client 101). */
@@ -146,7 +162,8 @@ function attempt(d: Y.Doc, update: Uint8Array): boolean {
     checkSiteUpdate(d, update)
     Y.applyUpdate(d, update)
   } catch (err) {
-    if (!(err instanceof SchemaViolation)) throw err
+    // Refused as breaking the schema, or as not a valid update at all (4422 or 4402 on the wire).
+    if (!(err instanceof SchemaViolation || err instanceof UpdateFormatError || err instanceof BrokenReference)) throw err
     accepted = false
   }
   for (const [k, v] of d.getMap('objects')) {
@@ -230,4 +247,58 @@ describe('schema guard against crafted updates', () => {
     expect(attempt(d, encode([{ client: 200, clock: 0, structs: [item(200, 0, { parent: 'evil', sub: 'x' }, new Y.ContentDeleted(1))] }]))).toBe(false)
     expect(attempt(d, encode([{ client: 201, clock: 0, structs: [item(201, 0, { origin: id(101, 7) }, new Y.ContentType(new Y.XmlText()))] }]))).toBe(false)
   })
+
+  // Issue 12, finding 3: two ways past the first guard that stripped required fields.
+  const fieldId = (d: Y.Doc, object: string, field: string) => d.getMap<Y.Map<unknown>>('objects').get(object)!._map.get(field)!.id
+
+  it('treats a write of deleted content that becomes the current value as deleting the field', () => {
+    const d = crafted()
+    const name = fieldId(d, 'b', 'name')
+    expect(attempt(d, encode([{ client: 200, clock: 0, structs: [item(200, 0, { origin: name }, new Y.ContentDeleted(1))] }]))).toBe(false)
+    expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('name')).toBe('HQ')
+  })
+
+  it('does not count a write Yjs places left of the current value (and deletes) as writing the field', () => {
+    const d = crafted()
+    const type = fieldId(d, 'b', 'type')
+    // Right origin = the current value: Yjs puts the new item before it, so it is not current; the delete set removes the current one.
+    const u = encode([{ client: 200, clock: 0, structs: [item(200, 0, { right: type }, any('building'))] }], [[type.client, type.clock, 1]])
+    expect(attempt(d, u)).toBe(false)
+    expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('type')).toBe('building')
+    // The same value written after the current one is an ordinary overwrite.
+    expect(attempt(d, encode([{ client: 201, clock: 0, structs: [item(201, 0, { origin: type }, any('building'))] }], [[type.client, type.clock, 1]]))).toBe(true)
+    expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('type')).toBe('building')
+  })
+
+  it('lets objects stored before the guard, already missing a field, still be edited', () => {
+    const d = crafted()
+    // Written without the guard: the building loses its name.
+    d.getMap<Y.Map<unknown>>('objects').get('b')!.delete('name')
+    const c = new Y.Doc()
+    Y.applyUpdate(c, Y.encodeStateAsUpdate(d))
+    const updates: Uint8Array[] = []
+    c.on('update', (u: Uint8Array) => updates.push(u))
+    c.getMap<Y.Map<unknown>>('objects').get('b')!.set('address', 'Main St 1')
+    expect(attempt2(d, Y.mergeUpdates(updates))).toBe(true)
+  })
+
+  it('checks a flood of 40,000 duplicate delete ranges as the one range it is', () => {
+    const d = crafted()
+    const name = fieldId(d, 'b', 'name')
+    const ranges: [number, number, number][] = Array.from({ length: 40_000 }, () => [name.client, name.clock, 1])
+    // Refused for what it deletes (its cost is measured in BENCHMARKS.md, hostile input).
+    expect(attempt(d, encode([], ranges))).toBe(false)
+  })
 })
+
+/** Guard then apply, without the whole-document validity check (for documents that were already invalid). */
+function attempt2(d: Y.Doc, update: Uint8Array): boolean {
+  try {
+    checkSiteUpdate(d, update)
+    Y.applyUpdate(d, update)
+    return true
+  } catch (err) {
+    if (!(err instanceof SchemaViolation)) throw err
+    return false
+  }
+}

@@ -1,24 +1,27 @@
 /**
- * Server-side schema check of a client's update to a site document, before it is applied:
- * decode the update (no Y.Doc is touched), find where each new item will land (top-level
- * map, entry, field) the way Yjs will place it, and check keys and values against
- * shared/schema. Cost: one decode of the update and a few lookups per item (BENCHMARKS.md).
- *
- * Placement follows Yjs, not the update's word for it:
- * - each client's structs must come as one contiguous block (Yjs keeps only the last block
- *   of a client, and skips what the document already has);
- * - ids the document already has are looked up in the document, never in the update;
- *   only the new tail of each client counts as new;
- * - an item placed by its neighbour must have that neighbour now (no pending items: Yjs
- *   would integrate them later, where this check never looked), and both neighbours, when
- *   given, must agree;
- * - object checks are per map (the entry's Y.Map item), not per object id, so a second map
- *   for the same id cannot borrow the first one's type.
- * Deleting an object is allowed; deleting the fields a live object needs is not.
+ * Server-side schema check of a client's update to a site document, before it is applied.
+ * It reads what the integration model (server/admission/model.ts) says Yjs will do, so the
+ * placement is exact rather than argued from the update's own word:
+ * - every new item is checked where it will land (top-level map, entry, field, text), its
+ *   value against shared/schema;
+ * - a field counts as written only if the new item ends up as the key's current value; a
+ *   current value that is `ContentDeleted`, or deleted by the update's delete set, is a
+ *   deletion of the field;
+ * - afterwards, no live object may have lost a field it needs (its type, parent, name, or a
+ *   field its type requires), and every new object has them all. Objects that were already
+ *   missing a field before this update (stored before the guard existed) can still be edited.
+ * - no pending items: an item whose neighbour the server does not have yet would land later,
+ *   where this check never looked.
+ * The delete set is merged and searched in O(log n). The check runs in slices of work
+ * (`advance`) like the rest of admission, so a large site update never holds the event loop.
  */
+import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import type { z } from 'zod'
-import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, requiredFields, TOP_LEVEL, type ObjectType } from '../../shared/schema/domain.ts'
+import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, OBJECT_TYPES, requiredFields, TOP_LEVEL, type ObjectType } from '../../shared/schema/domain.ts'
+import { MergedDeletes } from '../admission/deletes.ts'
+import { IntegrationModel, type ModelType, type Node } from '../admission/model.ts'
+import { Ref, scanUpdate, TypeRef, type ScannedUpdate } from '../admission/scan.ts'
 
 export class SchemaViolation extends Error {
   constructor(message: string) {
@@ -26,22 +29,6 @@ export class SchemaViolation extends Error {
     this.name = 'SchemaViolation'
   }
 }
-
-/**
- * Where an item writes. `entryItem` identifies the entry's Y.Map (an id string), `live`
- * whether that map is in the document already (else it is created by this update).
- * `gone`: inside content the document has already garbage-collected (harmless).
- */
-type Place =
-  | { kind: 'entry'; root: string; key: string }
-  | { kind: 'field'; root: string; entry: string; entryItem: string; live: Y.Map<unknown> | null; field: string }
-  | { kind: 'inside'; root: string; entry: string; entryItem: string; field: string }
-  | { kind: 'gone' }
-
-type AnyItem = Y.Item | Y.GC
-
-const ROOTS = new Set<string>(TOP_LEVEL)
-const idString = (id: Y.ID) => `${id.client}:${id.clock}`
 
 function fail(message: string): never {
   throw new SchemaViolation(message)
@@ -52,209 +39,253 @@ function validate(schema: z.ZodType, value: unknown, what: string): void {
   if (!r.success) fail(`${what}: ${describeIssue(r.error)}`)
 }
 
-const samePlace = (a: Place, b: Place): boolean => {
-  if (a.kind !== b.kind) return false
-  if (a.kind === 'gone') return true
-  if (a.kind === 'entry') return a.root === (b as typeof a).root && a.key === (b as typeof a).key
-  return a.root === (b as typeof a).root && a.entryItem === (b as typeof a).entryItem && a.field === (b as typeof a).field
-}
+const ROOTS = new Set<string>(TOP_LEVEL)
+/** Work units of checking one item (a schema parse dominates). */
+const ITEM_WORK = 3000
 
-export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
-  const { structs, ds } = Y.decodeUpdate(update)
-  const store = doc.store
-  const stateOf = (client: number): number => {
-    const list = store.clients.get(client)
-    const last = list?.[list.length - 1]
-    return last ? last.id.clock + last.length : 0
-  }
+/** Where a type's items land in the site layout. */
+type TypePlace =
+  | { kind: 'root'; root: string }
+  /** An entry's Y.Map (objects/<id>, humans/<id>); `holder` is the entry item. */
+  | { kind: 'entry'; root: string; key: string; holder: Node }
+  /** A field's content (a transcript Y.Text, or something refused). */
+  | { kind: 'field'; root: string; key: string; field: string }
+  | { kind: 'gone' }
 
-  // 1. Shape: one contiguous block per client; keep only what the document does not have.
-  const local = new Map<number, Y.Item[]>()
-  const fresh: Y.Item[] = []
-  let previous: number | null = null
-  const next = new Map<number, number>()
-  for (const s of structs) {
-    const client = s.id.client
-    if (client !== previous) {
-      if (next.has(client)) fail('update lists one client in two blocks')
-      previous = client
-    } else if (s.id.clock !== next.get(client)) fail("update has a gap or an overlap in one client's structs")
-    next.set(client, s.id.clock + s.length)
-    if (!(s instanceof Y.Item)) continue
-    if (s.id.clock + s.length <= stateOf(client)) continue // Yjs skips what the document has
-    fresh.push(s)
-    const list = local.get(client)
-    if (list) list.push(s)
-    else local.set(client, [s])
-  }
+/**
+ * Checks one update. Construct after the model ran; `advance(units)` returns true when the
+ * update passed, throws SchemaViolation when it does not.
+ */
+export class SiteGuard {
+  private readonly places = new Map<ModelType, TypePlace>()
+  /** Entries of `objects` this update writes into or deletes fields of: holder → key. */
+  private readonly touched = new Map<Node, string>()
+  /** Entries created by this update. */
+  private readonly created = new Set<Node>()
+  private next = 0
+  private phase: 'shape' | 'items' | 'deletes' | 'objects' | 'done' = 'shape'
 
-  // 2. Where things are: ids the document has come from the document, new ones from the update.
-  const find = (id: Y.ID): AnyItem | null => {
-    if (id.clock < stateOf(id.client)) return Y.getItem(store, id) as AnyItem
-    const list = local.get(id.client)
-    if (!list) return null
-    let lo = 0
-    let hi = list.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      const s = list[mid]!
-      if (id.clock < s.id.clock) hi = mid - 1
-      else if (id.clock >= s.id.clock + s.length) lo = mid + 1
-      else return s
+  constructor(
+    private readonly doc: Y.Doc,
+    private readonly u: ScannedUpdate,
+    private readonly model: IntegrationModel,
+    private readonly deletes: MergedDeletes,
+  ) {}
+
+  advance(units: number): boolean {
+    let budget = units
+    if (this.phase === 'shape') {
+      this.shape()
+      this.phase = 'items'
     }
-    return null
+    while (this.phase === 'items' && budget > 0) {
+      if (this.next >= this.model.order.length) {
+        this.phase = 'deletes'
+        break
+      }
+      this.item(this.model.order[this.next++]!)
+      budget -= ITEM_WORK
+    }
+    if (this.phase === 'deletes') {
+      budget -= this.deletedFields()
+      this.phase = 'objects'
+    }
+    if (this.phase === 'objects') {
+      for (const [holder, key] of this.touched) this.object(holder, key)
+      this.phase = 'done'
+    }
+    return this.phase === 'done'
   }
-  type Container = { kind: 'root'; root: string } | { kind: 'map'; root: string; key: string; entryItem: string; live: Y.Map<unknown> | null } | Place
-  const places = new Map<Y.Item, Place>()
-  const placeOf = (item: AnyItem, depth = 0): Place => {
-    if (item instanceof Y.GC) return { kind: 'gone' }
-    const known = places.get(item)
-    if (known) return known
-    if (depth > 10_000) fail('update nests too deep')
-    let place: Place
-    const parent = item.parent as unknown
-    if (parent instanceof Y.AbstractType) {
-      // An item of the document: its parent is a live type.
-      place = within(parent._item === null ? { kind: 'root', root: Y.findRootTypeKey(parent) } : containerOf(parent._item, depth), item.parentSub)
-    } else if (typeof parent === 'string') place = within({ kind: 'root', root: parent }, item.parentSub)
-    else if (parent instanceof Y.ID) {
-      const p = find(parent)
-      if (!p) fail('update writes into content the server does not have')
-      place = within(containerOf(p, depth), item.parentSub)
+
+  /** What does not depend on placement: top-level names (Yjs creates them on decode), no pending items. */
+  private shape(): void {
+    const u = this.u
+    for (let i = 0; i < u.count; i++) {
+      const root = u.parentRoot[i]!
+      if (root !== -1 && !ROOTS.has(u.strings[root]!)) fail(`unknown top-level ${JSON.stringify(u.strings[root])} (a site document has ${TOP_LEVEL.join(', ')})`)
+    }
+    if (this.model.result.pendingStructs > 0) fail('update refers to content the server does not have (yet): send it after what it builds on')
+  }
+
+  // ---- places ----
+
+  private placeOfType(t: ModelType): TypePlace {
+    let p = this.places.get(t)
+    if (p) return p
+    if (t.root !== null) {
+      if (!ROOTS.has(t.root)) fail(`unknown top-level ${JSON.stringify(t.root)} (a site document has ${TOP_LEVEL.join(', ')})`)
+      p = { kind: 'root', root: t.root }
     } else {
-      // Yjs leaves the parent out when the item has a neighbour: same container, same key.
-      const left = item.origin ? find(item.origin) : null
-      const right = item.rightOrigin ? find(item.rightOrigin) : null
-      if ((item.origin && !left) || (item.rightOrigin && !right)) fail('update refers to content the server does not have')
-      if (!left && !right) fail('update has an item with no place')
-      place = placeOf((left ?? right)!, depth + 1)
-      if (left && right && !samePlace(place, placeOf(right, depth + 1))) fail('update has an item whose neighbours disagree on where it is')
+      const holder = t.item ?? this.model.find(t.real!._item!.id.client, t.real!._item!.id.clock)!
+      const at = holder.isGC || !holder.parent ? ({ kind: 'gone' } as const) : this.placeOfType(holder.parent)
+      switch (at.kind) {
+        case 'gone':
+          p = at
+          break
+        case 'root':
+          p = { kind: 'entry', root: at.root, key: holder.parentSub ?? fail(`top-level ${JSON.stringify(at.root)} is a map, not a list`), holder }
+          break
+        case 'entry':
+          p = { kind: 'field', root: at.root, key: at.key, field: holder.parentSub ?? fail(`${at.root}/${at.key} is a map, not a list`) }
+          break
+        case 'field':
+          fail(`${at.root}/${at.key}.${at.field} holds no nested content`)
+      }
     }
-    places.set(item, place)
-    return place
-  }
-  // What an item's type content contains: an entry's Y.Map holds fields; deeper, a field's content.
-  const containerOf = (item: AnyItem, depth: number): Container => {
-    const place = placeOf(item, depth + 1)
-    if (place.kind !== 'entry' || item instanceof Y.GC) return place
-    const type = item.content instanceof Y.ContentType ? item.content.type : null
-    const live = item.id.clock < stateOf(item.id.client) && !item.deleted && type?.constructor === Y.Map ? (type as Y.Map<unknown>) : null
-    return { kind: 'map', root: place.root, key: place.key, entryItem: idString(item.id), live }
-  }
-  const within = (c: Container, key: string | null): Place => {
-    switch (c.kind) {
-      case 'gone':
-        return c
-      case 'root':
-        if (!ROOTS.has(c.root)) fail(`unknown top-level ${JSON.stringify(c.root)} (a site document has ${TOP_LEVEL.join(', ')})`)
-        if (key === null) fail(`top-level ${JSON.stringify(c.root)} is a map, not a list`)
-        return { kind: 'entry', root: c.root, key }
-      case 'map':
-        if (key === null) fail(`${c.root}/${c.key} is a map, not a list`)
-        return { kind: 'field', root: c.root, entry: c.key, entryItem: c.entryItem, live: c.live, field: key }
-      case 'entry':
-        return fail(`${c.root}/${c.key} holds no nested content`)
-      case 'field':
-      case 'inside':
-        return { kind: 'inside', root: c.root, entry: c.entry, entryItem: c.entryItem, field: c.field }
-    }
+    this.places.set(t, p)
+    return p
   }
 
-  // 3. Every new item: placed (this also checks top-level names, for deleted content too).
-  const newTypes = new Map<string, unknown>()
-  const created = new Map<string, { id: string; fields: Set<string> }>()
-  for (const s of fresh) {
-    const place = placeOf(s)
-    if (s.content instanceof Y.ContentDeleted) continue
-    if (place.kind === 'entry' && place.root === 'objects') created.set(idString(s.id), { id: place.key, fields: new Set() })
-  }
-  for (const s of fresh) {
-    const place = places.get(s)!
-    if (s.content instanceof Y.ContentDeleted || place.kind !== 'field' || place.root !== 'objects') continue
-    created.get(place.entryItem)?.fields.add(place.field)
-    if (place.field === 'type' && s.content instanceof Y.ContentAny) newTypes.set(place.entryItem, s.content.arr[0])
-  }
+  // ---- one new item ----
 
-  // 4. Every new value against the schema.
-  for (const s of fresh) {
-    const place = places.get(s)!
-    const content = s.content
-    if (content instanceof Y.ContentDeleted) continue
+  private item(i: number): void {
+    const node = this.model.nodes[i]!
+    if (node.isGC || !node.parent) return
+    const place = this.placeOfType(node.parent)
+    const u = this.u
+    const ref = u.ref[i]!
+    const deletedContent = ref === Ref.Deleted
     switch (place.kind) {
       case 'gone':
-        break
-      case 'entry': {
-        validate(Id, place.key, `${place.root} id`)
+        return
+      case 'root': {
+        const key = node.parentSub ?? fail(`top-level ${JSON.stringify(place.root)} is a map, not a list`)
+        validate(Id, key, `${place.root} id`)
+        if (deletedContent) return
         if (place.root === 'anchors') {
-          if (!(content instanceof Y.ContentAny) || content.arr.length !== 1) fail(`anchors/${place.key} must be a plain value`)
-          validate(Anchor, content.arr[0], `anchor ${place.key}`)
-        } else if (!(content instanceof Y.ContentType) || content.type.constructor !== Y.Map) fail(`${place.root}/${place.key} must be a Y.Map`)
-        break
+          if (ref !== Ref.Any || u.length[i] !== 1) fail(`anchors/${key} must be a plain value`)
+          validate(Anchor, this.value(i), `anchor ${key}`)
+        } else if (ref !== Ref.Type || u.typeRef[i] !== TypeRef.Map) fail(`${place.root}/${key} must be a Y.Map`)
+        else if (place.root === 'objects') {
+          this.created.add(node)
+          this.touched.set(node, key)
+        }
+        return
       }
-      case 'field': {
-        const what = `${place.root}/${place.entry}.${place.field}`
+      case 'entry': {
+        const field = node.parentSub ?? fail(`${place.root}/${place.key} is a map, not a list`)
+        const what = `${place.root}/${place.key}.${field}`
         if (place.root === 'objects') {
-          if (!(content instanceof Y.ContentAny) || content.arr.length !== 1) fail(`${what} must be a plain value`)
-          let type: unknown
-          if (place.live) {
-            type = place.live.get('type')
-            if (place.field === 'type' && content.arr[0] !== type) fail(type === undefined ? `${what}: an object's type is set when it is created` : `${what}: an object's type cannot change`)
-          } else type = newTypes.get(place.entryItem)
-          validate(OBJECT_FIELDS.type, type, `objects/${place.entry}.type`)
-          if (!fieldAllowed(type as ObjectType, place.field)) fail(`${what}: a ${String(type)} has no field ${JSON.stringify(place.field)}`)
-          validate(OBJECT_FIELDS[place.field as keyof typeof OBJECT_FIELDS] as z.ZodType, content.arr[0], what)
+          this.touched.set(place.holder, place.key)
+          if (deletedContent) return
+          if (ref !== Ref.Any || u.length[i] !== 1) fail(`${what} must be a plain value`)
+          this.objectField(place.holder, place.key, field, this.value(i), what)
         } else if (place.root === 'humans') {
-          if (place.field === 'transcript') {
-            if (!(content instanceof Y.ContentType) || content.type.constructor !== Y.Text) fail(`${what} must be a Y.Text`)
+          if (deletedContent) return
+          if (field === 'transcript') {
+            if (ref !== Ref.Type || u.typeRef[i] !== TypeRef.Text) fail(`${what} must be a Y.Text`)
           } else {
-            const schema = HUMAN_FIELDS[place.field as keyof typeof HUMAN_FIELDS] as z.ZodType | undefined
-            if (!schema) fail(`${what}: a human has no field ${JSON.stringify(place.field)}`)
-            if (!(content instanceof Y.ContentAny) || content.arr.length !== 1) fail(`${what} must be a plain value`)
-            validate(schema, content.arr[0], what)
+            const schema = HUMAN_FIELDS[field as keyof typeof HUMAN_FIELDS] as z.ZodType | undefined
+            if (!schema) fail(`${what}: a human has no field ${JSON.stringify(field)}`)
+            if (ref !== Ref.Any || u.length[i] !== 1) fail(`${what} must be a plain value`)
+            validate(schema, this.value(i), what)
           }
-        } else fail(`${place.root}/${place.entry} is a plain value; it has no fields`)
-        break
+        } else fail(`${place.root}/${place.key} is a plain value; it has no fields`)
+        return
       }
-      case 'inside':
-        if (!(place.root === 'humans' && place.field === 'transcript')) fail(`${place.root}/${place.entry}.${place.field} holds no nested content`)
-        if (!(content instanceof Y.ContentString || content instanceof Y.ContentFormat)) fail(`transcript of ${place.entry} holds text only`)
-        break
+      case 'field':
+        if (!(place.root === 'humans' && place.field === 'transcript')) fail(`${place.root}/${place.key}.${place.field} holds no nested content`)
+        if (!(ref === Ref.String || ref === Ref.Format || deletedContent)) fail(`transcript of ${place.key} holds text only`)
     }
   }
 
-  // 5. A new object comes with everything its type needs.
-  for (const [entryItem, { id, fields }] of created) {
-    const type = newTypes.get(entryItem) as ObjectType | undefined
-    if (!type) fail(`objects/${id}: a new object needs a type`)
-    for (const need of requiredFields(type)) if (!fields.has(need)) fail(`objects/${id}: a new ${type} needs ${need}`)
+  /** A field of an object: allowed for its type, valid, and `type` never changed once set. */
+  private objectField(holder: Node, key: string, field: string, value: unknown, what: string): void {
+    const existing = this.currentValue(holder, 'type', true)
+    if (field === 'type' && existing.present && value !== existing.value) fail(`${what}: an object's type cannot change`)
+    const type = field === 'type' ? value : this.currentValue(holder, 'type', false).value
+    const schema = OBJECT_FIELDS[field as keyof typeof OBJECT_FIELDS] as z.ZodType | undefined
+    if (OBJECT_TYPES.includes(type as ObjectType)) {
+      if (!fieldAllowed(type as ObjectType, field)) fail(`${what}: a ${String(type)} has no field ${JSON.stringify(field)}`)
+    } else if (this.created.has(holder)) validate(OBJECT_FIELDS.type, type, `objects/${key}.type`)
+    // An old object without a valid type (stored before the guard): its fields are still checked one by one.
+    if (!schema) fail(`${what}: an object has no field ${JSON.stringify(field)}`)
+    validate(schema, value, what)
   }
 
-  // 6. Deletions: whole objects may go; the fields a live object needs may not (an overwrite
-  // deletes the old value too: that is fine when this update writes the new one).
-  const written = new Set<string>()
-  for (const s of fresh) {
-    const place = places.get(s)!
-    if (place.kind === 'field' && !(s.content instanceof Y.ContentDeleted)) written.add(`${place.entryItem}|${place.field}`)
-  }
-  const deleted = (id: Y.ID): boolean => (ds.clients.get(id.client) ?? []).some((r) => id.clock >= r.clock && id.clock < r.clock + r.len)
-  for (const [client, ranges] of ds.clients) {
-    const list = store.clients.get(client)
-    if (!list) continue
-    for (const range of ranges) {
-      const end = Math.min(range.clock + range.len, stateOf(client))
-      if (range.clock >= end) continue
-      for (let i = Y.findIndexSS(list, range.clock); i < list.length && list[i]!.id.clock < end; i++) {
-        const item = list[i]!
-        if (!(item instanceof Y.Item) || item.deleted || item.parentSub === null) continue
-        const map = item.parent as Y.AbstractType<unknown>
-        const entry = map?._item
-        if (!(map instanceof Y.Map) || !entry || entry.deleted || deleted(entry.id)) continue
-        if (!(entry.parent instanceof Y.AbstractType) || entry.parent._item !== null || Y.findRootTypeKey(entry.parent) !== 'objects') continue
-        if ((map as Y.Map<unknown>)._map.get(item.parentSub) !== item) continue // an old, overwritten value
-        if (written.has(`${idString(entry.id)}|${item.parentSub}`)) continue
-        const type = map.get('type') as ObjectType | undefined
-        if ((requiredFields(type) as readonly string[]).includes(item.parentSub)) fail(`objects/${entry.parentSub}.${item.parentSub}: a ${type ?? 'object'} needs it (delete the object instead)`)
+  // ---- deletions and the state afterwards ----
+
+  /** Objects whose fields the delete set removes; returns the work done. */
+  private deletedFields(): number {
+    const store = this.doc.store
+    let work = 0
+    for (const [client, list] of this.deletes.byClient) {
+      const structs = store.clients.get(client)
+      if (!structs) continue
+      const state = Y.getState(store, client)
+      for (let k = 0; k < list.length; k += 2) {
+        const end = Math.min(list[k + 1]!, state)
+        if (list[k]! >= end) continue
+        for (let i = Y.findIndexSS(structs, list[k]!); i < structs.length && structs[i]!.id.clock < end; i++) {
+          work += 200
+          const item = structs[i]!
+          if (!(item instanceof Y.Item) || item.deleted || item.parentSub === null) continue
+          const entry = (item.parent as Y.AbstractType<unknown>)._item
+          if (!entry || !(entry.parent instanceof Y.AbstractType) || entry.parent._item !== null || Y.findRootTypeKey(entry.parent) !== 'objects') continue
+          if (entry.parentSub !== null) this.touched.set(this.model.find(entry.id.client, entry.id.clock)!, entry.parentSub)
+        }
       }
     }
+    return work
   }
+
+  /** A live object keeps the fields it needs; a new one has them all. */
+  private object(holder: Node, key: string): void {
+    if (!this.live(holder, key)) return
+    const type = this.currentValue(holder, 'type', false)
+    const created = this.created.has(holder)
+    if (created && !type.present) fail(`objects/${key}: a new object needs a type`)
+    for (const field of requiredFields(type.value as string | undefined)) {
+      if (this.currentValue(holder, field, false).present) continue
+      if (created) fail(`objects/${key}: a new ${String(type.value)} needs ${field}`)
+      if (this.currentValue(holder, field, true).present) fail(`objects/${key}.${field}: a ${String(type.value ?? 'object')} needs it (delete the object instead)`)
+    }
+  }
+
+  /** Whether an entry is its key's current value and deleted by nobody. */
+  private live(holder: Node, key: string): boolean {
+    if (holder.deleted || this.deletes.has(holder.client, holder.clock) || !holder.parent) return false
+    return this.model.keyOf(holder.parent, key) === holder
+  }
+
+  /**
+   * A field's current value: `before` the update (the document's), or after it (the model's
+   * placement, less what the delete set removes). Present when there is a value that is not
+   * deleted content.
+   */
+  private currentValue(holder: Node, field: string, before: boolean): { present: boolean; value: unknown } {
+    const absent = { present: false, value: undefined }
+    const type = this.model.typeHeldBy(holder)
+    if (!type) return absent
+    if (before) {
+      const item = type.real?._map.get(field)
+      if (!item || item.deleted || !(item.content instanceof Y.ContentAny)) return absent
+      return { present: true, value: item.content.arr[item.content.arr.length - 1] }
+    }
+    const n = this.model.keyOf(type, field)
+    if (!n || n.deleted || this.deletes.has(n.client, n.clock + n.len - 1)) return absent
+    if (n.real) {
+      const content = (n.real as Y.Item).content
+      return content instanceof Y.ContentAny ? { present: true, value: content.arr[n.clock + n.len - 1 - n.real.id.clock] } : absent
+    }
+    return this.u.ref[n.index] === Ref.Any ? { present: true, value: this.value(n.index) } : absent
+  }
+
+  /** The (single) value of ContentAny struct `i`, decoded from the update. */
+  private value(i: number): unknown {
+    const d = decoding.createDecoder(this.u.bytes)
+    d.pos = this.u.contentStart[i]!
+    const n = decoding.readVarUint(d)
+    let v: unknown
+    for (let k = 0; k < n; k++) v = decoding.readAny(d)
+    return v
+  }
+}
+
+/** Scans, models and checks one update at once (tests and tools; the server goes through admission). */
+export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
+  const u = scanUpdate(update)
+  const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
+  model.run()
+  new SiteGuard(doc, u, model, MergedDeletes.from(u.deletes)).advance(Number.POSITIVE_INFINITY)
 }
