@@ -17,6 +17,8 @@ import { ComputeService } from './compute/service.ts'
 import { Compactor } from './documents/compactor.ts'
 import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
+import { Turns } from './documents/turns.ts'
+import { clientLimits } from './admission/limits.ts'
 import { mountHttp } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -33,6 +35,11 @@ export interface AtriumOptions {
 
 /** Fan-out batches above this are sent before the end of the tick. */
 const FANOUT_BATCH_BYTES = 256 * 1024
+/** Work (about ns) of an update done in the turn that received it; more goes to slices over later turns. */
+const INLINE_WORK = 5e6
+/** Work of one slice, and slices per turn of the event loop: at most ~30 ms of large-update work per turn. */
+const SLICE_WORK = 10e6
+const SLICES_PER_TURN = 3
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
 const COMPACTION_LEASE_MS = 30_000
 /** Shipping counts as lagging (readiness `degraded`) when its oldest entry is older than this. */
@@ -89,6 +96,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       : null,
   )
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
+  const inFlight = { bytes: 0, max: 8 * config.MAX_MESSAGE_BYTES }
+  metrics.beforeScrape.push(() => metrics.updateJobBytes.set(inFlight.bytes))
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster: cluster ?? undefined,
     store,
@@ -109,6 +118,26 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       )
     },
     onUnload: (doc) => compute.forget(doc),
+    writer: {
+      limits: clientLimits(config),
+      maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
+      turns: new Turns(SLICES_PER_TURN),
+      inlineWork: INLINE_WORK,
+      sliceWork: SLICE_WORK,
+      inFlight,
+      maxWaitingMessages: config.PRELOAD_QUEUE_MESSAGES,
+      maxWaitingBytes: 8 * config.MAX_MESSAGE_BYTES,
+      waitingTotal: { bytes: 0, max: 32 * config.MAX_MESSAGE_BYTES },
+      observe: (outcome, origin) => {
+        if ('plan' in outcome) {
+          if (origin === 'client') metrics.updateWork.observe(outcome.work / 1e9)
+          if (outcome.plan.slices.length > 1) metrics.updatesSliced.inc({ origin })
+        } else {
+          metrics.updatesRefused.inc({ reason: outcome.limit ?? outcome.kind })
+          if (outcome.kind === 'schema') metrics.schemaViolations.inc()
+        }
+      },
+    },
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
   const { connections } = mountWebSocket(app, { config, registry: () => registry, logger, metrics })

@@ -75,11 +75,12 @@ describe('bad input closes only the offending connection, with its documented co
     })
   }
 
-  it('counts every rejection in /metrics and logs one line each, and the process is still up', async () => {
+  it('counts every rejection in /metrics, logs them (at most a line a second per address), and the process is still up', async () => {
     expect(await metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'MESSAGE_TOO_BIG' })).toBeGreaterThanOrEqual(1)
     expect(await metric(server.httpUrl, 'atrium_protocol_errors_total')).toBeGreaterThanOrEqual(cases.length + 7)
     const closing = server.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('closing connection'))
-    expect(closing.length).toBeGreaterThanOrEqual(cases.length + 7)
+    expect(closing.length).toBeGreaterThanOrEqual(1)
+    expect(closing.every((l) => typeof l.code === 'number' && typeof l.detail === 'string')).toBe(true)
     expect(server.proc.exitCode).toBeNull()
     expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200)
   })

@@ -95,8 +95,8 @@ describe('failed document load', () => {
     for (let i = 0; i < 11; i++) many.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
     for (let i = 0; i < 3; i++) big.send(new Uint8Array(4000)) // 12,000 bytes > 2 × MAX_MESSAGE_BYTES
     patient.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())))
-    expect((await many.closed).code).toBe(CloseCodes.PRELOAD_BUFFER_FULL.code)
-    expect((await big.closed).code).toBe(CloseCodes.PRELOAD_BUFFER_FULL.code)
+    expect((await many.closed).code).toBe(CloseCodes.QUEUE_FULL.code)
+    expect((await big.closed).code).toBe(CloseCodes.QUEUE_FULL.code)
     // A client within bounds is served once the load finishes (it receives sync step 1).
     await new Promise<void>((resolve) => patient.ws.once('message', () => resolve()))
     expect(patient.ws.readyState).toBe(patient.ws.OPEN)

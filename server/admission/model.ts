@@ -150,6 +150,7 @@ interface LoopState {
  */
 export class IntegrationModel {
   private readonly store: Y.Doc['store']
+  private readonly u: ScannedUpdate
   /** Pieces of each document struct the model touched, sorted by clock. */
   private readonly pieces = new Map<YStruct, Node[]>()
   /** New structs per client, sorted by clock (split pieces included). */
@@ -178,13 +179,16 @@ export class IntegrationModel {
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly u: ScannedUpdate,
+    /** The update being modelled. */
+    readonly update: ScannedUpdate,
     /** Work units after which the model stops with OverBudget. */
     private readonly budget: number,
     /** Conflict-scan steps after which it stops with OverBudget. */
     private readonly maxSteps = Number.POSITIVE_INFINITY,
   ) {
     this.store = doc.store
+    const u = update
+    this.u = update
     this.nodes = new Array(u.count)
     this.pending = new Array(u.count).fill(false)
     this.workOf = new Float64Array(u.count)

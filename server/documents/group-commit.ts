@@ -5,8 +5,8 @@
  * update in memory and retries with capped exponential backoff until it succeeds or the
  * owner closes (and then reports what could not be written).
  */
-import * as Y from 'yjs'
 import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
+import { coalesce } from './coalesce.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 
@@ -125,7 +125,7 @@ export class GroupCommit {
     this.pending = new Map()
     this.pendingCount = 0
     const entries: AppendEntry[] = []
-    for (const [name, updates] of batch) entries.push({ name, update: updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates) })
+    for (const [name, updates] of batch) for (const update of coalesce(updates)) entries.push({ name, update })
     this.inFlightNames = new Set(batch.keys())
     this.inFlightCount = count
     const stopTimer = this.opts.metrics.storageFlush.startTimer()

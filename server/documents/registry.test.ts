@@ -14,6 +14,7 @@ import { createMetrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
 import { GroupCommit } from './group-commit.ts'
 import { DocumentRegistry } from './registry.ts'
+import { writerOptions } from '../testing/writer-options.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -30,8 +31,8 @@ it('does not unload a document whose newest edits are still in the group commit 
   const metrics = createMetrics()
   const groupCommit = new GroupCommit({ store, intervalMs: 100, logger, metrics })
   const compactor = { track() {}, forget() {}, appended() {} } as unknown as Compactor
-  const registry = new DocumentRegistry({ store, groupCommit, compactor, publisher: { publish() {} }, unloadGraceMs: 10, batchBytes: 1 << 20, logger, metrics })
-  const peer = { id: 1, awarenessIds: new Set<number>(), send() {} }
+  const registry = new DocumentRegistry({ store, groupCommit, compactor, publisher: { publish() {} }, unloadGraceMs: 10, batchBytes: 1 << 20, logger, metrics, writer: writerOptions() })
+  const peer = { id: 1, awarenessIds: new Set<number>(), newClients: 0, send() {}, refuse() {} }
   try {
     const doc = await registry.acquire('a')
     registry.attach(doc, peer)

@@ -8,7 +8,9 @@ import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
 import type { GroupCommit } from './group-commit.ts'
-import { checkSiteUpdate } from './schema-guard.ts'
+import type { CheckFactory, CheckFailure } from '../admission/admission.ts'
+import type { WriterOptions } from './doc-writer.ts'
+import { SchemaViolation, SiteGuard } from './schema-guard.ts'
 import { SharedDoc, type ClusterOutbox, type Peer, type Publisher } from './shared-doc.ts'
 
 /** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
@@ -31,6 +33,8 @@ export interface RegistryOptions {
   readonly cluster?: ClusterMembership | undefined
   /** Documents whose client updates are checked against the site schema (shared/schema). */
   readonly schemaDocs?: RegExp | undefined
+  /** How updates are admitted and applied (the site check is added for site documents). */
+  readonly writer: Omit<WriterOptions, 'check' | 'checkFailure'>
   /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
   readonly rebaseParts?: ((doc: SharedDoc) => void) | undefined
   readonly onUnload?: ((doc: SharedDoc) => void) | undefined
@@ -93,7 +97,7 @@ export class DocumentRegistry {
       batchBytes: this.opts.batchBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
-      validate: site ? checkSiteUpdate : undefined,
+      writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
       parts: site && this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
     })
     try {
@@ -151,6 +155,7 @@ export class DocumentRegistry {
     // Durable here, and (tiered storage) in the shared store, so the next node to load it
     // sees everything. Edits made while waiting (a peer came and went) go round again.
     do {
+      await doc.writer.idle()
       while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
       await store.settled?.(doc.name)
     } while (groupCommit.hasPending(doc.name) && !this.closed)
@@ -178,3 +183,6 @@ export class DocumentRegistry {
     this.opts.metrics.documentsLoaded.set(0)
   }
 }
+
+const siteCheck: CheckFactory = (doc, model, deletes) => new SiteGuard(doc, model.update, model, deletes)
+const siteCheckFailure: CheckFailure = (err) => (err instanceof SchemaViolation ? { kind: 'schema', detail: err.message } : null)

@@ -6,13 +6,16 @@
 import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
+import type { Refusal } from '../admission/admission.ts'
 import { AwarenessRelay } from './awareness-relay.ts'
+import { coalesce } from './coalesce.ts'
+import { DocWriter, type WriterOptions, type WriterPeer } from './doc-writer.ts'
 
 /** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. */
 export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remote: Symbol('remote') } as const
 
 /** One client's view of this document (a socket subscription). */
-export interface Peer {
+export interface Peer extends WriterPeer {
   readonly id: number
   /** Awareness client ids this peer controls. */
   readonly awarenessIds: Set<number>
@@ -48,8 +51,8 @@ export interface SharedDocHooks {
    * when they pass PARTS_REBASE_AT, to merge them off the event loop.
    */
   readonly parts?: { readonly grown: (doc: SharedDoc) => void } | undefined
-  /** Checks a client's update before it is applied; throws (SchemaViolation) to refuse it. */
-  readonly validate?: ((doc: Y.Doc, update: Uint8Array) => void) | undefined
+  /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
+  readonly writer: WriterOptions
 }
 
 let incarnations = 0
@@ -61,6 +64,8 @@ export class SharedDoc {
   readonly awareness: AwarenessRelay
   readonly peers = new Set<Peer>()
   readonly topic: string
+  /** The one way client and remote updates reach `doc`. */
+  readonly writer: DocWriter
 
   /** Bumped on every change: cheap cache key for anti-entropy digests. */
   version = 0
@@ -92,6 +97,7 @@ export class SharedDoc {
     private readonly hooks: SharedDocHooks,
   ) {
     this.topic = name
+    this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
     this.awareness = new AwarenessRelay(hooks.cluster !== undefined)
     this.doc.on('update', this.onUpdate)
   }
@@ -163,15 +169,18 @@ export class SharedDoc {
     else this.scheduleTick()
   }
 
-  /** Applies a client's update; throws when Yjs cannot decode it. */
-  applyUpdate(update: Uint8Array, from: Peer): void {
-    this.hooks.validate?.(this.doc, update)
-    Y.applyUpdate(this.doc, update, from)
+  /**
+   * A client's update, admitted then applied (now, or in slices over the next turns): a
+   * refusal decided now, or null; a later refusal goes to `from.refuse`. Call only when
+   * `writer.mustWait(from)` is false (else defer the frame through the writer).
+   */
+  receiveUpdate(update: Uint8Array, from: Peer): Refusal | null {
+    return this.writer.fromClient(update, from)
   }
 
   /** Applies what another node accepted (or an anti-entropy repair): fanned out, never re-published. */
   applyRemoteUpdate(update: Uint8Array): void {
-    Y.applyUpdate(this.doc, update, Origin.remote)
+    this.writer.fromRemote(update)
   }
 
   applyAwareness(update: Uint8Array, from: Peer): void {
@@ -226,6 +235,7 @@ export class SharedDoc {
   /** Removes a peer and announces its awareness states as gone. */
   leave(peer: Peer): void {
     if (!this.peers.delete(peer)) return
+    this.writer.forget(peer)
     if (peer.awarenessIds.size > 0) {
       this.awareness.remove(peer.awarenessIds, true)
       peer.awarenessIds.clear()
@@ -250,18 +260,18 @@ export class SharedDoc {
     if (this.destroyed) return
     const { publisher } = this.hooks
     if (this.batch.length > 0) {
-      const update = this.batch.length === 1 ? this.batch[0]! : Y.mergeUpdates(this.batch)
       const sender = this.batchSender ?? undefined
+      const updates = coalesce(this.batch)
       this.batch = []
       this.batchBytes = 0
       this.batchSender = undefined
-      publisher.publish(this.topic, encodeUpdate(update), sender)
+      for (const update of updates) publisher.publish(this.topic, encodeUpdate(update), sender)
     }
     const cluster = this.hooks.cluster
     if (cluster && this.outbound.length > 0) {
-      const own = this.outbound.length === 1 ? this.outbound[0]! : Y.mergeUpdates(this.outbound)
+      const own = coalesce(this.outbound)
       this.outbound = []
-      cluster.publishUpdate(this, own)
+      for (const update of own) cluster.publishUpdate(this, update)
     }
     const ownAwareness = cluster ? this.awareness.takeLocalChanges() : null
     if (cluster && ownAwareness) cluster.publishAwareness(this, ownAwareness)
@@ -274,6 +284,7 @@ export class SharedDoc {
   destroy(): void {
     this.flush()
     this.destroyed = true
+    this.writer.destroy()
     this.doc.off('update', this.onUpdate)
     this.doc.destroy()
   }

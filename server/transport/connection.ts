@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
+import type { Refusal } from '../admission/admission.ts'
 import type { Peer, SharedDoc } from '../documents/shared-doc.ts'
 
 export class Connection implements Peer {
@@ -14,6 +15,8 @@ export class Connection implements Peer {
   queue: Uint8Array[] | null = []
   queueBytes = 0
   readonly awarenessIds = new Set<number>()
+  /** New client ids this connection's updates added (bounded per connection). */
+  newClients = 0
   closed = false
 
   constructor(
@@ -23,7 +26,13 @@ export class Connection implements Peer {
     readonly nameError: string | null,
     readonly remote: string,
     private readonly onSent: (bytes: number) => void,
+    private readonly onRefused: (conn: Connection, refusal: Refusal) => void,
   ) {}
+
+  /** An update of this connection was refused after the turn that received it. */
+  refuse(refusal: Refusal): void {
+    this.onRefused(this, refusal)
+  }
 
   send(frame: Uint8Array): void {
     if (this.closed || !this.ws) return

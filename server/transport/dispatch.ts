@@ -5,7 +5,7 @@
  */
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
-import { SchemaViolation } from '../documents/schema-guard.ts'
+import type { Refusal } from '../admission/admission.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Connection } from './connection.ts'
@@ -13,6 +13,20 @@ import type { Connection } from './connection.ts'
 export interface Rejection {
   readonly code: CloseCode
   readonly detail: string
+}
+
+/** The close code of an update refusal (from admission, decided now or later). */
+export function rejectionOf(refusal: Refusal): Rejection {
+  switch (refusal.kind) {
+    case 'invalid':
+      return { code: CloseCodes.INVALID_UPDATE, detail: refusal.detail }
+    case 'schema':
+      return { code: CloseCodes.SCHEMA_VIOLATION, detail: refusal.detail }
+    case 'limit':
+      if (refusal.limit === 'busy') return { code: CloseCodes.SERVER_BUSY, detail: refusal.detail }
+      if (refusal.limit === 'queue') return { code: CloseCodes.QUEUE_FULL, detail: refusal.detail }
+      return { code: CloseCodes.UPDATE_OVER_LIMIT, detail: refusal.detail }
+  }
 }
 
 export function dispatchFrame(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
@@ -45,17 +59,14 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
     case 'update': {
       const stop = metrics.updateApply.startTimer()
       try {
-        doc.applyUpdate(msg.update, conn)
+        const refusal = doc.receiveUpdate(msg.update, conn)
+        return refusal ? rejectionOf(refusal) : null
       } catch (err) {
-        if (err instanceof SchemaViolation) {
-          metrics.schemaViolations.inc()
-          return { code: CloseCodes.SCHEMA_VIOLATION, detail: err.message }
-        }
+        // Admitted, yet Yjs failed on it: a gap in admission's checks, reported as the client's bad update.
         return { code: CloseCodes.INVALID_UPDATE, detail: (err as Error).message }
       } finally {
         stop()
       }
-      return null
     }
     case 'awareness':
       try {

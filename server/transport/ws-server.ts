@@ -8,10 +8,10 @@ import { docNameFromPath } from '../../shared/protocol/doc-name.ts'
 import type { Config } from '../config.ts'
 import type { DocumentRegistry } from '../documents/registry.ts'
 import type { Peer, Publisher } from '../documents/shared-doc.ts'
-import type { Logger } from '../log.ts'
+import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
-import { dispatchFrame } from './dispatch.ts'
+import { dispatchFrame, rejectionOf } from './dispatch.ts'
 import { uWS } from './uws.ts'
 
 type Socket = WebSocket<{ conn: Connection }>
@@ -48,10 +48,33 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
     metrics.bytesOut.inc(bytes)
   }
 
+  // One line per second per address: a client refused in a loop must not flood the log.
+  const limiter = new LogLimiter()
   const reject = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], detail: string) => {
+    if (conn.closed) return
     metrics.protocolErrors.inc({ reason: code.name })
-    logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, code: code.code, detail }, `closing connection: ${code.reason}`)
+    const suppressed = limiter.allow(conn.remote)
+    if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, code: code.code, detail, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
     conn.close(code, detail)
+  }
+  const refused = (conn: Connection, refusal: Parameters<Connection['refuse']>[0]) => {
+    const r = rejectionOf(refusal)
+    reject(conn, r.code, r.detail)
+  }
+
+  /** Runs one frame against the document now. */
+  const handle = (conn: Connection, frame: Uint8Array) => {
+    if (conn.closed) return
+    const rejection = dispatchFrame(conn, conn.doc!, frame, metrics)
+    if (rejection) reject(conn, rejection.code, rejection.detail)
+  }
+  /** One frame of a served connection: now, or after what holds the document (keeping the connection's order). */
+  const receive = (conn: Connection, frame: Uint8Array) => {
+    const writer = conn.doc!.writer
+    if (!writer.mustWait(conn)) return handle(conn, frame)
+    if (!writer.defer(conn, frame.length, () => handle(conn, frame))) {
+      reject(conn, CloseCodes.QUEUE_FULL, `more than ${config.PRELOAD_QUEUE_MESSAGES} messages or ${8 * config.MAX_MESSAGE_BYTES} bytes waiting (or the node's waiting room is full)`)
+    }
   }
 
   const serve = (conn: Connection) => {
@@ -68,8 +91,8 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
           const queued = conn.queue ?? []
           conn.queue = null
           for (const frame of queued) {
-            const rejection = dispatchFrame(conn, doc, frame, metrics)
-            if (rejection) return reject(conn, rejection.code, rejection.detail)
+            if (conn.closed) return
+            receive(conn, frame)
           }
         },
         (err: Error) => {
@@ -94,7 +117,7 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
     upgrade: (res, req, context) => {
       const name = docNameFromPath(req.getUrl())
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const conn = new Connection(nextId++, name.ok ? name.name : req.getUrl(), name.ok ? null : name.error, remote, onSent)
+      const conn = new Connection(nextId++, name.ok ? name.name : req.getUrl(), name.ok ? null : name.error, remote, onSent, refused)
       res.upgrade(
         { conn },
         req.getHeader('sec-websocket-key'),
@@ -127,13 +150,12 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
         // Bounded in count and bytes: a client cannot park unbounded memory behind a slow load.
         conn.queueBytes += frame.length
         if (conn.queue.length >= config.PRELOAD_QUEUE_MESSAGES || conn.queueBytes > preloadBytes) {
-          return reject(conn, CloseCodes.PRELOAD_BUFFER_FULL, `${conn.queue.length + 1} messages, ${conn.queueBytes} bytes`)
+          return reject(conn, CloseCodes.QUEUE_FULL, `${conn.queue.length + 1} messages, ${conn.queueBytes} bytes`)
         }
         conn.queue.push(frame)
         return
       }
-      const rejection = dispatchFrame(conn, conn.doc!, frame, metrics)
-      if (rejection) reject(conn, rejection.code, rejection.detail)
+      receive(conn, frame)
     },
 
     close: (ws: Socket, code: number) => {

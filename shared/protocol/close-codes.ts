@@ -30,8 +30,12 @@ export const CloseCodes = define({
   INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
   INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
   SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
-  PRELOAD_BUFFER_FULL: { code: 4408, reason: 'too many messages before the document finished loading', retry: true },
+  QUEUE_FULL: { code: 4408, reason: 'too many messages waiting: the document is loading or applying a large update', retry: true },
+  UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
+  INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
+  SERVER_BUSY: { code: 4429, reason: 'server busy applying large updates; retry shortly', retry: true },
   DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
+  DOCUMENT_QUARANTINED: { code: 4423, reason: 'document quarantined: loading it would stall the server; an operator must repair it', retry: true },
 })
 
 export type CloseCodeName = keyof typeof CloseCodes

@@ -1,0 +1,211 @@
+/**
+ * Admission of one update to one document: everything decided before Yjs sees a byte.
+ *
+ *   scan      linear pass over the raw update (Scanner), bounded in structs and delete ranges
+ *   shape     new client ids, new top-level types, subdocuments, merged delete ranges
+ *   model     what integration will cost (IntegrationModel): all work, and conflict scans
+ *             against a bound linear in the update (the concurrent-insert bomb signature)
+ *   deletes   the merged delete set's work; pending structs and deletes Yjs would keep
+ *   check     an extra check of the caller's (the site schema guard), on the model
+ *   plan      slices of at most `sliceWork` each, in Yjs's order
+ *
+ * Each phase runs in slices of work (`advance`), so admitting an 8 MB update never holds the
+ * event loop; a hostile update costs at most its bounds here and nothing in Yjs. The document
+ * must not change between the first `advance` and applying the plan (the caller's DocWriter
+ * holds it). The result is a plan or a refusal that names the bound.
+ */
+import * as Y from 'yjs'
+import { deleteWork, MergedDeletes } from './deletes.ts'
+import type { UpdateLimits } from './limits.ts'
+import { BrokenReference, IntegrationModel, OverBudget } from './model.ts'
+import { Ref, Scanner, TooMany, UpdateFormatError } from './scan.ts'
+import { planSlices, type SlicePlan } from './slices.ts'
+
+/** Why an update was refused: `invalid` (Yjs could not apply it), `limit` (over a bound), `schema`. */
+export interface Refusal {
+  readonly kind: 'invalid' | 'limit' | 'schema'
+  /** The bound, for `limit` (metrics label): structs, new_clients, delete_ranges, work, conflicts, pending, roots, subdocuments. */
+  readonly limit?: string
+  readonly detail: string
+}
+
+export interface Admitted {
+  readonly plan: SlicePlan
+  /** Client ids this update adds to the document. */
+  readonly newClients: number
+  readonly work: number
+  readonly steps: number
+}
+
+/** An extra check run on the model (the site schema guard); throws to refuse. */
+export interface Check {
+  advance(units: number): boolean
+}
+export type CheckFactory = (doc: Y.Doc, model: IntegrationModel, deletes: MergedDeletes) => Check
+/** Maps a check's exception to a refusal (null: not a refusal, rethrow). */
+export type CheckFailure = (err: unknown) => Refusal | null
+
+export interface AdmissionOptions {
+  readonly limits: UpdateLimits
+  /** New client ids this update may still add (per-connection budget). */
+  readonly newClientsLeft?: number
+  readonly check?: CheckFactory
+  readonly checkFailure?: CheckFailure
+  /** Work of one slice of the plan. */
+  readonly sliceWork: number
+}
+
+class Refused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.detail)
+  }
+}
+
+const refuse = (kind: Refusal['kind'], detail: string, limit?: string): never => {
+  throw new Refused(limit ? { kind, limit, detail } : { kind, detail })
+}
+
+/** Scanning costs about this many work units per byte. */
+const SCAN_WORK_PER_BYTE = 12
+
+export class Admission {
+  private readonly scanner: Scanner
+  private model: IntegrationModel | null = null
+  private deletes: MergedDeletes | null = null
+  private check: Check | null = null
+  private phase: 'scan' | 'shape' | 'model' | 'deletes' | 'check' | 'plan' | 'done' = 'scan'
+  private newClients = 0
+  private work = 0
+  private outcome: Admitted | Refusal | null = null
+
+  constructor(
+    private readonly doc: Y.Doc,
+    readonly bytes: Uint8Array,
+    private readonly opts: AdmissionOptions,
+  ) {
+    const { limits } = opts
+    // Raw ranges: duplicates are allowed (they merge away), up to a multiple of the merged bound.
+    this.scanner = new Scanner(bytes, { maxStructs: limits.maxStructs, maxDeleteRanges: limits.maxDeleteRanges * 4 })
+  }
+
+  /** The decision, once `advance` returned true. */
+  get result(): Admitted | Refusal {
+    if (!this.outcome) throw new Error('admission not finished')
+    return this.outcome
+  }
+
+  /** Runs about `units` more work units of admission; true once decided. */
+  advance(units: number): boolean {
+    if (this.outcome) return true
+    try {
+      this.run(units)
+    } catch (err) {
+      if (err instanceof Refused) this.outcome = err.refusal
+      else if (err instanceof UpdateFormatError || err instanceof BrokenReference) this.outcome = { kind: 'invalid', detail: err.message }
+      else if (err instanceof TooMany) this.outcome = { kind: 'limit', limit: err.what === 'structs' ? 'structs' : 'delete_ranges', detail: err.message }
+      else if (err instanceof OverBudget) {
+        this.outcome =
+          err.kind === 'steps'
+            ? { kind: 'limit', limit: 'conflicts', detail: `concurrent inserts at one position cost more than ${err.limit} scan steps (bound: ${this.opts.limits.stepsFloor} + ${this.opts.limits.stepsPerStruct} per struct)` }
+            : { kind: 'limit', limit: 'work', detail: `integrating it would cost more than ${Math.round(err.limit / 1e6)} ms of work` }
+      } else {
+        const refusal = this.opts.checkFailure?.(err)
+        if (!refusal) throw err
+        this.outcome = refusal
+      }
+    }
+    return this.outcome !== null
+  }
+
+  private run(units: number): void {
+    let budget = units
+    const spent = (w: number) => {
+      budget -= w
+      return budget <= 0
+    }
+    if (this.phase === 'scan') {
+      const from = this.scanner.position
+      const done = this.scanner.advance(Math.max(1, Math.floor(budget / SCAN_WORK_PER_BYTE)))
+      if (spent((this.scanner.position - from) * SCAN_WORK_PER_BYTE) && !done) return
+      if (!done) return
+      this.phase = 'shape'
+    }
+    const u = this.scanner.update
+    const { limits } = this.opts
+    if (this.phase === 'shape') {
+      this.shape()
+      this.model = new IntegrationModel(this.doc, u, limits.maxWork, limits.stepsFloor + limits.stepsPerStruct * u.count)
+      this.phase = 'model'
+    }
+    const model = this.model!
+    if (this.phase === 'model') {
+      const before = model.result.work
+      const done = model.advance(budget)
+      if (spent(model.result.work - before) && !done) return
+      if (!done) return
+      this.phase = 'deletes'
+    }
+    if (this.phase === 'deletes') {
+      const deletes = this.deletes!
+      const dw = deleteWork(this.doc, deletes, (c) => model.stateAfter(c))
+      this.work = model.result.work + dw.work
+      if (this.work > limits.maxWork) refuse('limit', `integrating it would cost about ${Math.round(this.work / 1e6)} ms of work (limit ${Math.round(limits.maxWork / 1e6)} ms)`, 'work')
+      const store = this.doc.store
+      const pendingBytes = model.result.pendingBytes + (store.pendingStructs?.update.length ?? 0)
+      if (pendingBytes > limits.maxPendingBytes) refuse('limit', `${model.result.pendingStructs} structs depend on content the server does not have; ${pendingBytes} bytes would wait (limit ${limits.maxPendingBytes})`, 'pending')
+      const pendingDeletes = dw.pendingRanges + (store.pendingDs ? countRanges(Y.decodeUpdateV2(store.pendingDs).ds) : 0)
+      if (pendingDeletes > limits.maxPendingDeleteRanges) refuse('limit', `${dw.pendingRanges} deleted ranges are past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
+      spent(dw.work / 100)
+      this.check = this.opts.check?.(this.doc, model, deletes) ?? null
+      this.phase = this.check ? 'check' : 'plan'
+      if (budget <= 0) return
+    }
+    if (this.phase === 'check') {
+      if (!this.check!.advance(budget)) return
+      this.phase = 'plan'
+    }
+    if (this.phase === 'plan') {
+      const plan = planSlices(this.doc, u, model, this.deletes!, (c) => model.stateAfter(c), this.opts.sliceWork)
+      this.outcome = { plan, newClients: this.newClients, work: this.work, steps: model.result.steps }
+      this.phase = 'done'
+    }
+  }
+
+  /** Bounds that do not need the model: new clients, new top-level types, subdocuments, merged deletes. */
+  private shape(): void {
+    const u = this.scanner.update
+    const { limits } = this.opts
+    const store = this.doc.store
+    for (const b of u.blocks) if (b.count > 0 && !store.clients.has(b.client)) this.newClients++
+    const left = Math.min(limits.maxNewClients, this.opts.newClientsLeft ?? Number.POSITIVE_INFINITY)
+    if (this.newClients > left) {
+      refuse(
+        'limit',
+        left < limits.maxNewClients
+          ? `${this.newClients} new client ids; this connection may add ${left} more`
+          : `${this.newClients} new client ids in one update (limit ${limits.maxNewClients})`,
+        'new_clients',
+      )
+    }
+    const roots = new Set<string>()
+    for (let i = 0; i < u.count; i++) {
+      if (u.ref[i] === Ref.Doc) refuse('limit', 'subdocuments are not supported', 'subdocuments')
+      const r = u.parentRoot[i]!
+      if (r !== -1 && !this.doc.share.has(u.strings[r]!)) roots.add(u.strings[r]!)
+    }
+    if (roots.size > limits.maxNewRoots || this.doc.share.size + roots.size > limits.maxRoots) {
+      refuse('limit', `${roots.size} new top-level types (at most ${limits.maxNewRoots} per update, ${limits.maxRoots} per document)`, 'roots')
+    }
+    this.deletes = MergedDeletes.from(u.deletes)
+    if (this.deletes.ranges > limits.maxDeleteRanges) refuse('limit', `${this.deletes.ranges} deleted ranges (limit ${limits.maxDeleteRanges})`, 'delete_ranges')
+  }
+}
+
+/** Work units of one millisecond (the weights make a unit about a nanosecond). */
+export const WORK_PER_MS = 1e6
+
+function countRanges(ds: { clients: Map<number, unknown[]> }): number {
+  let n = 0
+  for (const list of ds.clients.values()) n += list.length
+  return n
+}

@@ -1,0 +1,237 @@
+/**
+ * The one way updates reach a loaded document's Y.Doc, one at a time.
+ *
+ * - A client's update is admitted first (server/admission): bounds, modelled cost, and the
+ *   site schema for site documents. Over a bound it is refused whole: nothing applied, stored
+ *   or fanned out.
+ * - Small work happens in the turn that received it (the common case: an edit is admitted and
+ *   applied in microseconds). Anything larger becomes a job: admission, then the plan's slices,
+ *   one slice per turn of the event loop (Turns), so no update holds the loop for more than
+ *   one slice whatever its size.
+ * - While a job runs the document is held: what else arrives for it (other clients' frames,
+ *   other nodes' updates) waits in order and runs when the job is done, so admission always
+ *   sees the document its plan is applied to. A peer with frames waiting keeps its order too.
+ * - Waiting is bounded per peer (messages and bytes) and node-wide (bytes of jobs in flight):
+ *   past it the peer is refused with a retryable code, never silently dropped.
+ */
+import * as Y from 'yjs'
+import { Admission, type Admitted, type CheckFactory, type CheckFailure, type Refusal } from '../admission/admission.ts'
+import { TRUSTED_LIMITS, type UpdateLimits } from '../admission/limits.ts'
+import type { Turns } from './turns.ts'
+
+/** What the writer needs of a client session. */
+export interface WriterPeer {
+  /** New client ids this peer's updates added so far (a per-connection bound). */
+  newClients: number
+  /** Reports a refusal decided after the receiving turn (the session closes with its code). */
+  refuse(refusal: Refusal): void
+}
+
+export interface WriterOptions {
+  readonly limits: UpdateLimits
+  /** New client ids one connection may add. */
+  readonly maxConnectionNewClients: number
+  readonly check?: CheckFactory | undefined
+  readonly checkFailure?: CheckFailure | undefined
+  readonly turns: Turns
+  /** Work done in the receiving turn before the rest goes to a job. */
+  readonly inlineWork: number
+  readonly sliceWork: number
+  /** Node-wide: bytes of updates in jobs; past it, large updates are refused as "busy". */
+  readonly inFlight: { bytes: number; readonly max: number }
+  /** Per peer: frames and bytes that may wait behind a job (an upload arrives faster than it is applied). */
+  readonly maxWaitingMessages: number
+  readonly maxWaitingBytes: number
+  /** Node-wide: bytes waiting behind jobs, all documents together. */
+  readonly waitingTotal: { bytes: number; readonly max: number }
+  /** Told of every admission decision (metrics, logs). */
+  readonly observe?: ((outcome: Admitted | Refusal, origin: 'client' | 'remote') => void) | undefined
+}
+
+interface Waiting {
+  readonly peer: WriterPeer | null
+  readonly bytes: number
+  readonly run: () => void
+}
+
+/** Remote updates larger than this are applied as a job (in slices), smaller ones at once; client updates this small never count as "large" for the in-flight bound. */
+const REMOTE_INLINE_BYTES = 64 * 1024
+
+export class DocWriter {
+  private job: Promise<void> | null = null
+  private readonly waiting: Waiting[] = []
+  private readonly waitingOf = new Map<WriterPeer | null, { messages: number; bytes: number }>()
+  private destroyed = false
+
+  constructor(
+    private readonly doc: Y.Doc,
+    /** The transaction origin of a remote update. */
+    private readonly remoteOrigin: unknown,
+    private readonly opts: WriterOptions,
+  ) {}
+
+  /**
+   * Whether `peer`'s next frame must wait: it has frames waiting already (its order is kept).
+   * A peer with nothing waiting is served at once even while a job holds the document: reads
+   * (a joiner's sync step 1, awareness) see a consistent document between slices; only its
+   * updates wait, and `fromClient` queues those itself.
+   */
+  mustWait(peer: WriterPeer | null): boolean {
+    return this.waitingOf.has(peer)
+  }
+
+  /** Resolves when no job holds the document. */
+  async idle(): Promise<void> {
+    while (this.job) await this.job
+  }
+
+  /**
+   * Runs `run` once the document is free, after what is already waiting. False when the
+   * peer's waiting room is full (the caller refuses the peer).
+   */
+  defer(peer: WriterPeer | null, bytes: number, run: () => void): boolean {
+    let mine = this.waitingOf.get(peer)
+    if (!mine) this.waitingOf.set(peer, (mine = { messages: 0, bytes: 0 }))
+    const total = this.opts.waitingTotal
+    if (peer && (mine.messages >= this.opts.maxWaitingMessages || mine.bytes + bytes > this.opts.maxWaitingBytes || total.bytes + bytes > total.max)) {
+      if (mine.messages === 0) this.waitingOf.delete(peer)
+      return false
+    }
+    mine.messages++
+    mine.bytes += bytes
+    total.bytes += bytes
+    this.waiting.push({ peer, bytes, run })
+    if (!this.job) this.drain()
+    return true
+  }
+
+  /**
+   * A client's update: a refusal decided now, or null (applied now, queued behind a job, or a
+   * job itself; a later refusal goes to `peer.refuse`). Call only when `mustWait(peer)` is false.
+   */
+  fromClient(update: Uint8Array, peer: WriterPeer): Refusal | null {
+    const { opts } = this
+    if (this.job) {
+      const queued = this.defer(peer, update.length, () => {
+        const refusal = this.fromClient(update, peer)
+        if (refusal) peer.refuse(refusal)
+      })
+      return queued ? null : { kind: 'limit', limit: 'queue', detail: `more than ${opts.maxWaitingMessages} messages or ${opts.maxWaitingBytes} bytes waiting (or the node's waiting room is full)` }
+    }
+    if (update.length > REMOTE_INLINE_BYTES && opts.inFlight.bytes + update.length > opts.inFlight.max) {
+      return { kind: 'limit', limit: 'busy', detail: `the server is applying ${Math.round(opts.inFlight.bytes / 1048576)} MiB of large updates; retry shortly` }
+    }
+    const admission = new Admission(this.doc, update, {
+      limits: opts.limits,
+      newClientsLeft: opts.maxConnectionNewClients - peer.newClients,
+      check: opts.check,
+      checkFailure: opts.checkFailure,
+      sliceWork: opts.sliceWork,
+    })
+    if (admission.advance(opts.inlineWork)) {
+      const result = this.decided(admission, peer, 'client')
+      if (!('plan' in result)) return result
+      if (result.work <= opts.inlineWork) {
+        for (const slice of result.plan.slices) Y.applyUpdate(this.doc, slice, peer)
+        return null
+      }
+      // Admitted, but too much to apply in this turn: in slices.
+      this.start(update.length, () => this.applySlices(result.plan.slices, peer))
+      return null
+    }
+    this.start(update.length, async () => {
+      while (!admission.advance(opts.sliceWork)) {
+        await opts.turns.next()
+        if (this.destroyed) return
+      }
+      const result = this.decided(admission, peer, 'client')
+      if ('plan' in result) await this.applySlices(result.plan.slices, peer)
+      else peer.refuse(result)
+    })
+    return null
+  }
+
+  private decided(admission: Admission, peer: WriterPeer, origin: 'client'): Admitted | Refusal {
+    const result = admission.result
+    this.opts.observe?.(result, origin)
+    if ('plan' in result) peer.newClients += result.newClients
+    return result
+  }
+
+  /** An update another node accepted (or an anti-entropy repair): applied at once if small, else in slices. */
+  fromRemote(update: Uint8Array): void {
+    if (this.job || this.waitingOf.has(null)) {
+      this.defer(null, update.length, () => this.fromRemote(update))
+      return
+    }
+    if (update.length <= REMOTE_INLINE_BYTES) {
+      Y.applyUpdate(this.doc, update, this.remoteOrigin)
+      return
+    }
+    const admission = new Admission(this.doc, update, { limits: TRUSTED_LIMITS, sliceWork: this.opts.sliceWork })
+    this.start(update.length, async () => {
+      while (!admission.advance(this.opts.sliceWork)) {
+        await this.opts.turns.next()
+        if (this.destroyed) return
+      }
+      const result = admission.result
+      this.opts.observe?.(result, 'remote')
+      // Another node admitted it; if this node's model disagrees, Yjs applies it whole (as before admission existed).
+      const slices = 'plan' in result ? result.plan.slices : [update]
+      await this.applySlices(slices, this.remoteOrigin)
+    })
+  }
+
+  private async applySlices(slices: readonly Uint8Array[], origin: unknown): Promise<void> {
+    for (let k = 0; k < slices.length; k++) {
+      if (k > 0) await this.opts.turns.next()
+      if (this.destroyed) return
+      Y.applyUpdate(this.doc, slices[k]!, origin)
+    }
+  }
+
+  /** Holds the document for `body`; what arrives meanwhile waits. */
+  private start(bytes: number, body: () => Promise<void>): void {
+    this.opts.inFlight.bytes += bytes
+    this.job = (async () => {
+      try {
+        // The receiving turn has had its share of work: the job starts on a later turn.
+        await this.opts.turns.next()
+        if (!this.destroyed) await body()
+      } finally {
+        this.opts.inFlight.bytes -= bytes
+        this.job = null
+        this.drain()
+      }
+    })()
+  }
+
+  /** Runs waiting frames in order until one starts a job. */
+  private drain(): void {
+    while (!this.job && this.waiting.length > 0 && !this.destroyed) {
+      const w = this.waiting.shift()!
+      const mine = this.waitingOf.get(w.peer)!
+      mine.messages--
+      mine.bytes -= w.bytes
+      this.opts.waitingTotal.bytes -= w.bytes
+      if (mine.messages === 0) this.waitingOf.delete(w.peer)
+      w.run()
+    }
+  }
+
+  /** Forgets what `peer` has waiting (it left). */
+  forget(peer: WriterPeer): void {
+    const mine = this.waitingOf.get(peer)
+    if (!mine) return
+    this.waitingOf.delete(peer)
+    this.opts.waitingTotal.bytes -= mine.bytes
+    for (let i = this.waiting.length - 1; i >= 0; i--) if (this.waiting[i]!.peer === peer) this.waiting.splice(i, 1)
+  }
+
+  destroy(): void {
+    this.destroyed = true
+    for (const w of this.waiting) this.opts.waitingTotal.bytes -= w.bytes
+    this.waiting.length = 0
+    this.waitingOf.clear()
+  }
+}
