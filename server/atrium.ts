@@ -118,6 +118,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       )
     },
     onUnload: (doc) => compute.forget(doc),
+    merge: (updates) => pool.merge(updates),
     writer: {
       limits: clientLimits(config),
       maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,

@@ -30,6 +30,7 @@ export function createMetrics() {
     computeTime: new Histogram({ name: 'atrium_compute_seconds', help: 'Compute time of a cache miss, by kind (worker thread; the event loop only waits).', labelNames: ['kind'] as const, buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     updateApply: new Histogram({ name: 'atrium_update_apply_seconds', help: 'Time to apply one client update to its document.', buckets: latencyBuckets, registers: [registry] }),
     storageLoads: new Counter({ name: 'atrium_storage_loads_total', help: 'Document loads from storage.', registers: [registry] }),
+    documentsQuarantined: new Counter({ name: 'atrium_documents_quarantined_total', help: 'Loads refused because the stored document would stall the node even merged (quarantined; npm run docs -- repair).', registers: [registry] }),
     storageLoadFailures: new Counter({ name: 'atrium_storage_load_failures_total', help: 'Document loads that failed.', registers: [registry] }),
     storageFlush: new Histogram({ name: 'atrium_storage_flush_seconds', help: 'Group-commit latency: one batched, durable append.', buckets: latencyBuckets, registers: [registry] }),
     storageFlushFailures: new Counter({ name: 'atrium_storage_flush_failures_total', help: 'Group commits that failed (retried with backoff).', registers: [registry] }),

@@ -17,7 +17,10 @@ export interface CraftedItem {
   readonly content: string | { any: unknown } | { deleted: number } | { map: true }
 }
 
-/** Encodes items (grouped per client, clocks as given and contiguous) and deleted ranges as one update. */
+/**
+ * Encodes items (grouped per client, clocks as given and contiguous) and deleted ranges as one
+ * update, clients in descending order as Yjs writes them (Y.mergeUpdates assumes that order).
+ */
 export function encodeItems(items: readonly CraftedItem[], deletes: readonly [client: number, clock: number, len: number][] = []): Uint8Array {
   const byClient = new Map<number, CraftedItem[]>()
   for (const it of items) {
@@ -27,7 +30,7 @@ export function encodeItems(items: readonly CraftedItem[], deletes: readonly [cl
   }
   const e = new Y.UpdateEncoderV1()
   encoding.writeVarUint(e.restEncoder, byClient.size)
-  for (const [client, list] of byClient) {
+  for (const [client, list] of [...byClient].sort(([a], [b]) => b - a)) {
     encoding.writeVarUint(e.restEncoder, list.length)
     e.writeClient(client)
     encoding.writeVarUint(e.restEncoder, list[0]!.clock)
@@ -106,7 +109,7 @@ export function chainBomb(chain: number, n: number, root = 't', chainClient = 1,
 export function clientFlood(n: number, firstClient: number): Uint8Array {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, n)
-  for (let i = 0; i < n; i++) {
+  for (let i = n - 1; i >= 0; i--) {
     encoding.writeVarUint(e, 1)
     encoding.writeVarUint(e, firstClient + i)
     encoding.writeVarUint(e, 0)

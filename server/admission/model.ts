@@ -57,6 +57,9 @@ export class BrokenReference extends Error {
   }
 }
 
+/** Repair mode: the struct being integrated scans too far (internal to the model). */
+class TooCostly extends Error {}
+
 /** A list or map the model places items in: a document type, or a type created by the update. */
 export class ModelType {
   /** Overlay of the first item of the list (undefined: the document's). */
@@ -163,6 +166,9 @@ export class IntegrationModel {
   /** Model node of each new struct index (its first piece), or undefined when not integrated. */
   readonly nodes: (Node | undefined)[]
   readonly pending: boolean[]
+  /** Repair mode: clients left out because a struct of theirs scanned past `dropOver`. */
+  readonly dropped = new Set<number>()
+  private structSteps = 0
   /** New structs in the order Yjs integrates them. */
   readonly order: number[] = []
   /** Work units of each new struct's integration. */
@@ -185,6 +191,11 @@ export class IntegrationModel {
     private readonly budget: number,
     /** Conflict-scan steps after which it stops with OverBudget. */
     private readonly maxSteps = Number.POSITIVE_INFINITY,
+    /**
+     * Repair mode (docs repair): a struct whose own conflict scan passes this many steps is
+     * left out, with the rest of its client (`dropped`), instead of stopping the model.
+     */
+    private readonly dropOver = Number.POSITIVE_INFINITY,
   ) {
     this.store = doc.store
     const u = update
@@ -221,6 +232,7 @@ export class IntegrationModel {
 
   private step(): void {
     if (++this.steps > this.maxSteps) throw new OverBudget('steps', this.maxSteps)
+    if (++this.structSteps > this.dropOver) throw new TooCostly()
     this.spend(Work.step)
   }
 
@@ -481,10 +493,16 @@ export class IntegrationModel {
             }
           } else if (offset === 0 || offset < u.length[head]!) {
             const before = this.work
-            this.integrate(head, offset)
-            this.workOf[head] = this.work - before
-            this.order.push(head)
-            this.state.set(client, u.clock[head]! + u.length[head]!)
+            this.structSteps = 0
+            try {
+              this.integrate(head, offset)
+              this.workOf[head] = this.work - before
+              this.order.push(head)
+              this.state.set(client, u.clock[head]! + u.length[head]!)
+            } catch (err) {
+              if (!(err instanceof TooCostly)) throw err
+              this.drop(loop, client, head)
+            }
           }
         }
       }
@@ -499,6 +517,20 @@ export class IntegrationModel {
       }
       if (this.work >= until) return false
     }
+  }
+
+  /** Repair mode: the client's struct being integrated and all after it are left out (what depends on them stays pending). */
+  private drop(loop: LoopState, client: number, head: number): void {
+    this.dropped.add(client)
+    this.markPending(head)
+    const r = loop.refs.get(client)
+    if (r) {
+      for (let k = Math.max(0, r.refs.indexOf(head)); k < r.refs.length; k++) this.markPending(r.refs[k]!)
+      loop.refs.delete(client)
+      r.i = 0
+      r.refs.length = 0
+    }
+    loop.ids = loop.ids.filter((c) => c !== client)
   }
 
   private markPending(i: number): void {

@@ -114,3 +114,22 @@ function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly Ra
   }
   return encoding.toUint8Array(e)
 }
+
+/**
+ * The same update with its client blocks in descending client order, as Yjs writes them:
+ * Y.mergeUpdates merges updates as streams sorted that way and silently drops structs of an
+ * update that is not (applyUpdate does not care). Raw bytes, delete set as it was.
+ */
+export function sortedByClient(u: ScannedUpdate): Uint8Array {
+  const runs: Run[] = [...u.blocks].filter((b) => b.count > 0).sort((a, b) => b.client - a.client).map((b) => [b.first, b.first + b.count - 1])
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, runs.length)
+  for (const [first, last] of runs) {
+    encoding.writeVarUint(e, last - first + 1)
+    encoding.writeVarUint(e, u.client[first]!)
+    encoding.writeVarUint(e, u.clock[first]!)
+    encoding.writeUint8Array(e, u.bytes.subarray(u.start[first]!, u.end[last]!))
+  }
+  encoding.writeUint8Array(e, u.bytes.subarray(u.deleteSetStart))
+  return encoding.toUint8Array(e)
+}

@@ -24,6 +24,17 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 
 export class ComputeError extends Error {}
 
+/** Too many computations waiting for the worker: answered 503 with Retry-After. */
+export class ComputeBusy extends Error {
+  constructor(readonly waiting: number) {
+    super(`${waiting} computations are waiting for the compute worker`)
+    this.name = 'ComputeBusy'
+  }
+}
+
+/** Distinct computations (cache misses) that may wait for the worker at once; more are refused, not queued without bound. */
+export const MAX_COMPUTE_QUEUE = 32
+
 interface Cached {
   readonly value: unknown
   readonly ms: number
@@ -50,6 +61,8 @@ export class ComputeService {
   /** What the worker's copy of each document holds (as dispatched; tasks run in order). */
   private readonly sent = new Map<string, number>()
   private readonly cache: LRUCache<string, Cached, { doc: SharedDoc; job: ComputeJob }>
+  /** Computations dispatched and not finished. */
+  private active = 0
 
   constructor(
     private readonly metrics: Metrics,
@@ -76,6 +89,7 @@ export class ComputeService {
   async run(doc: SharedDoc, job: ComputeJob): Promise<{ value: unknown; cached: boolean; source: 'local' | 'shared' | 'computed'; ms: number }> {
     const key = `${doc.name}#${doc.incarnation}@${doc.version}|${JSON.stringify(job)}`
     const hit = this.cache.has(key)
+    if (!hit && this.active >= MAX_COMPUTE_QUEUE) throw new ComputeBusy(this.active)
     const result = await this.cache.fetch(key, { context: { doc, job } })
     if (!result) throw new ComputeError('computation returned nothing')
     const source = hit ? 'local' : result.source
@@ -126,14 +140,16 @@ export class ComputeService {
   private async compute(doc: SharedDoc, job: ComputeJob, withKey = false): Promise<Cached & { key?: string }> {
     const stop = this.metrics.computeTime.startTimer({ kind: job.kind })
     const replica = `${doc.name}#${doc.incarnation}`
+    this.active++
     try {
       let out = await this.dispatch(doc, replica, this.sent.get(replica) ?? -1, job, withKey)
       if ('stale' in out) out = await this.dispatch(doc, replica, -1, job, withKey)
       if ('stale' in out) throw new ComputeError('the compute worker lost its copy twice')
       if ('error' in out) throw new ComputeError(out.error)
-      const bytes = typeof out.value === 'string' ? out.value.length : out.value instanceof Uint8Array ? out.value.length : JSON.stringify(out.value).length
+      const bytes = sizeOf(out.value)
       return { value: out.value, ms: out.ms, bytes, source: 'computed', key: out.key }
     } finally {
+      this.active--
       stop()
     }
   }
@@ -150,6 +166,7 @@ export class ComputeService {
 
   /** The document's whole state as one update, encoded by the worker's copy (not cached: it is big and asked for rarely). */
   async encodeState(doc: SharedDoc): Promise<Uint8Array> {
+    if (this.active >= MAX_COMPUTE_QUEUE) throw new ComputeBusy(this.active)
     const out = await this.compute(doc, { kind: 'state' })
     return out.value as Uint8Array
   }
@@ -163,4 +180,11 @@ export class ComputeService {
     this.cache.clear()
     await this.worker.close()
   }
+}
+
+/** Bytes a result holds (for the cache's bound), without serializing a large one on the event loop. */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string' || value instanceof Uint8Array) return value.length
+  const jsonBytes = (value as { jsonBytes?: unknown } | null)?.jsonBytes
+  return typeof jsonBytes === 'number' ? jsonBytes : JSON.stringify(value).length
 }

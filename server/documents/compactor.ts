@@ -36,6 +36,11 @@ export class Compactor {
 
   constructor(private readonly opts: CompactorOptions) {}
 
+  /** Log length that triggers compaction. */
+  get threshold(): number {
+    return this.opts.threshold
+  }
+
   track(name: string, logLength: number): void {
     this.logLength.set(name, logLength)
     this.maybeCompact(name)

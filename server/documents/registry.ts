@@ -10,6 +10,7 @@ import type { Compactor } from './compactor.ts'
 import type { GroupCommit } from './group-commit.ts'
 import type { CheckFactory, CheckFailure } from '../admission/admission.ts'
 import type { WriterOptions } from './doc-writer.ts'
+import { applyStored } from './loader.ts'
 import { SchemaViolation, SiteGuard } from './schema-guard.ts'
 import { SharedDoc, type ClusterOutbox, type Peer, type Publisher } from './shared-doc.ts'
 
@@ -35,6 +36,8 @@ export interface RegistryOptions {
   readonly schemaDocs?: RegExp | undefined
   /** How updates are admitted and applied (the site check is added for site documents). */
   readonly writer: Omit<WriterOptions, 'check' | 'checkFailure'>
+  /** Merges stored updates into one, off the event loop (the worker pool), for a document that only loads merged. */
+  readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array>
   /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
   readonly rebaseParts?: ((doc: SharedDoc) => void) | undefined
   readonly onUnload?: ((doc: SharedDoc) => void) | undefined
@@ -51,10 +54,26 @@ export class DocumentLoadError extends Error {
   }
 }
 
+/** The stored document would stall the node when loaded (even merged): not served until an operator repairs it. */
+export class DocumentQuarantined extends DocumentLoadError {
+  constructor(
+    docName: string,
+    readonly reason: string,
+  ) {
+    super(docName, new Error(`quarantined: ${reason}`))
+    this.name = 'DocumentQuarantined'
+  }
+}
+
+/** A quarantined document is checked again at most this often (clients retry it). */
+export const QUARANTINE_RECHECK_MS = 30_000
+
 export class DocumentRegistry {
   private readonly docs = new Map<string, SharedDoc>()
   private readonly loading = new Map<string, Promise<SharedDoc>>()
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>()
+  /** Documents found poisoned, with why and until when that verdict stands. */
+  private readonly quarantined = new Map<string, { reason: string; until: number }>()
   private closed = false
 
   constructor(private readonly opts: RegistryOptions) {}
@@ -87,32 +106,68 @@ export class DocumentRegistry {
     return pending
   }
 
-  private async load(name: string): Promise<SharedDoc> {
-    const { store, metrics, logger, compactor } = this.opts
-    metrics.storageLoads.inc()
+  /** Quarantined documents (name → why), as of now. */
+  quarantine(): Map<string, string> {
+    const now = Date.now()
+    const out = new Map<string, string>()
+    for (const [name, q] of this.quarantined) if (q.until > now) out.set(name, q.reason)
+    return out
+  }
+
+  private create(name: string): SharedDoc {
     const site = this.opts.schemaDocs?.test(name) === true
-    const doc = new SharedDoc(name, {
+    return new SharedDoc(name, {
       publisher: this.opts.publisher,
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
-      parts: site && this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
+      parts: this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
     })
+  }
+
+  private async load(name: string): Promise<SharedDoc> {
+    const { store, metrics, logger, compactor } = this.opts
+    const verdict = this.quarantined.get(name)
+    if (verdict && verdict.until > Date.now()) throw new DocumentQuarantined(name, verdict.reason)
+    metrics.storageLoads.inc()
+    let doc = this.create(name)
+    const loading = { turns: this.opts.writer.turns, sliceWork: this.opts.writer.sliceWork }
     try {
       const stored = await store.load(name)
-      if (stored) doc.loadStored(stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates)
+      let logLength = stored?.updates.length ?? 0
+      if (stored) {
+        const entries = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
+        const stall = await applyStored(doc, entries, loading)
+        if (stall) {
+          // In the order stored it would stall; merged, Yjs integrates in its own order, which undoes most such cases.
+          doc.destroy()
+          doc = this.create(name)
+          const still = await applyStored(doc, [await this.opts.merge(entries)], loading)
+          if (still) {
+            this.quarantined.set(name, { reason: still, until: Date.now() + QUARANTINE_RECHECK_MS })
+            metrics.documentsQuarantined.inc()
+            logger.error({ doc: name, reason: still }, 'document quarantined: loading it would stall the server; repair it with npm run docs -- repair')
+            throw new DocumentQuarantined(name, still)
+          }
+          logger.warn({ doc: name, stall }, 'document loads only with its log merged; compacting it')
+          // Compacted soon, so the next load does not need the merge.
+          logLength = Math.max(logLength, this.opts.compactor.threshold)
+        }
+        this.quarantined.delete(name)
+      }
       if (this.closed) throw new Error('server is shutting down')
       this.docs.set(name, doc)
       metrics.documentsLoaded.set(this.docs.size)
-      compactor.track(name, stored?.updates.length ?? 0)
+      compactor.track(name, logLength)
       this.opts.cluster?.loaded(doc)
       // Nobody may attach (every joiner left while loading): unload after the grace period then.
       this.scheduleUnload(doc)
       return doc
     } catch (err) {
       doc.destroy()
+      if (err instanceof DocumentQuarantined) throw err
       metrics.storageLoadFailures.inc()
       logger.error({ err, doc: name }, 'document load failed; not serving it')
       throw new DocumentLoadError(name, err)

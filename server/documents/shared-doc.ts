@@ -102,14 +102,10 @@ export class SharedDoc {
     this.doc.on('update', this.onUpdate)
   }
 
-  /** Applies stored state without persisting or publishing it. Throws on corrupt data. */
-  loadStored(updates: Iterable<Uint8Array>): void {
-    this.doc.transact(() => {
-      for (const u of updates) {
-        Y.applyUpdate(this.doc, u)
-        this.addPart(u)
-      }
-    }, Origin.storage)
+  /** Applies (a slice of) stored state without persisting or publishing it (documents/loader.ts admits it first). */
+  loadSlice(update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, Origin.storage)
+    this.addPart(update)
   }
 
   private addPart(update: Uint8Array): void {

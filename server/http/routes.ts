@@ -8,9 +8,9 @@ import * as Y from 'yjs'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
 import { storedToDoc, type DocStore } from '../../persistence/doc-store.ts'
 import { z } from 'zod'
-import { ComputeError, type ComputeService } from '../compute/service.ts'
+import { ComputeBusy, ComputeError, type ComputeService } from '../compute/service.ts'
 import { LODS } from '../compute/site.ts'
-import { DocumentLoadError, type DocumentRegistry } from '../documents/registry.ts'
+import { DocumentLoadError, DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import { SharedDoc } from '../documents/shared-doc.ts'
 import { describeIssue, Id } from '../../shared/schema/domain.ts'
 import { docToJSON } from '../documents/to-json.ts'
@@ -40,12 +40,16 @@ interface Reply {
   status: number
   body: string | Uint8Array
   type?: string
+  headers?: Record<string, string>
 }
 
 /** Largest request body accepted (JSON commands only; documents never travel over REST). */
 const MAX_BODY_BYTES = 16 * 1024
 
 const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
+
+/** Largest document served as JSON by GET /api/documents/<name> (built in the compute worker, cached per version). */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
 const problem = (status: number, error: string, message: string) => json(status, { error, message })
@@ -66,6 +70,7 @@ function route(logger: Logger, handler: (url: string, query: URLSearchParams, bo
       res.cork(() => {
         res.writeStatus(STATUS[reply.status] ?? `${reply.status}`)
         res.writeHeader('content-type', reply.type ?? 'text/plain; charset=utf-8')
+        for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v)
         res.end(reply.body)
       })
     }
@@ -142,8 +147,19 @@ const SvgQuery = z.strictObject({
     .regex(/^-?[\d.]+(,-?[\d.]+){3}$/, 'four numbers: minX,minY,maxX,maxY')
     .transform((v) => v.split(',').map(Number) as [number, number, number, number])
     .refine(([x0, y0, x1, y1]) => [x0, y0, x1, y1].every(Number.isFinite) && x0 < x1 && y0 < y1, 'minX < maxX and minY < maxY')
+    .transform(snapViewport)
     .optional(),
 })
+
+/**
+ * A viewport widened to a grid of 1/32 of its size, rounded to a power of two (so nearly equal
+ * viewports of one zoom level are the same viewport): a client panning pixel by pixel gets a
+ * few cached exports, not one computation per request.
+ */
+export function snapViewport([x0, y0, x1, y1]: [number, number, number, number]): [number, number, number, number] {
+  const cell = 2 ** Math.floor(Math.log2(Math.max(x1 - x0, y1 - y0) / 32))
+  return [Math.floor(x0 / cell) * cell, Math.floor(y0 / cell) * cell, Math.ceil(x1 / cell) * cell, Math.ceil(y1 / cell) * cell]
+}
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
@@ -186,32 +202,28 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       const { name, rest } = path
       if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
-      const loaded = deps.registry().peek(name)
-      if (!info && !loaded) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
-      let content: Record<string, unknown>
-      let size: number
-      if (loaded) {
-        content = docToJSON(loaded.doc)
-        size = Y.encodeStateAsUpdate(loaded.doc).length
-      } else {
-        const stored = await store.load(name)
-        // A shared store can have a head whose first records are not written yet.
-        if (!stored) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
-        const doc = storedToDoc(stored)
-        content = docToJSON(doc)
-        size = Y.encodeStateAsUpdate(doc).length
-        doc.destroy()
-      }
-      return json(200, {
-        name,
-        loaded: loaded !== undefined,
-        size,
-        updateLogLength: info?.logLength ?? 0,
-        snapshotBytes: info?.snapshotBytes ?? 0,
-        content,
-      })
+      const wasLoaded = deps.registry().peek(name) !== undefined
+      const doc = await existing(name)
+      if (!(doc instanceof SharedDoc)) return doc
+      // Built and sized in the compute worker (never on the event loop), cached per document version.
+      const r = await compute(() => deps.compute.run(doc, { kind: 'json', maxBytes: MAX_JSON_BYTES }))
+      if ('status' in r) return r
+      const v = r.value as { json: string | null; jsonBytes: number; size: number }
+      if (v.json === null) return problem(413, 'too_large', `the document is ${v.jsonBytes} bytes as JSON (over ${MAX_JSON_BYTES}); export it with npm run docs -- export, or as a Yjs update from /snapshots`)
+      const head = JSON.stringify({ name, loaded: wasLoaded, size: v.size, updateLogLength: info?.logLength ?? 0, snapshotBytes: info?.snapshotBytes ?? 0 })
+      return { status: 200, type: 'application/json', body: `${head.slice(0, -1)},"content":${v.json}}` }
     }),
   )
+
+  /** Runs a computation; a full compute queue is a 503 with Retry-After, never a wait without bound. */
+  async function compute<T>(job: () => Promise<T>): Promise<T | Reply> {
+    try {
+      return await job()
+    } catch (err) {
+      if (err instanceof ComputeBusy) return { ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } }
+      throw err
+    }
+  }
 
   /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. */
   async function existing(name: string): Promise<SharedDoc | Reply> {
@@ -219,6 +231,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     try {
       return await deps.registry().acquire(name)
     } catch (err) {
+      if (err instanceof DocumentQuarantined) return problem(503, 'quarantined', `the document is quarantined (${err.reason}); an operator must repair it: npm run docs -- repair`)
       if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
       throw err
     }
@@ -261,6 +274,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       return problem(404, 'not_found', `no resource ${JSON.stringify(resource)} (analytics, export.svg, objects/<id>)`)
     } catch (err) {
       if (err instanceof ComputeError) return problem(404, 'not_found', err.message)
+      if (err instanceof ComputeBusy) return { ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } }
       throw err
     }
   }
@@ -287,7 +301,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         const doc = await existing(name)
         if (!(doc instanceof SharedDoc)) return doc
         // The whole state, encoded by the compute worker's copy (never on the event loop).
-        const state = await deps.compute.encodeState(doc)
+        const state = await compute(() => deps.compute.encodeState(doc))
+        if (!(state instanceof Uint8Array)) return state
         try {
           const info = await store.saveVersion(name, input.data.label, state)
           return json(201, info)

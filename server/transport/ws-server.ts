@@ -6,7 +6,7 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js'
 import { CloseCodes } from '../../shared/protocol/close-codes.ts'
 import { docNameFromPath } from '../../shared/protocol/doc-name.ts'
 import type { Config } from '../config.ts'
-import type { DocumentRegistry } from '../documents/registry.ts'
+import { DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import type { Peer, Publisher } from '../documents/shared-doc.ts'
 import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -97,8 +97,10 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
         },
         (err: Error) => {
           if (conn.closed) return
-          logger.warn({ conn: conn.id, doc: conn.docName, err: err.message }, 'closing connection: document unavailable')
-          conn.close(CloseCodes.DOCUMENT_UNAVAILABLE)
+          const code = err instanceof DocumentQuarantined ? CloseCodes.DOCUMENT_QUARANTINED : CloseCodes.DOCUMENT_UNAVAILABLE
+          const suppressed = limiter.allow(conn.remote)
+          if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, err: err.message, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
+          conn.close(code)
         },
       )
   }

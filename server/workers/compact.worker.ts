@@ -1,9 +1,12 @@
 /**
  * Worker-thread task: merge a snapshot and its update log into one compact snapshot.
  * Applying to a Y.Doc (rather than Y.mergeUpdates) lets Yjs garbage-collect deleted
- * content, so the snapshot is as small as the document.
+ * content, so the snapshot is as small as the document. Each entry is checked before it is
+ * applied (admission/stored.ts): a log that would take Yjs minutes in the order stored is
+ * merged first, so a poisoned document cannot hold a worker thread for minutes either.
  */
 import * as Y from 'yjs'
+import { buildChecked, Poisoned } from '../admission/stored.ts'
 
 export interface CompactInput {
   readonly snapshot: Uint8Array | null
@@ -17,21 +20,19 @@ export interface CompactOutput {
 }
 
 export default function compact({ snapshot, updates }: CompactInput): CompactOutput {
-  const doc = new Y.Doc({ gc: true })
-  let inputBytes = 0
-  doc.transact(() => {
-    if (snapshot) {
-      Y.applyUpdate(doc, snapshot)
-      inputBytes += snapshot.length
-    }
-    for (const update of updates) {
-      Y.applyUpdate(doc, update)
-      inputBytes += update.length
-    }
-  })
-  const out = { snapshot: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc), inputBytes }
-  doc.destroy()
-  return out
+  const entries = snapshot ? [snapshot, ...updates] : [...updates]
+  const inputBytes = entries.reduce((n, e) => n + e.length, 0)
+  try {
+    const { doc } = buildChecked(entries)
+    const out = { snapshot: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc), inputBytes }
+    doc.destroy()
+    return out
+  } catch (err) {
+    if (!(err instanceof Poisoned)) throw err
+    // Poisoned even merged: still one entry instead of many, but never integrated here.
+    const merged = Y.mergeUpdates(entries)
+    return { snapshot: merged, stateVector: Y.encodeStateVectorFromUpdate(merged), inputBytes }
+  }
 }
 
 /** Worker-thread task: merge updates into one (Y.mergeUpdates: no Y.Doc, keeps what it is given). */

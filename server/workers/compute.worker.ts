@@ -1,6 +1,6 @@
 /**
- * Worker-thread task: compute over a site document (analytics, SVG export) on this
- * worker's own copy of it. The copy is kept between tasks and fed only the parts added
+ * Worker-thread task: compute over a document (analytics, SVG export and objects of site
+ * documents; any document's JSON and whole state) on this worker's own copy of it. The copy is kept between tasks and fed only the parts added
  * since (the main thread never encodes the document); `stale` asks for the whole document
  * when this worker has no copy at the expected point (first use, evicted, restarted).
  */
@@ -10,8 +10,9 @@ import { anchorsOf, objectsOf, pathTo, readObjects, resolveHierarchy } from '../
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
+import { docToJSON } from '../documents/to-json.ts'
 
-export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'key' } | { readonly kind: 'object'; readonly id: string } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
+export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'json'; readonly maxBytes: number } | { readonly kind: 'key' } | { readonly kind: 'object'; readonly id: string } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
 
 export interface ComputeInput {
   /** The document's identity in this process (name and incarnation). */
@@ -96,6 +97,8 @@ export default function compute(input: ComputeInput): ComputeOutput {
         ? analyze(replica.site)
         : job.kind === 'state'
           ? Y.encodeStateAsUpdate(replica.doc)
+          : job.kind === 'json'
+            ? documentJson(replica.doc, job.maxBytes)
           : job.kind === 'key'
             ? stateKey(replica.doc)
             : job.kind === 'object'
@@ -117,6 +120,13 @@ function stateKey(doc: Y.Doc): string {
   const sv = Y.encodeStateVector(doc)
   // A cryptographic digest: clients choose what they delete, and must not be able to make two states collide.
   return createHash('sha256').update(sv).update(Y.encodeStateAsUpdate(doc, sv)).digest('base64url')
+}
+
+/** The document as JSON text with its encoded size; or only its size, when the text would pass `maxBytes`. */
+function documentJson(doc: Y.Doc, maxBytes: number): { json: string | null; jsonBytes: number; size: number } {
+  const json = JSON.stringify(docToJSON(doc))
+  const size = Y.encodeStateAsUpdate(doc).length
+  return json.length > maxBytes ? { json: null, jsonBytes: json.length, size } : { json, jsonBytes: json.length, size }
 }
 
 /** One object with where the hierarchy puts it (null when there is no such object). */
