@@ -213,4 +213,29 @@ describe('site compute over REST', () => {
     a.destroy()
     b.destroy()
   }, 120_000)
+
+  it('answers for a site stored before the guard (a floor without a name, a zone without a type), never 500', async () => {
+    // Written straight to the store, as a document from before the schema guard (or an import) would be.
+    const old = new Y.Doc()
+    const objects = old.getMap<Y.Map<unknown>>('objects')
+    const put = (id: string, fields: Record<string, unknown>) => {
+      const m = new Y.Map<unknown>()
+      for (const [k, v] of Object.entries(fields)) m.set(k, v)
+      objects.set(id, m)
+    }
+    put('b', { type: 'building', parentId: null, name: 'B' })
+    put('f1', { type: 'floor', parentId: 'b', level: 1, elevation: 0 })
+    put('z1', { parentId: 'f1', name: 'typeless', bbox: [0, 0, 0, 5, 5, 3] })
+    put('c', { type: 'component', parentId: 'z1', name: 'c', bbox: 'wide' })
+    await node.store.append([{ name: 'site/legacy', update: Y.encodeStateAsUpdate(old) }])
+    const get = (path: string) => fetch(`${http}/api/documents/${encodeURIComponent('site/legacy')}/${path}`)
+    const analytics = await get('analytics')
+    expect(analytics.status).toBe(200)
+    expect(((await analytics.json()) as { analytics: Analytics }).analytics.hierarchy.invalid).toBe(1)
+    const svg = await get('export.svg?floor=f1')
+    expect(svg.status).toBe(200)
+    parseSvg(await svg.text())
+    expect((await get('objects/f1')).status).toBe(200)
+    expect(((await (await get('objects/c')).json()) as { bbox?: unknown }).bbox).toBeUndefined()
+  })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
+import { sanitizeObject } from '../../shared/schema/document.ts'
 import { analyze, exportSvg, ExportError } from './site.ts'
 
 const box = (x: number, y: number, z: number, s = 1) => [x, y, z, x + s, y + s, z + s]
@@ -54,5 +55,48 @@ describe('site analytics', () => {
     const svg = exportSvg({ objects: named, anchors }, { floor: 'f', lod: 'zones' })
     expect(svg).not.toContain('<script>')
     expect(svg).toContain('data-name="&#60;script&#62;&#34;&#38;"')
+  })
+})
+
+describe('readers of a site stored before the schema guard (fields missing or of the wrong kind)', () => {
+  // What the two guard bypasses of issue 12 left behind, and worse.
+  const broken = new Map<string, BuildingObject>([
+    ['b', { type: 'building', parentId: null } as unknown as BuildingObject],
+    ['f1', { type: 'floor', parentId: 'b', level: 1, elevation: 0 } as unknown as BuildingObject], // no name
+    ['f2', { parentId: 'b', name: 'typeless' } as unknown as BuildingObject], // no type
+    ['z1', { parentId: 'f1', name: 'Z', bbox: [0, 0, 0, 5, 5, 3] } as unknown as BuildingObject], // no type
+    ['z2', { type: 'zone', parentId: 'f1', name: 7, bbox: 'wide' } as unknown as BuildingObject],
+    ['s', { type: 'system', parentId: 'f1', name: 'S' } as unknown as BuildingObject], // no discipline
+    ['c', { type: 'component', parentId: 's', name: 'c' } as unknown as BuildingObject], // no bbox
+    ['c2', { type: 'component', parentId: 's', name: 'c2', bbox: [0, 0] } as unknown as BuildingObject], // short bbox
+    ['k', { type: 'connection', parentId: 's', name: 'k' } as unknown as BuildingObject], // no ends
+    ['sp', { type: 'space', parentId: 'f1', name: 'room', bbox: null } as unknown as BuildingObject],
+    ['w', { type: 'warehouse', parentId: 'f1', name: 'unknown type' } as unknown as BuildingObject],
+  ])
+
+  // What readers get: the compute worker sanitizes every object it reads (shared/schema).
+  const objects = new Map<string, BuildingObject>()
+  const invalid = new Set<string>()
+  for (const [id, raw] of broken) {
+    const o = sanitizeObject(id, raw as unknown as Record<string, unknown>)
+    if (o) objects.set(id, o)
+    else invalid.add(id)
+  }
+  const site = { objects, anchors: new Map<string, Anchor>(), invalid }
+
+  it('sanitizing keeps what is valid: a name (the id when missing), the type, fields that pass their schema', () => {
+    expect(objects.get('f1')).toEqual({ type: 'floor', parentId: 'b', name: 'f1', level: 1, elevation: 0 })
+    expect(objects.get('z2')).toEqual({ type: 'zone', parentId: 'f1', name: 'z2' })
+    expect([...invalid].sort()).toEqual(['f2', 'w', 'z1'])
+  })
+
+  it('analytics and SVG export answer, counting what they can and reporting what has no type', () => {
+    const a = analyze(site)
+    expect(a.objects).toBe(broken.size)
+    expect(a.counts.floor).toBe(1)
+    expect(a.hierarchy.invalid).toBe(3)
+    expect(a.hierarchy.sample.filter((s) => s.problem === 'no valid type').map((s) => s.id).sort()).toEqual(['f2', 'w', 'z1'])
+    expect(exportSvg(site, { floor: 'f1', lod: 'full' })).toMatch(/^<svg/)
+    expect(exportSvg(site, { floor: 'f1', lod: 'zones', viewport: [0, 0, 10, 10] })).toMatch(/^<svg/)
   })
 })

@@ -12,8 +12,11 @@ import { OBJECT_TYPES, PARENT_TYPES } from '../../shared/schema/domain.ts'
 import { resolveHierarchy, type Hierarchy } from '../../shared/schema/document.ts'
 
 export interface Site {
+  /** Objects as `sanitizeObject` returns them (valid type, name, parent; invalid fields left out). */
   readonly objects: ReadonlyMap<string, BuildingObject>
   readonly anchors: ReadonlyMap<string, Anchor>
+  /** Entries with no valid type (stored before the schema was enforced): reported, not drawn. */
+  readonly invalid?: ReadonlySet<string> | undefined
   /** The resolved hierarchy, when the caller keeps it between computations. */
   hierarchy?: Hierarchy | undefined
 }
@@ -36,7 +39,7 @@ export interface Analytics {
   readonly zones: Record<string, { name: string; floor: string | null; counts: Counts; bbox: BBox | null }>
   readonly systems: Record<string, { name: string; zone: string | null; discipline: string | null; components: number; connections: number }>
   readonly bbox: BBox | null
-  readonly hierarchy: { detached: number; misplaced: number; sample: { id: string; problem: string }[] }
+  readonly hierarchy: { detached: number; misplaced: number; invalid: number; sample: { id: string; problem: string }[] }
   readonly connections: { total: number; dangling: number; cycles: number; sample: { id: string; problem: string }[] }
   readonly clashes: { count: number; sample: { anchor: string; component: string }[] }
 }
@@ -72,6 +75,7 @@ export function analyze(site: Site): Analytics {
   const hierarchySample: { id: string; problem: string }[] = []
   let misplaced = 0
   for (const [id, reason] of h.detached) if (hierarchySample.length < SAMPLE) hierarchySample.push({ id, problem: reason })
+  for (const id of site.invalid ?? []) if (hierarchySample.length < SAMPLE) hierarchySample.push({ id, problem: 'no valid type' })
 
   let bbox: BBox | null = null
   walk(h, objects, (id, o, ctx) => {
@@ -126,14 +130,14 @@ export function analyze(site: Site): Analytics {
   for (const cycle of cycles.slice(0, Math.max(0, SAMPLE - connectionSample.length))) connectionSample.push({ id: cycle[0]!, problem: `cycle among ${cycle.length} components: ${cycle.slice(0, 5).join(', ')}${cycle.length > 5 ? ', …' : ''}` })
 
   return {
-    objects: objects.size,
+    objects: objects.size + (site.invalid?.size ?? 0),
     anchors: anchors.size,
     counts,
     floors,
     zones,
     systems,
     bbox,
-    hierarchy: { detached: h.detached.size, misplaced, sample: hierarchySample },
+    hierarchy: { detached: h.detached.size, misplaced, invalid: site.invalid?.size ?? 0, sample: hierarchySample },
     connections: { total, dangling, cycles: cycles.length, sample: connectionSample },
     clashes: clashes(site),
   }

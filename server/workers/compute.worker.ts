@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
-import { anchorsOf, objectsOf, pathTo, readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
+import { anchorsOf, objectsOf, pathTo, readObjects, resolveHierarchy, sanitizeObject } from '../../shared/schema/document.ts'
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
@@ -35,13 +35,13 @@ interface Replica {
   /** Encoded bytes applied so far: a stand-in for the copy's memory (a Y.Doc takes several times more). */
   bytes: number
   /** Plain copies of objects and anchors, kept current from the replica's change events. */
-  site: { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; hierarchy?: Site['hierarchy'] }
+  site: { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; invalid: Set<string>; hierarchy?: Site['hierarchy'] }
 }
 
 /** A new replica whose plain site data follows its changes (work proportional to the change, not the document). */
 function newReplica(): Replica {
   const doc = new Y.Doc({ gc: true })
-  const site: Replica['site'] = { objects: new Map(), anchors: new Map() }
+  const site: Replica['site'] = { objects: new Map(), anchors: new Map(), invalid: new Set() }
   const objects = objectsOf(doc)
   objects.observeDeep((events) => {
     const touched = new Set<string>()
@@ -51,8 +51,16 @@ function newReplica(): Replica {
     }
     for (const id of touched) {
       const map = objects.get(id)
-      if (map instanceof Y.Map) site.objects.set(id, map.toJSON() as BuildingObject)
-      else site.objects.delete(id)
+      // Readers see objects as the schema promises them, whatever was stored before it was enforced.
+      const object = map instanceof Y.Map ? sanitizeObject(id, map.toJSON() as Record<string, unknown>) : null
+      if (object) {
+        site.objects.set(id, object)
+        site.invalid.delete(id)
+      } else {
+        site.objects.delete(id)
+        if (map instanceof Y.Map) site.invalid.add(id)
+        else site.invalid.delete(id)
+      }
     }
     site.hierarchy = undefined
   })

@@ -65,6 +65,24 @@ export function deleteObject(doc: Y.Doc, id: string, { cascade = true } = {}): n
   return doomed.length
 }
 
+/**
+ * An object as readers may rely on it, whatever is stored: a valid type, a parent id or null,
+ * a name (the id when missing), and only those other fields whose values pass their schema.
+ * Null when the type is missing or unknown (written before the server checked schemas).
+ */
+export function sanitizeObject(id: string, raw: Record<string, unknown>): BuildingObject | null {
+  const type = OBJECT_FIELDS.type.safeParse(raw.type)
+  if (!type.success) return null
+  const parentId = OBJECT_FIELDS.parentId.safeParse(raw.parentId)
+  const name = OBJECT_FIELDS.name.safeParse(raw.name)
+  const out: BuildingObject = { type: type.data, parentId: parentId.success ? parentId.data : null, name: name.success ? name.data : id }
+  for (const [field, value] of Object.entries(raw)) {
+    if (field === 'type' || field === 'parentId' || field === 'name' || !fieldAllowed(type.data, field)) continue
+    if (OBJECT_FIELDS[field].safeParse(value).success) (out as Record<string, unknown>)[field] = value
+  }
+  return out
+}
+
 export function readObject(doc: Y.Doc, id: string): BuildingObject | null {
   const map = objectsOf(doc).get(id)
   return map instanceof Y.Map ? (map.toJSON() as BuildingObject) : null
