@@ -119,6 +119,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     },
     onUnload: (doc) => compute.forget(doc),
     merge: (updates) => pool.merge(updates),
+    awareness: {
+      limits: { maxStateBytes: config.MAX_AWARENESS_STATE_BYTES, maxIdsPerOwner: config.MAX_AWARENESS_IDS, timeoutMs: 30_000 },
+      dropped: (reason) => metrics.awarenessDropped.inc({ reason }),
+    },
     writer: {
       limits: clientLimits(config),
       maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,

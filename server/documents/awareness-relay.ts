@@ -1,19 +1,64 @@
 /**
- * Per-document awareness without JSON: states are kept as the bytes clients sent, with
- * y-protocols' clock rule deciding which entry wins. Changes are coalesced until the
- * owner takes them (once per tick), so a burst of XR poses becomes one message per tick.
+ * Per-document awareness: states kept as the bytes clients sent (relayed verbatim, never
+ * re-serialized), with y-protocols' clock rule deciding which entry wins. Changes are
+ * coalesced until the owner takes them (once per tick), so a burst of XR poses becomes one
+ * message per tick.
+ *
+ * Every byte is a client's, so (issue 12):
+ * - a message is checked whole before any of it applies: clocks are safe integers, each state
+ *   is JSON (parsed once, here) of at most `maxStateBytes`; otherwise the sender is refused
+ *   (AwarenessError) and nothing of the message is relayed;
+ * - an id belongs to the first sender that claimed it (a connection, or another node) until it
+ *   is removed or that sender leaves; others' entries for it are dropped;
+ * - a sender owns at most `maxIdsPerOwner` ids; a clock may not jump by more than MAX_CLOCK_JUMP;
+ * - removed entries are forgotten once they were broadcast, and states not renewed for
+ *   `timeoutMs` are removed, as y-protocols' own clients time them out.
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../shared/protocol/awareness.ts'
 
+/** A message the relay refuses whole (the sender is closed with 4415). */
+export class AwarenessError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'AwarenessError'
+  }
+}
+
+export interface AwarenessLimits {
+  readonly maxStateBytes: number
+  readonly maxIdsPerOwner: number
+  /** States not renewed for this long are removed (y-protocols' outdatedTimeout is 30 s). */
+  readonly timeoutMs: number
+}
+
+/** Why an entry was dropped (metrics label). */
+export type Dropped = 'foreign' | 'too_many' | 'clock_jump'
+
+/** A clock may grow by at most this much in one step: years of 90 Hz poses, far below what breaks float clocks. */
+export const MAX_CLOCK_JUMP = 2 ** 32
+
+interface Entry extends AwarenessEntry {
+  /** Who may change it: the id set of the sender that claimed it (null once removed). */
+  readonly owner: Set<number> | null
+  readonly at: number
+}
+
+const DEFAULT_LIMITS: AwarenessLimits = { maxStateBytes: 32 * 1024, maxIdsPerOwner: 8, timeoutMs: 30_000 }
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 export class AwarenessRelay {
-  private readonly entries = new Map<number, AwarenessEntry>()
+  private readonly entries = new Map<number, Entry>()
   private readonly changed = new Map<number, AwarenessEntry>()
   /** The subset of `changed` made by this node's own clients (for the cluster bus). */
   private readonly changedLocal = new Map<number, AwarenessEntry>()
+  private live = 0
 
   /** `trackLocal`: keep this node's own changes apart (cluster mode only; off, it costs nothing). */
-  constructor(private readonly trackLocal = false) {}
-  private live = 0
+  constructor(
+    private readonly trackLocal = false,
+    private readonly limits: AwarenessLimits = DEFAULT_LIMITS,
+    private readonly onDrop: (why: Dropped) => void = () => {},
+  ) {}
 
   /** Number of clients with a non-null state. */
   get size(): number {
@@ -25,36 +70,83 @@ export class AwarenessRelay {
   }
 
   /**
-   * Applies an awareness update; throws when it cannot be decoded. `owned` collects the
-   * client ids this sender now controls (added on a state, removed on null), so they can
-   * be removed when the sender disconnects.
+   * Applies an awareness update from the sender whose ids are `owned` (a connection's, or
+   * another node's); throws AwarenessError (nothing applied) when it is not acceptable.
+   * `owned` collects the ids this sender holds, so they can be removed when it leaves.
    */
-  apply(update: Uint8Array, owned: Set<number>, local = true): void {
-    for (const entry of decodeAwarenessUpdate(update)) {
+  apply(update: Uint8Array, owned: Set<number>, local = true, now = Date.now()): void {
+    let list: AwarenessEntry[]
+    try {
+      list = decodeAwarenessUpdate(update)
+    } catch (err) {
+      throw new AwarenessError(`malformed awareness update: ${(err as Error).message}`)
+    }
+    for (const e of list) this.check(e)
+    for (const entry of list) {
       const current = this.entries.get(entry.clientId)
-      const accept =
-        current === undefined ||
-        current.clock < entry.clock ||
-        (current.clock === entry.clock && entry.state === null && current.state !== null)
+      if (current?.owner && current.owner !== owned) {
+        this.onDrop('foreign')
+        continue
+      }
+      // Another node's ids are all its clients': bounded there, per connection.
+      if (local && entry.state !== null && !owned.has(entry.clientId) && owned.size >= this.limits.maxIdsPerOwner) {
+        this.onDrop('too_many')
+        continue
+      }
+      if (current && entry.clock - current.clock > MAX_CLOCK_JUMP) {
+        this.onDrop('clock_jump')
+        continue
+      }
+      const accept = current === undefined || current.clock < entry.clock || (current.clock === entry.clock && entry.state === null && current.state !== null)
       if (!accept) continue
-      this.set(entry, current, local)
-      if (entry.state === null) owned.delete(entry.clientId)
-      else owned.add(entry.clientId)
+      this.set(entry, current, local, owned, now)
     }
   }
 
-  /** Marks these clients as gone (their sender disconnected). */
-  remove(clientIds: Iterable<number>, local = true): void {
-    for (const clientId of clientIds) {
+  /** The whole message's checks, before anything of it applies. */
+  private check(e: AwarenessEntry): void {
+    if (!Number.isSafeInteger(e.clientId) || !Number.isSafeInteger(e.clock)) throw new AwarenessError(`client ${e.clientId}: clock ${e.clock} is not a safe integer`)
+    if (e.state === null) return
+    if (e.state.length > this.limits.maxStateBytes) throw new AwarenessError(`client ${e.clientId}: state of ${e.state.length} bytes (limit ${this.limits.maxStateBytes})`)
+    try {
+      JSON.parse(utf8.decode(e.state))
+    } catch {
+      throw new AwarenessError(`client ${e.clientId}: state is not JSON`)
+    }
+  }
+
+  /** Marks these clients as gone (their sender disconnected, or their node went silent). */
+  remove(clientIds: Iterable<number>, local = true, now = Date.now()): void {
+    for (const clientId of [...clientIds]) {
       const current = this.entries.get(clientId)
-      if (current?.state) this.set({ clientId, clock: current.clock + 1, state: null }, current, local)
+      if (current?.state) this.set({ clientId, clock: current.clock + 1, state: null }, current, local, current.owner, now)
     }
   }
 
-  private set(entry: AwarenessEntry, current: AwarenessEntry | undefined, local: boolean): void {
+  /** Removes states not renewed within the timeout; returns how many. */
+  expire(now = Date.now()): number {
+    let expired = 0
+    for (const e of this.entries.values()) {
+      if (e.state === null || now - e.at < this.limits.timeoutMs) continue
+      // Each node times out what it relays; only this node's own clients' removals go on the bus.
+      const local = e.owner !== null && this.localOwners.has(e.owner)
+      this.set({ clientId: e.clientId, clock: e.clock + 1, state: null }, e, local, e.owner, now)
+      expired++
+    }
+    return expired
+  }
+
+  /** Owners that are this node's connections (for expiry's bus flag). */
+  private readonly localOwners = new WeakSet<Set<number>>()
+
+  private set(entry: AwarenessEntry, current: Entry | undefined, local: boolean, owned: Set<number> | null, now: number): void {
     if (current?.state && !entry.state) this.live--
     else if (!current?.state && entry.state) this.live++
-    this.entries.set(entry.clientId, entry)
+    if (entry.state) {
+      owned?.add(entry.clientId)
+      if (owned && local) this.localOwners.add(owned)
+    } else owned?.delete(entry.clientId)
+    this.entries.set(entry.clientId, { ...entry, owner: entry.state ? owned : null, at: now })
     this.changed.set(entry.clientId, entry)
     if (!this.trackLocal) return
     if (local) this.changedLocal.set(entry.clientId, entry)
@@ -69,10 +161,11 @@ export class AwarenessRelay {
     return update
   }
 
-  /** The coalesced changes since the last call, as one awareness update (or null). */
+  /** The coalesced changes since the last call, as one awareness update (or null). Removed entries are forgotten once taken. */
   takeChanges(): Uint8Array | null {
     if (this.changed.size === 0) return null
     const update = encodeAwarenessUpdate(this.changed.values())
+    for (const [id, e] of this.changed) if (e.state === null && this.entries.get(id)?.state === null) this.entries.delete(id)
     this.changed.clear()
     this.changedLocal.clear()
     return update
@@ -94,5 +187,10 @@ export class AwarenessRelay {
     const live: AwarenessEntry[] = []
     for (const entry of this.entries.values()) if (entry.state) live.push(entry)
     return encodeAwarenessUpdate(live)
+  }
+
+  /** Entries kept (live and removed-not-yet-broadcast): bounded by what is live. */
+  get kept(): number {
+    return this.entries.size
   }
 }

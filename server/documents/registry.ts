@@ -12,7 +12,7 @@ import type { CheckFactory, CheckFailure } from '../admission/admission.ts'
 import type { WriterOptions } from './doc-writer.ts'
 import { applyStored } from './loader.ts'
 import { SchemaViolation, SiteGuard } from './schema-guard.ts'
-import { SharedDoc, type ClusterOutbox, type Peer, type Publisher } from './shared-doc.ts'
+import { SharedDoc, type ClusterOutbox, type Peer, type Publisher, type SharedDocHooks } from './shared-doc.ts'
 
 /** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
 export interface ClusterMembership extends ClusterOutbox {
@@ -36,6 +36,8 @@ export interface RegistryOptions {
   readonly schemaDocs?: RegExp | undefined
   /** How updates are admitted and applied (the site check is added for site documents). */
   readonly writer: Omit<WriterOptions, 'check' | 'checkFailure'>
+  /** Awareness bounds and the drop counter (shared/DESIGN: every byte a client sends is hostile). */
+  readonly awareness?: SharedDocHooks['awareness']
   /** Merges stored updates into one, off the event loop (the worker pool), for a document that only loads merged. */
   readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array>
   /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
@@ -65,6 +67,9 @@ export class DocumentQuarantined extends DocumentLoadError {
   }
 }
 
+/** How often awareness states are checked for their 30 s timeout. */
+const AWARENESS_SWEEP_MS = 5000
+
 /** A quarantined document is checked again at most this often (clients retry it). */
 export const QUARANTINE_RECHECK_MS = 30_000
 
@@ -75,8 +80,15 @@ export class DocumentRegistry {
   /** Documents found poisoned, with why and until when that verdict stands. */
   private readonly quarantined = new Map<string, { reason: string; until: number }>()
   private closed = false
+  /** Times out awareness states nobody renewed, in every loaded document. */
+  private readonly sweep: NodeJS.Timeout
 
-  constructor(private readonly opts: RegistryOptions) {}
+  constructor(private readonly opts: RegistryOptions) {
+    this.sweep = setInterval(() => {
+      for (const doc of this.docs.values()) doc.expireAwareness()
+    }, AWARENESS_SWEEP_MS)
+    this.sweep.unref()
+  }
 
   get size(): number {
     return this.docs.size
@@ -124,6 +136,7 @@ export class DocumentRegistry {
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
       parts: this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
+      awareness: this.opts.awareness,
     })
   }
 
@@ -227,6 +240,7 @@ export class DocumentRegistry {
   /** Stops timers and releases every document (the caller flushes the group commit). Idempotent. */
   close(): void {
     this.closed = true
+    clearInterval(this.sweep)
     for (const timer of this.unloadTimers.values()) clearTimeout(timer)
     this.unloadTimers.clear()
     for (const doc of this.docs.values()) doc.flush()

@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
-import { AwarenessRelay } from './awareness-relay.ts'
+import { AwarenessRelay, type AwarenessLimits, type Dropped } from './awareness-relay.ts'
 import { coalesce } from './coalesce.ts'
 import { DocWriter, type WriterOptions, type WriterPeer } from './doc-writer.ts'
 
@@ -53,6 +53,7 @@ export interface SharedDocHooks {
   readonly parts?: { readonly grown: (doc: SharedDoc) => void } | undefined
   /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
   readonly writer: WriterOptions
+  readonly awareness?: { readonly limits: AwarenessLimits; readonly dropped: (why: Dropped) => void } | undefined
 }
 
 let incarnations = 0
@@ -98,7 +99,7 @@ export class SharedDoc {
   ) {
     this.topic = name
     this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
-    this.awareness = new AwarenessRelay(hooks.cluster !== undefined)
+    this.awareness = new AwarenessRelay(hooks.cluster !== undefined, hooks.awareness?.limits, hooks.awareness?.dropped)
     this.doc.on('update', this.onUpdate)
   }
 
@@ -188,6 +189,11 @@ export class SharedDoc {
   applyRemoteAwareness(update: Uint8Array, owned: Set<number>): void {
     this.awareness.apply(update, owned, false)
     if (this.awareness.hasChanges) this.scheduleTick()
+  }
+
+  /** Removes awareness states nobody renewed within the timeout. */
+  expireAwareness(now = Date.now()): void {
+    if (this.awareness.expire(now) > 0) this.scheduleTick()
   }
 
   /** Removes awareness states of another node's clients (that node is gone). */

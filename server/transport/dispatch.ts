@@ -6,6 +6,7 @@
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
+import { AwarenessError } from '../documents/awareness-relay.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Connection } from './connection.ts'
@@ -72,7 +73,8 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
       try {
         doc.applyAwareness(msg.update, conn)
       } catch (err) {
-        return { code: CloseCodes.MALFORMED_MESSAGE, detail: `awareness: ${(err as Error).message}` }
+        if (err instanceof AwarenessError) return { code: CloseCodes.INVALID_AWARENESS, detail: err.message }
+        throw err
       }
       return null
     case 'query-awareness':
