@@ -24,25 +24,29 @@ export interface UpdateLimits {
 }
 
 /**
- * Honest updates scan a handful of conflicting items per struct (concurrent edits at one spot
- * by a few dozen people); 100,000 steps (about 6 ms) covers one insert into the largest run an
- * honest document has. A crafted run of thousands of inserts at one position needs millions.
+ * Yjs places concurrent inserts at one position by scanning the run of them, so k inserts at
+ * one spot cost k²: typing (each character after the previous one) never builds such a run,
+ * but two offline clients prepending thousands of single items to the same spot do. Measured
+ * (BENCHMARKS.md, hostile input): 3,000 such inserts each merge in 1.3 million steps (0.14 s
+ * in Yjs, well within the bound), 10,000 in 14 million (2.1 s); a crafted 4,000 + 4,000 bomb
+ * of 44 KB needs 16 million, and 0.23 + 1.79 MB about 6 minutes. The default floor is
+ * MAX_UPDATE_CONFLICT_STEPS (about 60 ms of Yjs), plus 128 steps per struct of the update.
  */
-export const STEPS_FLOOR = 100_000
-export const STEPS_PER_STRUCT = 32
+export const STEPS_PER_STRUCT = 128
 
 export function clientLimits(config: {
   readonly MAX_UPDATE_STRUCTS: number
   readonly MAX_UPDATE_DELETE_RANGES: number
   readonly MAX_UPDATE_NEW_CLIENTS: number
   readonly MAX_UPDATE_WORK_MS: number
+  readonly MAX_UPDATE_CONFLICT_STEPS: number
 }): UpdateLimits {
   return {
     maxStructs: config.MAX_UPDATE_STRUCTS,
     maxDeleteRanges: config.MAX_UPDATE_DELETE_RANGES,
     maxNewClients: config.MAX_UPDATE_NEW_CLIENTS,
     maxWork: config.MAX_UPDATE_WORK_MS * 1e6,
-    stepsFloor: STEPS_FLOOR,
+    stepsFloor: config.MAX_UPDATE_CONFLICT_STEPS,
     stepsPerStruct: STEPS_PER_STRUCT,
     maxPendingBytes: 64 * 1024,
     maxPendingDeleteRanges: 1000,
@@ -53,13 +57,16 @@ export function clientLimits(config: {
 
 const UNBOUNDED = Number.POSITIVE_INFINITY
 
+/** Conflict-scan steps a stored or remote update may cost besides its per-struct share (the default client floor). */
+export const TRUSTED_STEPS_FLOOR = 1_000_000
+
 /** Stored and cluster updates: only the conflict-scan bound. */
 export const TRUSTED_LIMITS: UpdateLimits = {
   maxStructs: UNBOUNDED,
   maxDeleteRanges: UNBOUNDED,
   maxNewClients: UNBOUNDED,
   maxWork: UNBOUNDED,
-  stepsFloor: STEPS_FLOOR,
+  stepsFloor: TRUSTED_STEPS_FLOOR,
   stepsPerStruct: STEPS_PER_STRUCT,
   maxPendingBytes: UNBOUNDED,
   maxPendingDeleteRanges: UNBOUNDED,

@@ -34,34 +34,48 @@ interface Replica {
   usedAt: number
   /** Encoded bytes applied so far: a stand-in for the copy's memory (a Y.Doc takes several times more). */
   bytes: number
-  /** Plain copies of objects and anchors, kept current from the replica's change events. */
-  site: { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; invalid: Set<string>; hierarchy?: Site['hierarchy'] }
+  /**
+   * Plain copies of objects and anchors, kept current from the replica's change events; made
+   * by the first site job (`siteOf`), so a copy kept only for JSON or state never grows the
+   * site's top-level maps.
+   */
+  site: SiteCopy | null
 }
 
-/** A new replica whose plain site data follows its changes (work proportional to the change, not the document). */
+type SiteCopy = { objects: Map<string, BuildingObject>; anchors: Map<string, Anchor>; invalid: Set<string>; hierarchy?: Site['hierarchy'] }
+
 function newReplica(): Replica {
-  const doc = new Y.Doc({ gc: true })
-  const site: Replica['site'] = { objects: new Map(), anchors: new Map(), invalid: new Set() }
+  return { doc: new Y.Doc({ gc: true }), through: -1, usedAt: 0, bytes: 0, site: null }
+}
+
+/** The replica's plain site data: read once, then followed through change events (work proportional to the change). */
+function siteOf(replica: Replica): SiteCopy {
+  if (replica.site) return replica.site
+  const { doc } = replica
+  const site: SiteCopy = { objects: new Map(), anchors: new Map(), invalid: new Set() }
   const objects = objectsOf(doc)
+  const refresh = (id: string) => {
+    const map = objects.get(id)
+    // Readers see objects as the schema promises them, whatever was stored before it was enforced.
+    const object = map instanceof Y.Map ? sanitizeObject(id, map.toJSON() as Record<string, unknown>) : null
+    if (object) {
+      site.objects.set(id, object)
+      site.invalid.delete(id)
+    } else {
+      site.objects.delete(id)
+      if (map instanceof Y.Map) site.invalid.add(id)
+      else site.invalid.delete(id)
+    }
+  }
+  for (const id of objects.keys()) refresh(id)
+  for (const [id, anchor] of anchorsOf(doc)) site.anchors.set(id, anchor)
   objects.observeDeep((events) => {
     const touched = new Set<string>()
     for (const event of events) {
       if (event.target === objects) for (const key of event.changes.keys.keys()) touched.add(key)
       else if (typeof event.path[0] === 'string') touched.add(event.path[0])
     }
-    for (const id of touched) {
-      const map = objects.get(id)
-      // Readers see objects as the schema promises them, whatever was stored before it was enforced.
-      const object = map instanceof Y.Map ? sanitizeObject(id, map.toJSON() as Record<string, unknown>) : null
-      if (object) {
-        site.objects.set(id, object)
-        site.invalid.delete(id)
-      } else {
-        site.objects.delete(id)
-        if (map instanceof Y.Map) site.invalid.add(id)
-        else site.invalid.delete(id)
-      }
-    }
+    for (const id of touched) refresh(id)
     site.hierarchy = undefined
   })
   anchorsOf(doc).observe((event) => {
@@ -71,7 +85,8 @@ function newReplica(): Replica {
       else site.anchors.delete(key)
     }
   })
-  return { doc, through: -1, usedAt: 0, bytes: 0, site }
+  replica.site = site
+  return site
 }
 
 const replicas = new Map<string, Replica>()
@@ -102,7 +117,7 @@ export default function compute(input: ComputeInput): ComputeOutput {
     const job = input.job
     const value =
       job.kind === 'analytics'
-        ? analyze(replica.site)
+        ? analyze(siteOf(replica))
         : job.kind === 'state'
           ? Y.encodeStateAsUpdate(replica.doc)
           : job.kind === 'json'
@@ -110,8 +125,8 @@ export default function compute(input: ComputeInput): ComputeOutput {
           : job.kind === 'key'
             ? stateKey(replica.doc)
             : job.kind === 'object'
-              ? objectView(replica.site, job.id)
-              : exportSvg(replica.site, job)
+              ? objectView(siteOf(replica), job.id)
+              : exportSvg(siteOf(replica), job)
     return { value, ms: performance.now() - started, ...(input.withKey ? { key: stateKey(replica.doc) } : {}) }
   } catch (err) {
     if (err instanceof ExportError) return { error: err.message }
@@ -138,7 +153,7 @@ function documentJson(doc: Y.Doc, maxBytes: number): { json: string | null; json
 }
 
 /** One object with where the hierarchy puts it (null when there is no such object). */
-function objectView(site: Replica['site'], id: string): Record<string, unknown> | null {
+function objectView(site: SiteCopy, id: string): Record<string, unknown> | null {
   const object = site.objects.get(id)
   if (!object) return null
   const h = (site.hierarchy ??= resolveHierarchy(site.objects))
