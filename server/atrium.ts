@@ -40,6 +40,8 @@ const INLINE_WORK = 5e6
 /** Work of one slice, and slices per turn of the event loop: at most ~30 ms of large-update work per turn. */
 const SLICE_WORK = 10e6
 const SLICES_PER_TURN = 3
+/** Sync answers larger than this go as chunks of about this size, paced by the joiner's socket. */
+const FIRST_SYNC_CHUNK_BYTES = 1024 * 1024
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
 const COMPACTION_LEASE_MS = 30_000
 /** Shipping counts as lagging (readiness `degraded`) when its oldest entry is older than this. */
@@ -82,7 +84,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   }
 
   const app = uWS.App()
-  const publisher = createPublisher(app, metrics)
+  const fanout = { sent: (_bytes: number) => {} }
+  const publisher = createPublisher(app, metrics, fanout)
   const cluster = clusterFrom(config, logger, {
     registry: () => registry,
     groupCommit,
@@ -119,6 +122,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     },
     onUnload: (doc) => compute.forget(doc),
     merge: (updates) => pool.merge(updates),
+    firstSync: {
+      chunkBytes: Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4),
+      chunk: (update) => pool.chunk({ update, maxWork: Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4) * 40 }),
+    },
     awareness: {
       limits: { maxStateBytes: config.MAX_AWARENESS_STATE_BYTES, maxIdsPerOwner: config.MAX_AWARENESS_IDS, timeoutMs: 30_000 },
       dropped: (reason) => metrics.awarenessDropped.inc({ reason }),
@@ -145,7 +152,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     },
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
-  const { connections } = mountWebSocket(app, { config, registry: () => registry, logger, metrics })
+  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics }, fanout)
+  const connections = ws.connections
   mountHttp(app, {
     store,
     registry: () => registry,
@@ -185,6 +193,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     await pool.close()
     await compute.close()
     registry.destroyAll()
+    ws.stop()
     if (!givenStore) await store.close()
     logger.info({ unflushedUpdates }, 'shut down')
     return { unflushedUpdates }

@@ -20,6 +20,7 @@ export function createMetrics() {
     bytesIn: new Counter({ name: 'atrium_bytes_received_total', help: 'WebSocket payload bytes received.', registers: [registry] }),
     messagesOut: new Counter({ name: 'atrium_messages_sent_total', help: 'WebSocket messages sent (a publish counts once per subscriber).', registers: [registry] }),
     bytesOut: new Counter({ name: 'atrium_bytes_sent_total', help: 'WebSocket payload bytes sent (a publish counts once per subscriber).', registers: [registry] }),
+    outboundBytes: new Gauge({ name: 'atrium_outbound_buffered_bytes', help: 'Bytes buffered for all sockets, not yet taken by their clients (bounded by MAX_OUTBOUND_BYTES).', registers: [registry] }),
     protocolErrors: new Counter({ name: 'atrium_protocol_errors_total', help: 'Connections closed for bad input, by close code name.', labelNames: ['reason'] as const, registers: [registry] }),
     updatesRefused: new Counter({ name: 'atrium_updates_refused_total', help: 'Client updates refused before anything of them was applied, by reason: a limit (structs, new_clients, delete_ranges, work, conflicts, pending, roots, subdocuments, busy), invalid, or schema.', labelNames: ['reason'] as const, registers: [registry] }),
     updateWork: new Histogram({ name: 'atrium_update_work_seconds', help: 'Work of each admitted client update as modelled before applying it (integration, splits, deletes).', buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [registry] }),

@@ -32,7 +32,7 @@ it('does not unload a document whose newest edits are still in the group commit 
   const groupCommit = new GroupCommit({ store, intervalMs: 100, logger, metrics })
   const compactor = { track() {}, forget() {}, appended() {} } as unknown as Compactor
   const registry = new DocumentRegistry({ store, groupCommit, compactor, publisher: { publish() {} }, unloadGraceMs: 10, batchBytes: 1 << 20, logger, metrics, writer: writerOptions(), merge: async (u) => Y.mergeUpdates([...u]) })
-  const peer = { id: 1, awarenessIds: new Set<number>(), newClients: 0, send() {}, refuse() {} }
+  const peer = { id: 1, awarenessIds: new Set<number>(), newClients: 0, send() {}, sendSequence() {}, refuse() {} }
   try {
     const doc = await registry.acquire('a')
     registry.attach(doc, peer)

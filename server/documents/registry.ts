@@ -38,6 +38,8 @@ export interface RegistryOptions {
   readonly writer: Omit<WriterOptions, 'check' | 'checkFailure'>
   /** Awareness bounds and the drop counter (shared/DESIGN: every byte a client sends is hostile). */
   readonly awareness?: SharedDocHooks['awareness']
+  /** How large sync answers are chunked and paced. */
+  readonly firstSync?: SharedDocHooks['firstSync']
   /** Merges stored updates into one, off the event loop (the worker pool), for a document that only loads merged. */
   readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array>
   /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
@@ -137,6 +139,7 @@ export class DocumentRegistry {
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
       parts: this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
       awareness: this.opts.awareness,
+      firstSync: this.opts.firstSync,
     })
   }
 

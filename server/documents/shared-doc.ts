@@ -20,6 +20,8 @@ export interface Peer extends WriterPeer {
   /** Awareness client ids this peer controls. */
   readonly awarenessIds: Set<number>
   send(frame: Uint8Array): void
+  /** Sends frames in order as the peer's socket drains (a large first sync). */
+  sendSequence(frames: Uint8Array[]): void
 }
 
 export interface Publisher {
@@ -54,6 +56,8 @@ export interface SharedDocHooks {
   /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
   readonly writer: WriterOptions
   readonly awareness?: { readonly limits: AwarenessLimits; readonly dropped: (why: Dropped) => void } | undefined
+  /** Large sync answers: above `chunkBytes`, cut into chunks off the event loop and sent paced. */
+  readonly firstSync?: { readonly chunkBytes: number; readonly chunk: (update: Uint8Array) => Promise<Uint8Array[]> } | undefined
 }
 
 let incarnations = 0
@@ -79,6 +83,8 @@ export class SharedDoc {
   private tickScheduled = false
   /** Encoded answers shared by every joiner until the document changes. */
   private fullState: Uint8Array | null = null
+  /** The full state in chunks (a large document), shared by joiners until the document changes. */
+  private fullChunks: Promise<Uint8Array[]> | null = null
   private stateVector: Uint8Array | null = null
   private destroyed = false
   /**
@@ -151,6 +157,7 @@ export class SharedDoc {
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     this.fullState = null
+    this.fullChunks = null
     this.stateVector = null
     this.version++
     if (origin === Origin.storage) return
@@ -216,13 +223,28 @@ export class SharedDoc {
     if (states) peer.send(encodeAwareness(states))
   }
 
-  /** Answers a sync step 1: everything the peer lacks. Joiners with nothing share one encoding. */
+  /**
+   * Answers a sync step 1: everything the peer lacks. Joiners with nothing share one encoding.
+   * An answer larger than `firstSync.chunkBytes` goes as chunks (in Yjs's order, cut by the
+   * worker pool) sent as updates paced by the peer's socket, the last one as the sync step 2:
+   * a document larger than one socket's outbound buffer can be joined while it is edited.
+   */
   answerSyncStep1(peer: Peer, stateVector: Uint8Array): void {
-    if (stateVector.length <= 1) {
-      peer.send((this.fullState ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.doc))))
-      return
+    const full = stateVector.length <= 1
+    if (full && this.fullState) return peer.send(this.fullState)
+    const update = Y.encodeStateAsUpdate(this.doc, full ? undefined : stateVector)
+    const chunking = this.hooks.firstSync
+    if (!chunking || update.length <= chunking.chunkBytes) {
+      const frame = encodeSyncStep2(update)
+      if (full) this.fullState = frame
+      return peer.send(frame)
     }
-    peer.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, stateVector)))
+    const chunks = full ? (this.fullChunks ??= chunking.chunk(update)) : chunking.chunk(update)
+    chunks.then(
+      (list) => peer.sendSequence(list.map((c, k) => (k === list.length - 1 ? encodeSyncStep2(c) : encodeUpdate(c)))),
+      // Not chunked after all: one frame (the socket's limit may close it; the client then retries).
+      () => peer.send(encodeSyncStep2(update)),
+    )
   }
 
   answerQueryAwareness(peer: Peer): void {

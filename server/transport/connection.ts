@@ -8,6 +8,9 @@ import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Refusal } from '../admission/admission.ts'
 import type { Peer, SharedDoc } from '../documents/shared-doc.ts'
 
+/** A sequence's next frame goes out once the socket buffers less than this. */
+export const SEQUENCE_PACE_BYTES = 1024 * 1024
+
 export class Connection implements Peer {
   ws: WebSocket<{ conn: Connection }> | null = null
   doc: SharedDoc | null = null
@@ -38,6 +41,25 @@ export class Connection implements Peer {
     if (this.closed || !this.ws) return
     this.ws.send(frame, true)
     this.onSent(frame.length)
+  }
+
+  /** Bytes uWS buffers for this socket, not yet taken by the client. */
+  get buffered(): number {
+    return this.closed || !this.ws ? 0 : this.ws.getBufferedAmount()
+  }
+
+  /** Frames waiting to be sent as the socket drains (a large first sync in chunks). */
+  private sequence: Uint8Array[] = []
+
+  sendSequence(frames: Uint8Array[]): void {
+    this.sequence.push(...frames)
+    this.pump()
+  }
+
+  /** Sends what waits in `sequence` while the socket has room (called again on drain). */
+  pump(): void {
+    while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) this.send(this.sequence.shift()!)
+    if (this.closed) this.sequence = []
   }
 
   /** Closes with a catalogued code; safe to call more than once. */

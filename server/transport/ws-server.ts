@@ -12,6 +12,7 @@ import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
 import { dispatchFrame, rejectionOf } from './dispatch.ts'
+import { OutboundBudget } from './outbound.ts'
 import { uWS } from './uws.ts'
 
 type Socket = WebSocket<{ conn: Connection }>
@@ -23,8 +24,13 @@ export interface WsDeps {
   readonly metrics: Metrics
 }
 
+/** Where fanned-out bytes are reported (the outbound budget, once the sockets are mounted). */
+export interface FanoutHook {
+  sent: (bytes: number) => void
+}
+
 /** Publishes through uWS topics; counts bytes once per receiving subscriber. */
-export function createPublisher(app: TemplatedApp, metrics: Metrics): Publisher {
+export function createPublisher(app: TemplatedApp, metrics: Metrics, hook: FanoutHook = { sent: () => {} }): Publisher {
   return {
     publish(topic, frame, except?: Peer) {
       const sender = except instanceof Connection && !except.closed ? except.ws : null
@@ -34,18 +40,25 @@ export function createPublisher(app: TemplatedApp, metrics: Metrics): Publisher 
       else app.publish(topic, frame, true)
       metrics.messagesOut.inc(receivers)
       metrics.bytesOut.inc(frame.length * receivers)
+      hook.sent(frame.length * receivers)
     },
   }
 }
 
-export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: Set<Connection> } {
+export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutHook): { connections: Set<Connection>; stop(): void } {
   const { config, logger, metrics } = deps
   const connections = new Set<Connection>()
   const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
+  const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) => reject(conn, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`))
+  if (fanout) fanout.sent = (bytes) => outbound.sent(bytes)
+  const checking = setInterval(() => outbound.check(), OUTBOUND_CHECK_MS)
+  checking.unref()
+  metrics.beforeScrape.push(() => metrics.outboundBytes.set(outbound.buffered))
   const onSent = (bytes: number) => {
     metrics.messagesOut.inc()
     metrics.bytesOut.inc(bytes)
+    outbound.sent(bytes)
   }
 
   // One line per second per address: a client refused in a loop must not flood the log.
@@ -160,6 +173,10 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
       receive(conn, frame)
     },
 
+    drain: (ws: Socket) => {
+      ws.getUserData().conn.pump()
+    },
+
     close: (ws: Socket, code: number) => {
       const conn = ws.getUserData().conn
       conn.closed = true
@@ -171,5 +188,8 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps): { connections: 
     },
   })
 
-  return { connections }
+  return { connections, stop: () => clearInterval(checking) }
 }
+
+/** How often the node's buffered bytes are summed (also right after large fan-outs). */
+const OUTBOUND_CHECK_MS = 100

@@ -6,6 +6,10 @@
  * merged first, so a poisoned document cannot hold a worker thread for minutes either.
  */
 import * as Y from 'yjs'
+import { MergedDeletes } from '../admission/deletes.ts'
+import { IntegrationModel } from '../admission/model.ts'
+import { scanUpdate } from '../admission/scan.ts'
+import { planSlices } from '../admission/slices.ts'
 import { buildChecked, Poisoned } from '../admission/stored.ts'
 
 export interface CompactInput {
@@ -38,4 +42,23 @@ export default function compact({ snapshot, updates }: CompactInput): CompactOut
 /** Worker-thread task: merge updates into one (Y.mergeUpdates: no Y.Doc, keeps what it is given). */
 export function merge(updates: readonly Uint8Array[]): Uint8Array {
   return Y.mergeUpdates(updates as Uint8Array[])
+}
+
+export interface ChunkInput {
+  readonly update: Uint8Array
+  /** Work units of one chunk (admission/model.ts weights: about 40 per byte). */
+  readonly maxWork: number
+}
+
+/**
+ * Worker-thread task: one large update (a joiner's first sync) as chunks a client can apply
+ * one after the other, in the order Yjs integrates them, so nothing waits in the client's
+ * pending structs until the last chunk arrives.
+ */
+export function chunk({ update, maxWork }: ChunkInput): Uint8Array[] {
+  const u = scanUpdate(update)
+  const doc = new Y.Doc()
+  const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
+  model.run()
+  return planSlices(doc, u, model, MergedDeletes.from(u.deletes), (c) => model.stateAfter(c), maxWork).slices
 }

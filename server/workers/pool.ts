@@ -4,7 +4,7 @@
  * them through tsx, from a build (.js) directly.
  */
 import { Piscina } from 'piscina'
-import type { CompactInput, CompactOutput } from './compact.worker.ts'
+import type { ChunkInput, CompactInput, CompactOutput } from './compact.worker.ts'
 
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 const taskFile = (name: string) => new URL(`./${name}.worker${ext}`, import.meta.url).href
@@ -30,6 +30,11 @@ export class WorkerPool {
   /** Merges updates off the event loop (shipping a backlog to MongoDB). */
   merge(updates: readonly Uint8Array[]): Promise<Uint8Array> {
     return this.piscina.run(updates, { name: 'merge' })
+  }
+
+  /** A large update as chunks in Yjs's order (a large first sync, sent paced). */
+  chunk(input: ChunkInput): Promise<Uint8Array[]> {
+    return this.piscina.run(input, { name: 'chunk' })
   }
 
   /** Idempotent. */

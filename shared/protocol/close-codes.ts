@@ -34,6 +34,7 @@ export const CloseCodes = define({
   UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
   INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
   SERVER_BUSY: { code: 4429, reason: 'server busy applying large updates; retry shortly', retry: true },
+  TOO_SLOW: { code: 4409, reason: 'too slow: the server buffered too much for this connection; reconnect to resync', retry: true },
   DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
   DOCUMENT_QUARANTINED: { code: 4423, reason: 'document quarantined: loading it would stall the server; an operator must repair it', retry: true },
 })
