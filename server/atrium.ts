@@ -161,6 +161,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     logger,
     compute,
     isSite: (name) => schemaDocs.test(name),
+    maxJsonBytes: config.MAX_REST_JSON_BYTES,
     readiness: () => ({
       listening: closing === null,
       storageWritable: groupCommit.healthy,

@@ -38,6 +38,7 @@ export const ENV_SPEC = {
   MAX_CONNECTION_NEW_CLIENTS: { schema: int(1, 10_000_000).default(20_000), doc: 'Most client ids one connection may add over its life; past it, its updates are refused with 4413.' },
   MAX_UPDATE_DELETE_RANGES: { schema: int(100, 10_000_000).default(100_000), doc: 'Most deleted ranges in one update after merging duplicates and overlaps (four times as many before); more is refused with 4413.' },
   MAX_UPDATE_CONFLICT_STEPS: { schema: int(10_000, 1_000_000_000).default(1_000_000), doc: 'Conflict-scan steps (Yjs placing concurrent inserts at one position) one update may cost, plus 128 per struct of the update; more is refused with 4413. A million steps is about 60 ms of Yjs.' },
+  MAX_REST_JSON_BYTES: { schema: int(1024, 1024 ** 3).default(16 * 1024 * 1024), doc: 'Largest document served as JSON by GET /api/documents/<name> (built in the compute worker); larger ones answer 413.' },
   MAX_AWARENESS_STATE_BYTES: { schema: int(256, 1024 * 1024).default(32 * 1024), doc: 'Largest awareness state (one client\'s presence, as JSON); a larger one closes the connection with 4415.' },
   MAX_AWARENESS_IDS: { schema: int(1, 1000).default(8), doc: 'Awareness client ids one connection may hold in a document; states for more are dropped (and counted).' },
   MAX_UPDATE_WORK_MS: { schema: int(10, 600_000).default(10_000), doc: 'Most work, in milliseconds as modelled before applying, one client update may cost; more is refused with 4413. Work over a few milliseconds is done in slices, never blocking the event loop.' },

@@ -34,6 +34,8 @@ export interface HttpDeps {
   readonly compute: ComputeService
   /** Whether a document is a site document (schema-checked, computable). */
   readonly isSite: (name: string) => boolean
+  /** Largest document served as JSON (MAX_REST_JSON_BYTES). */
+  readonly maxJsonBytes: number
 }
 
 interface Reply {
@@ -48,8 +50,6 @@ const MAX_BODY_BYTES = 16 * 1024
 
 const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
 
-/** Largest document served as JSON by GET /api/documents/<name> (built in the compute worker, cached per version). */
-export const MAX_JSON_BYTES = 16 * 1024 * 1024
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
 const problem = (status: number, error: string, message: string) => json(status, { error, message })
@@ -206,10 +206,10 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       const doc = await existing(name)
       if (!(doc instanceof SharedDoc)) return doc
       // Built and sized in the compute worker (never on the event loop), cached per document version.
-      const r = await compute(() => deps.compute.run(doc, { kind: 'json', maxBytes: MAX_JSON_BYTES }))
+      const r = await compute(() => deps.compute.run(doc, { kind: 'json', maxBytes: deps.maxJsonBytes }))
       if ('status' in r) return r
       const v = r.value as { json: string | null; jsonBytes: number; size: number }
-      if (v.json === null) return problem(413, 'too_large', `the document is ${v.jsonBytes} bytes as JSON (over ${MAX_JSON_BYTES}); export it with npm run docs -- export, or as a Yjs update from /snapshots`)
+      if (v.json === null) return problem(413, 'too_large', `the document is ${v.jsonBytes} bytes as JSON (over MAX_REST_JSON_BYTES, ${deps.maxJsonBytes}); export it with npm run docs -- export`)
       const head = JSON.stringify({ name, loaded: wasLoaded, size: v.size, updateLogLength: info?.logLength ?? 0, snapshotBytes: info?.snapshotBytes ?? 0 })
       return { status: 200, type: 'application/json', body: `${head.slice(0, -1)},"content":${v.json}}` }
     }),
