@@ -1,7 +1,11 @@
 /**
- * Seeded fuzzing over real sockets: valid frames, mutated valid frames and random bytes,
- * 10,000+ in all over many connections and documents. Afterwards the process is up, every
- * document loads, and a normal client syncs and edits. Set FUZZ_SEED to replay a run.
+ * Seeded fuzzing over real sockets: valid frames, mutated valid frames, random bytes, and
+ * frames that know the format and attack it (issue 12): conflict runs, client-id floods,
+ * delete-set floods, deleted-content and shadow writes on a site document, awareness that is
+ * not JSON, claims other connections' ids or jumps its clock. 10,000+ frames over many
+ * connections and documents. Afterwards the process is up, every document loads (none
+ * quarantined), and a normal client syncs and edits. The seed is fixed (CI replays the same
+ * run); FUZZ_SEED picks another.
  */
 import * as encoding from 'lib0/encoding'
 import * as prng from 'lib0/prng'
@@ -9,11 +13,36 @@ import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { encodeAwareness, encodeQueryAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../shared/protocol/messages.ts'
 import { encodeAwarenessUpdate } from '../shared/protocol/awareness.ts'
+import { setAnchor } from '../shared/schema/document.ts'
+import { chainBomb, clientFlood, conflictBomb, deleteFlood, deletedContentWrite, encodeItems, shadowWrite } from '../load-tests/hostile/craft.ts'
 import { eventually, provider, rawClient, synced, untilDoc, type RawClient } from './testing/clients.ts'
 import { killAllServers, metric, startServerProcess } from './testing/server-process.ts'
 
 const FRAMES = 10_000
-const DOCS = ['fuzz/a', 'fuzz/b', 'fuzz/c', 'fuzz/d']
+const DOCS = ['fuzz/a', 'fuzz/b', 'fuzz/c', 'site/fuzz']
+const DEFAULT_SEED = 12
+/** What the post-fuzz check wrote into a document (an anchor's label in a site document). */
+const checked = (d: Y.Doc) => (d.getMap('check').get('ok') as string | undefined) ?? (d.getMap<{ label: string }>('anchors').get('check')?.label)
+
+/** Frames that know the format: each a case of issue 12, sized at random. */
+function hostileFrames(gen: prng.PRNG): Uint8Array[] {
+  const client = () => prng.uint32(gen, 1, 2 ** 31)
+  const someId = () => Y.createID(prng.int32(gen, 1, 20), prng.int32(gen, 0, 50))
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v))
+  const root = prng.oneOf(gen, ['t', 'objects', 'anchors', 'x'])
+  return [
+    encodeUpdate(conflictBomb(prng.int32(gen, 1, 3000), client(), root)),
+    encodeUpdate(chainBomb(prng.int32(gen, 1, 800), prng.int32(gen, 1, 800), root, prng.int32(gen, 1, 20), client())),
+    encodeUpdate(clientFlood(prng.int32(gen, 1, 12_000), client())),
+    encodeUpdate(deleteFlood(prng.int32(gen, 1, 20), prng.int32(gen, 0, 50), prng.int32(gen, 1, 5), prng.int32(gen, 1, 20_000))),
+    encodeUpdate(deletedContentWrite(client(), someId())),
+    encodeUpdate(shadowWrite(client(), someId(), prng.oneOf(gen, ['zone', 'floor', 1, null]))),
+    encodeUpdate(encodeItems([{ client: client(), clock: 0, origin: someId(), right: someId(), content: { any: prng.real53(gen) } }])),
+    encodeAwareness(encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 50), clock: prng.uint32(gen, 0, 10), state: new TextEncoder().encode('{not json') }])),
+    encodeAwareness(encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 50), clock: prng.bool(gen) ? 2 ** 60 : prng.uint32(gen, 0, 2 ** 31), state: json({ mine: 'no' }) }])),
+    encodeAwareness(encodeAwarenessUpdate(Array.from({ length: prng.int32(gen, 1, 2000) }, (_, k) => ({ clientId: 10_000 + k, clock: 1, state: json({ k }) })))),
+  ]
+}
 
 function validFrames(gen: prng.PRNG): Uint8Array[] {
   const doc = new Y.Doc()
@@ -57,10 +86,10 @@ describe('fuzzing the WebSocket protocol', () => {
   afterAll(() => killAllServers())
 
   it(`survives ${FRAMES} random and mutated frames over many connections`, async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
+    const seed = Number(process.env.FUZZ_SEED ?? DEFAULT_SEED)
     console.log(`fuzz seed: ${seed} (replay with FUZZ_SEED=${seed})`)
     const gen = prng.create(seed)
-    const server = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 })
+    const server = await startServerProcess({ MAX_MESSAGE_BYTES: 256 * 1024 })
     try {
       let sent = 0
       let connections = 0
@@ -77,11 +106,12 @@ describe('fuzzing the WebSocket protocol', () => {
           pool.splice(i, 1)
           continue
         }
-        const frames = validFrames(gen)
-        const burst = prng.int32(gen, 1, 20)
+        const hostile = prng.int32(gen, 0, 9) === 0
+        const frames = hostile ? hostileFrames(gen) : validFrames(gen)
+        const burst = hostile ? 1 : prng.int32(gen, 1, 20)
         for (let k = 0; k < burst && sent < FRAMES; k++, sent++) {
           const valid = prng.oneOf(gen, frames)
-          client.send(prng.bool(gen) && prng.bool(gen) ? valid : mutate(gen, valid))
+          client.send(hostile || (prng.bool(gen) && prng.bool(gen)) ? valid : mutate(gen, valid))
         }
         // Let the server answer now and then, so closes are observed and replaced.
         if (sent % 500 < burst) {
@@ -103,10 +133,12 @@ describe('fuzzing the WebSocket protocol', () => {
       for (const name of DOCS) {
         const p = provider(server.wsUrl, name)
         await synced(p)
-        p.doc.getMap('check').set('ok', name)
+        // A site document takes only what its schema allows: an anchor; the others anything.
+        if (name.startsWith('site/')) setAnchor(p.doc, 'check', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: name, confidence: 1, updatedBy: 'fuzz' })
+        else p.doc.getMap('check').set('ok', name)
         const q = provider(server.wsUrl, name)
         await synced(q)
-        await untilDoc(q.doc, `${name} still syncs`, (d) => d.getMap('check').get('ok') === name, 30_000)
+        await untilDoc(q.doc, `${name} still syncs`, (d) => checked(d) === name, 30_000)
         p.destroy()
         q.destroy()
       }
@@ -116,10 +148,12 @@ describe('fuzzing the WebSocket protocol', () => {
         expect(res.status).toBe(200)
         const p = provider(server.wsUrl, name)
         await synced(p)
-        expect(p.doc.getMap('check').get('ok')).toBe(name)
+        expect(checked(p.doc)).toBe(name)
         p.destroy()
       }
       expect(await metric(server.httpUrl, 'atrium_storage_load_failures_total')).toBe(0)
+      expect(await metric(server.httpUrl, 'atrium_documents_quarantined_total')).toBe(0)
+      expect(await metric(server.httpUrl, 'atrium_updates_refused_total')).toBeGreaterThan(0)
     } catch (err) {
       console.error(`fuzz failed with seed ${seed}; server exit: ${server.proc.exitCode ?? server.proc.signalCode ?? 'running'}`)
       console.error(server.stderr.slice(-20).join('\n'))

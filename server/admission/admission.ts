@@ -5,7 +5,10 @@
  *   shape     new client ids, new top-level types, subdocuments, merged delete ranges
  *   model     what integration will cost (IntegrationModel): all work, and conflict scans
  *             against a bound linear in the update (the concurrent-insert bomb signature)
- *   deletes   the merged delete set's work; pending structs and deletes Yjs would keep
+ *   deletes   the merged delete set's work; deletes Yjs would keep pending. Structs that depend
+ *             on content the server does not have are refused (`order`, retryable): Yjs would keep
+ *             them and integrate them later, outside any check (a client that reconnects sends
+ *             them with what they depend on)
  *   check     an extra check of the caller's (the site schema guard), on the model
  *   plan      slices of at most `sliceWork` each, in Yjs's order
  *
@@ -21,9 +24,12 @@ import { BrokenReference, IntegrationModel, OverBudget } from './model.ts'
 import { Ref, Scanner, TooMany, UpdateFormatError } from './scan.ts'
 import { planSlices, type SlicePlan } from './slices.ts'
 
-/** Why an update was refused: `invalid` (Yjs could not apply it), `limit` (over a bound), `schema`. */
+/**
+ * Why an update was refused: `invalid` (Yjs could not apply it), `limit` (over a bound),
+ * `schema`, `order` (it depends on content the server does not have yet: retry after a resync).
+ */
 export interface Refusal {
-  readonly kind: 'invalid' | 'limit' | 'schema'
+  readonly kind: 'invalid' | 'limit' | 'schema' | 'order'
   /** The bound, for `limit` (metrics label): structs, new_clients, delete_ranges, work, conflicts, pending, roots, subdocuments. */
   readonly limit?: string
   readonly detail: string
@@ -151,8 +157,9 @@ export class Admission {
       this.work = model.result.work + dw.work
       if (this.work > limits.maxWork) refuse('limit', `integrating it would cost about ${Math.round(this.work / 1e6)} ms of work (limit ${Math.round(limits.maxWork / 1e6)} ms)`, 'work')
       const store = this.doc.store
-      const pendingBytes = model.result.pendingBytes + (store.pendingStructs?.update.length ?? 0)
-      if (pendingBytes > limits.maxPendingBytes) refuse('limit', `${model.result.pendingStructs} structs depend on content the server does not have; ${pendingBytes} bytes would wait (limit ${limits.maxPendingBytes})`, 'pending')
+      if (model.result.pendingStructs > 0 && model.result.pendingBytes > limits.maxPendingBytes) {
+        refuse('order', `${model.result.pendingStructs} structs depend on content the server does not have yet; reconnect to send them with it`)
+      }
       const pendingDeletes = dw.pendingRanges + (store.pendingDs ? countRanges(Y.decodeUpdateV2(store.pendingDs).ds) : 0)
       if (pendingDeletes > limits.maxPendingDeleteRanges) refuse('limit', `${dw.pendingRanges} deleted ranges are past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
       spent(dw.work / 100)

@@ -21,6 +21,11 @@ export class MergedDeletes {
     const grouped = new Map<number, DeleteRange[]>()
     let previous: DeleteRange | null = null
     for (const r of raw) {
+      // An empty range makes Yjs write an empty pending delete, which it then cannot encode.
+      if (r.len === 0) {
+        m.canonical = false
+        continue
+      }
       if (previous && previous.client === r.client && r.clock <= previous.clock + previous.len) m.canonical = false
       if (previous && previous.client !== r.client && grouped.has(r.client)) m.canonical = false
       previous = r

@@ -15,7 +15,11 @@ export interface UpdateLimits {
   /** Conflict-scan steps allowed: this many, plus `stepsPerStruct` per struct of the update. */
   readonly stepsFloor: number
   readonly stepsPerStruct: number
-  /** Bytes of structs Yjs keeps pending (waiting for what they depend on), in the document after the update. */
+  /**
+   * Bytes of an update's structs that may depend on content the server does not have (Yjs keeps
+   * them pending, then integrates them unchecked when that arrives): 0 for clients; stored and
+   * cluster updates (Yjs's own output) are trusted.
+   */
   readonly maxPendingBytes: number
   /** Deleted ranges past what the document has, which Yjs re-applies on every later update. */
   readonly maxPendingDeleteRanges: number
@@ -48,7 +52,7 @@ export function clientLimits(config: {
     maxWork: config.MAX_UPDATE_WORK_MS * 1e6,
     stepsFloor: config.MAX_UPDATE_CONFLICT_STEPS,
     stepsPerStruct: STEPS_PER_STRUCT,
-    maxPendingBytes: 64 * 1024,
+    maxPendingBytes: 0,
     maxPendingDeleteRanges: 1000,
     maxNewRoots: 16,
     maxRoots: 256,

@@ -133,6 +133,17 @@ export interface ModelResult {
   readonly pendingBytes: number
 }
 
+/** Where an item's neighbours and parent are (getMissing's result). */
+interface Resolved {
+  readonly left: Node | null
+  readonly right: Node | null
+  readonly parent: ModelType | null
+  readonly parentSub: string | null
+  /** The origin and right origin as Yjs keeps them after resolving (normalized to piece boundaries). */
+  readonly originClock: number
+  readonly rightClock: number
+}
+
 interface ClientRefs {
   i: number
   readonly refs: number[]
@@ -491,18 +502,11 @@ export class IntegrationModel {
               loop.head = r.refs[r.i++]!
               next = false
             }
-          } else if (offset === 0 || offset < u.length[head]!) {
+          } else {
+            // Yjs resolves neighbours and parent even of a struct it then skips (it has it all).
             const before = this.work
-            this.structSteps = 0
-            try {
-              this.integrate(head, offset)
-              this.workOf[head] = this.work - before
-              this.order.push(head)
-              this.state.set(client, u.clock[head]! + u.length[head]!)
-            } catch (err) {
-              if (!(err instanceof TooCostly)) throw err
-              this.drop(loop, client, head)
-            }
+            const resolved = u.isItem(head) ? this.resolve(head) : null
+            if (offset === 0 || offset < u.length[head]!) this.integrateOrDrop(loop, head, offset, resolved, before)
           }
         }
       }
@@ -517,6 +521,22 @@ export class IntegrationModel {
       }
       if (this.work >= until) return false
     }
+  }
+
+  private integrateOrDrop(loop: LoopState, head: number, offset: number, resolved: Resolved | null, before: number): void {
+    const u = this.u
+    const client = u.client[head]!
+    this.structSteps = 0
+    try {
+      this.integrate(head, offset, resolved)
+    } catch (err) {
+      if (!(err instanceof TooCostly)) throw err
+      this.drop(loop, client, head)
+      return
+    }
+    this.workOf[head] = this.work - before
+    this.order.push(head)
+    this.state.set(client, u.clock[head]! + u.length[head]!)
   }
 
   /** Repair mode: the client's struct being integrated and all after it are left out (what depends on them stays pending). */
@@ -556,39 +576,56 @@ export class IntegrationModel {
 
   // ---- one struct (getMissing's second half + Item.integrate) ----
 
-  private integrate(i: number, offset: number): void {
+  /**
+   * Yjs getMissing's second half, which it runs for every item of an update (also one it
+   * already has and then skips): find the neighbours (splitting items to reach them) and the
+   * parent. A reference to nothing would make Yjs throw half-way: BrokenReference.
+   */
+  private resolve(i: number): Resolved {
     const u = this.u
-    const client = u.client[i]!
-    this.spend(Work.struct + Work.byte * (u.end[i]! - u.start[i]!))
-    const node = new Node(client, u.clock[i]! + offset, u.length[i]! - offset, u.originClient[i]!, u.originClock[i]!, u.rightClient[i]!, u.rightClock[i]!, null, i, u.ref[i] === Ref.Deleted)
-    if (!u.isItem(i)) {
-      node.gc = true
-      this.add(i, node)
-      return
-    }
     let left: Node | null = null
     let right: Node | null = null
-    if (node.originClient !== -1) {
-      left = this.cleanEnd(node.originClient, node.originClock)
-      node.originClock = left.clock + left.len - 1
+    // As Yjs: the origin is the left piece's last id as it ends now (a split for the right
+    // origin may shorten that piece later), the right origin the right piece's first id.
+    let originClock = u.originClock[i]!
+    let rightClock = u.rightClock[i]!
+    if (u.originClient[i] !== -1) {
+      left = this.cleanEnd(u.originClient[i]!, u.originClock[i]!)
+      originClock = left.clock + left.len - 1
     }
-    if (node.rightClient !== -1) {
-      right = this.cleanStart(node.rightClient, node.rightClock)
-      node.rightClock = right.clock
+    if (u.rightClient[i] !== -1) {
+      right = this.cleanStart(u.rightClient[i]!, u.rightClock[i]!)
+      rightClock = right.clock
     }
     let parent: ModelType | null = null
     let parentSub: string | null = u.parentSub[i] === -1 ? null : u.strings[u.parentSub[i]!]!
     if ((left && left.isGC) || (right && right.isGC)) parent = null
     else if (u.parentRoot[i] !== -1) parent = this.rootType(u.strings[u.parentRoot[i]!]!)
-    else if (u.parentClient[i] !== -1) {
-      parent = this.typeHeldBy(this.findOrThrow(u.parentClient[i]!, u.parentClock[i]!))
-    } else {
+    else if (u.parentClient[i] !== -1) parent = this.typeHeldBy(this.findOrThrow(u.parentClient[i]!, u.parentClock[i]!))
+    else {
       const from = left && !left.isGC ? left : right && !right.isGC ? right : null
       if (from) {
         parent = from.parent
         parentSub = from.parentSub
       }
     }
+    return { left, right, parent, parentSub, originClock, rightClock }
+  }
+
+  private integrate(i: number, offset: number, resolved: Resolved | null): void {
+    const u = this.u
+    const client = u.client[i]!
+    this.spend(Work.struct + Work.byte * (u.end[i]! - u.start[i]!))
+    const node = new Node(client, u.clock[i]! + offset, u.length[i]! - offset, u.originClient[i]!, u.originClock[i]!, u.rightClient[i]!, u.rightClock[i]!, null, i, u.ref[i] === Ref.Deleted)
+    if (!resolved) {
+      node.gc = true
+      this.add(i, node)
+      return
+    }
+    let { left } = resolved
+    const { right, parent, parentSub } = resolved
+    node.originClock = resolved.originClock
+    node.rightClock = resolved.rightClock
     if (offset > 0) {
       // Yjs integrates only the part it does not have, after its own previous struct.
       left = this.cleanEnd(client, node.clock - 1)

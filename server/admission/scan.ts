@@ -253,7 +253,7 @@ export class Scanner {
         const clock = decoding.readVarUint(d)
         const len = decoding.readVarUint(d)
         if (clock + len > MAX_CLOCK) throw new UpdateFormatError(`a deleted range of client ${client} passes clock ${MAX_CLOCK}`)
-        if (len > 0) u.deletes.push({ client, clock, len })
+        u.deletes.push({ client, clock, len })
       }
     }
     // Trailing bytes are ignored, as Yjs ignores them.
@@ -321,7 +321,8 @@ function readContent(d: decoding.Decoder, u: ScannedUpdate, i: number, ref: numb
       return decoding.readVarUint(d)
     case Ref.JSON: {
       const n = count(d, 'JSON values')
-      for (let i = 0; i < n; i++) skipString(d)
+      // Yjs JSON.parses each on decode (and throws half-way through an update): check them here.
+      for (let i = 0; i < n; i++) checkJson(decoding.readVarString(d), true)
       return n
     }
     case Ref.Binary:
@@ -331,11 +332,11 @@ function readContent(d: decoding.Decoder, u: ScannedUpdate, i: number, ref: numb
       // Yjs counts UTF-16 code units of the decoded string; decode exactly as it does.
       return decoding.readVarString(d).length
     case Ref.Embed:
-      skipString(d)
+      checkJson(decoding.readVarString(d), false)
       return 1
     case Ref.Format:
       skipString(d)
-      skipString(d)
+      checkJson(decoding.readVarString(d), false)
       return 1
     case Ref.Type: {
       const typeRef = decoding.readVarUint(d)
@@ -353,6 +354,16 @@ function readContent(d: decoding.Decoder, u: ScannedUpdate, i: number, ref: numb
       skipString(d)
       skipAny(d)
       return 1
+  }
+}
+
+/** Content Yjs decodes with JSON.parse must parse (ContentJSON also takes the word undefined). */
+function checkJson(text: string, undefinedAllowed: boolean): void {
+  if (undefinedAllowed && text === 'undefined') return
+  try {
+    JSON.parse(text)
+  } catch {
+    throw new UpdateFormatError('an item holds text that is not JSON where Yjs expects JSON')
   }
 }
 

@@ -23,6 +23,8 @@ export function rejectionOf(refusal: Refusal): Rejection {
       return { code: CloseCodes.INVALID_UPDATE, detail: refusal.detail }
     case 'schema':
       return { code: CloseCodes.SCHEMA_VIOLATION, detail: refusal.detail }
+    case 'order':
+      return { code: CloseCodes.UPDATE_OUT_OF_ORDER, detail: refusal.detail }
     case 'limit':
       if (refusal.limit === 'busy') return { code: CloseCodes.SERVER_BUSY, detail: refusal.detail }
       if (refusal.limit === 'queue') return { code: CloseCodes.QUEUE_FULL, detail: refusal.detail }

@@ -31,6 +31,7 @@ export const CloseCodes = define({
   INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
   SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
   QUEUE_FULL: { code: 4408, reason: 'too many messages waiting: the document is loading or applying a large update', retry: true },
+  UPDATE_OUT_OF_ORDER: { code: 4425, reason: 'update depends on content the server does not have yet; reconnect to resync', retry: true },
   UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
   INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
   SERVER_BUSY: { code: 4429, reason: 'server busy applying large updates; retry shortly', retry: true },
