@@ -20,7 +20,7 @@
 import * as Y from 'yjs'
 import { deleteWork, MergedDeletes } from './deletes.ts'
 import type { UpdateLimits } from './limits.ts'
-import { BrokenReference, IntegrationModel, OverBudget } from './model.ts'
+import { BrokenReference, IntegrationModel, MODEL_NS_PER_UNIT, OverBudget } from './model.ts'
 import { Ref, Scanner, TooMany, UpdateFormatError } from './scan.ts'
 import { planSlices, type SlicePlan } from './slices.ts'
 
@@ -146,8 +146,9 @@ export class Admission {
     const model = this.model!
     if (this.phase === 'model') {
       const before = model.result.work
-      const done = model.advance(budget)
-      if (spent(model.result.work - before) && !done) return
+      // Work units are Yjs's time; the model takes longer per unit than Yjs does.
+      const done = model.advance(budget / MODEL_NS_PER_UNIT)
+      if (spent((model.result.work - before) * MODEL_NS_PER_UNIT) && !done) return
       if (!done) return
       this.phase = 'deletes'
     }
