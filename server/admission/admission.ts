@@ -91,7 +91,11 @@ export class Admission {
   ) {
     const { limits } = opts
     // Raw ranges: duplicates are allowed (they merge away), up to a multiple of the merged bound.
-    this.scanner = new Scanner(bytes, { maxStructs: limits.maxStructs, maxDeleteRanges: limits.maxDeleteRanges * 4 })
+    this.scanner = new Scanner(bytes, {
+      maxStructs: limits.maxStructs,
+      maxDeleteRanges: limits.maxDeleteRanges * 4,
+      newClients: { known: (client) => doc.store.clients.has(client), max: this.newClientsAllowed() },
+    })
   }
 
   /** The decision, once `advance` returned true. */
@@ -108,7 +112,7 @@ export class Admission {
     } catch (err) {
       if (err instanceof Refused) this.outcome = err.refusal
       else if (err instanceof UpdateFormatError || err instanceof BrokenReference) this.outcome = { kind: 'invalid', detail: err.message }
-      else if (err instanceof TooMany) this.outcome = { kind: 'limit', limit: err.what === 'structs' ? 'structs' : 'delete_ranges', detail: err.message }
+      else if (err instanceof TooMany) this.outcome = { kind: 'limit', limit: LIMIT_NAMES[err.what], detail: err.what === 'new client ids' ? this.newClientsDetail(err.limit + 1) : err.message }
       else if (err instanceof OverBudget) {
         this.outcome =
           err.kind === 'steps'
@@ -179,22 +183,21 @@ export class Admission {
     }
   }
 
-  /** Bounds that do not need the model: new clients, new top-level types, subdocuments, merged deletes. */
+  private newClientsAllowed(): number {
+    return Math.min(this.opts.limits.maxNewClients, this.opts.newClientsLeft ?? Number.POSITIVE_INFINITY)
+  }
+
+  private newClientsDetail(count: number): string {
+    const left = this.newClientsAllowed()
+    return left < this.opts.limits.maxNewClients ? `more than ${left} new client ids; this connection may add ${left} more` : `${count} or more new client ids in one update (limit ${this.opts.limits.maxNewClients})`
+  }
+
+  /** Bounds that do not need the model: new top-level types, subdocuments, merged deletes. */
   private shape(): void {
     const u = this.scanner.update
     const { limits } = this.opts
     const store = this.doc.store
     for (const b of u.blocks) if (b.count > 0 && !store.clients.has(b.client)) this.newClients++
-    const left = Math.min(limits.maxNewClients, this.opts.newClientsLeft ?? Number.POSITIVE_INFINITY)
-    if (this.newClients > left) {
-      refuse(
-        'limit',
-        left < limits.maxNewClients
-          ? `${this.newClients} new client ids; this connection may add ${left} more`
-          : `${this.newClients} new client ids in one update (limit ${limits.maxNewClients})`,
-        'new_clients',
-      )
-    }
     const roots = new Set<string>()
     for (let i = 0; i < u.count; i++) {
       if (u.ref[i] === Ref.Doc) refuse('limit', 'subdocuments are not supported', 'subdocuments')
@@ -208,6 +211,8 @@ export class Admission {
     if (this.deletes.ranges > limits.maxDeleteRanges) refuse('limit', `${this.deletes.ranges} deleted ranges (limit ${limits.maxDeleteRanges})`, 'delete_ranges')
   }
 }
+
+const LIMIT_NAMES = { structs: 'structs', 'delete ranges': 'delete_ranges', 'new client ids': 'new_clients' } as const
 
 /** Work units of one millisecond (the weights make a unit about a nanosecond). */
 export const WORK_PER_MS = 1e6

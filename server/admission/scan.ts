@@ -143,7 +143,7 @@ export class UpdateFormatError extends Error {
 /** The update has more structs or delete ranges than the caller allows (thrown before they are all read). */
 export class TooMany extends Error {
   constructor(
-    readonly what: 'structs' | 'delete ranges',
+    readonly what: 'structs' | 'delete ranges' | 'new client ids',
     readonly limit: number,
   ) {
     super(`update has more than ${limit} ${what}`)
@@ -155,6 +155,8 @@ export interface ScanLimits {
   readonly maxStructs: number
   /** Delete ranges as encoded (before merging). */
   readonly maxDeleteRanges: number
+  /** Client ids the reader does not know yet (a flood is refused at the first one too many, not read to its end). */
+  readonly newClients?: { readonly known: (client: number) => boolean; readonly max: number } | undefined
 }
 
 const NO_LIMITS: ScanLimits = { maxStructs: Number.POSITIVE_INFINITY, maxDeleteRanges: Number.POSITIVE_INFINITY }
@@ -191,6 +193,7 @@ export class Scanner {
   private client = 0
   private clock = 0
   private readonly seen = new Set<number>()
+  private newClients = 0
   private done = false
 
   constructor(
@@ -231,6 +234,8 @@ export class Scanner {
         // Yjs keeps only the last block of a client and drops the others unseen: refuse instead.
         if (this.seen.has(client)) throw new UpdateFormatError(`client ${client} has two blocks of structs`)
         this.seen.add(client)
+        const fresh = this.limits.newClients
+        if (fresh && numStructs > 0 && !fresh.known(client) && ++this.newClients > fresh.max) throw new TooMany('new client ids', fresh.max)
         if (u.count + numStructs > this.limits.maxStructs) throw new TooMany('structs', this.limits.maxStructs)
         u.blocks.push({ client, clock, first: u.count, count: numStructs })
         this.client = client

@@ -51,6 +51,7 @@ function newReplica(): Replica {
 /** The replica's plain site data: read once, then followed through change events (work proportional to the change). */
 function siteOf(replica: Replica): SiteCopy {
   if (replica.site) return replica.site
+  warmUp()
   const { doc } = replica
   const site: SiteCopy = { objects: new Map(), anchors: new Map(), invalid: new Set() }
   const objects = objectsOf(doc)
@@ -172,8 +173,14 @@ function evict(): void {
   }
 }
 
-/** Warm-up at thread start: the first real job then runs optimised code, not the interpreter's. */
-{
+/**
+ * Warm-up before the first site job, so it runs optimised code, not the interpreter's; a
+ * thread that only ever builds JSON or states never pays for it.
+ */
+let warmedUp = false
+function warmUp(): void {
+  if (warmedUp) return
+  warmedUp = true
   const doc = new Y.Doc()
   generateSite(doc, { objects: 3000 })
   const site: Site = { objects: readObjects(doc), anchors: new Map(anchorsOf(doc).entries()) }
