@@ -1,77 +1,23 @@
 /**
- * Domain benchmark (issue 6):
- * 1. Schema validation per client update: the same updates applied to copies of a
- *    10,000-object site with and without the check, in one process, alternating.
- * 2. Analytics and SVG export of seeded 10,000- and 100,000-object sites, over REST on a
+ * Domain benchmark (issue 6): analytics and SVG export of seeded 10,000- and 100,000-object
+ * sites, over REST on a
  *    real server process (the build): first request (the compute worker builds its copy),
  *    after one edit (copy kept, fed the edit: a cache miss), and cached; with the server's
  *    event-loop lag (p99 and max, from its /metrics) over each set of requests.
  *
- *   npm run bench:compute [-- --sizes 10000,100000 --updates 3000]
+ * (The cost of the schema check per update, once here, is part of admission's now:
+ * `npm run bench:admission`, BENCHMARKS.md §6.)
+ *
+ *   npm run bench:compute [-- --sizes 10000,100000]
  */
 import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import { seed } from '../client/bots/seed.ts'
-import { createObject, moveObject, setAnchor, updateObject, appendTranscript } from '../shared/schema/document.ts'
-import { generateSite } from '../shared/schema/generate.ts'
-import { checkSiteUpdate } from '../server/documents/schema-guard.ts'
 import { provider, synced } from '../server/testing/clients.ts'
 import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
 
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, updates: { type: 'string', default: '3000' } } })
+const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' } } })
 const SIZES = values.sizes.split(',').map(Number)
-const UPDATES = Number(values.updates)
-
-// ---- 1. validation ----
-function validationRows(): string[] {
-  const base = new Y.Doc()
-  generateSite(base, { objects: 10_000 })
-  const state = Y.encodeStateAsUpdate(base)
-  const client = new Y.Doc()
-  Y.applyUpdate(client, state)
-  const kinds = ['rename', 'move', 'anchor pose', 'new component', 'transcript typing'] as const
-  const updates: { kind: (typeof kinds)[number]; update: Uint8Array }[] = []
-  const ids = [...client.getMap('objects').keys()].filter((id) => /-c\d+$/.test(id))
-  for (let i = 0; i < UPDATES; i++) {
-    const kind = kinds[i % kinds.length]!
-    let update!: Uint8Array
-    client.once('update', (u: Uint8Array) => (update = u))
-    const id = ids[(i * 7919) % ids.length]!
-    if (kind === 'rename') updateObject(client, id, { name: `renamed ${i}` })
-    else if (kind === 'move') moveObject(client, id, (client.getMap<Y.Map<unknown>>('objects').get(id)!.get('parentId') as string))
-    else if (kind === 'anchor pose') setAnchor(client, `a${i % 50}`, { pose: { p: [i % 100, 1.6, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'a', confidence: 0.9, updatedBy: 'hmd' })
-    else if (kind === 'new component') createObject(client, `bench-${i}`, { type: 'component', parentId: 'f0-z00-hvac', name: `new ${i}`, kind: 'vav', bbox: [1, 1, 1, 2, 2, 2] })
-    else appendTranscript(client, 'h0', 'word ')
-    updates.push({ kind, update })
-  }
-  const measure = (check: boolean) => {
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, state)
-    const perKind = new Map<string, number>()
-    for (const { kind, update } of updates) {
-      const t = performance.now()
-      if (check) checkSiteUpdate(doc, update)
-      Y.applyUpdate(doc, update)
-      perKind.set(kind, (perKind.get(kind) ?? 0) + performance.now() - t)
-    }
-    return perKind
-  }
-  // Alternate, three rounds each, keep each configuration's best (the machine is noisy).
-  const best = (runs: Map<string, number>[]) => new Map(kinds.map((k) => [k, Math.min(...runs.map((r) => r.get(k)!))]))
-  const without: Map<string, number>[] = []
-  const withCheck: Map<string, number>[] = []
-  for (let r = 0; r < 3; r++) {
-    without.push(measure(false))
-    withCheck.push(measure(true))
-  }
-  const [a, b] = [best(without), best(withCheck)]
-  const n = UPDATES / kinds.length
-  const rows = kinds.map((k) => `| ${k} | ${((a.get(k)! / n) * 1000).toFixed(1)} µs | ${((b.get(k)! / n) * 1000).toFixed(1)} µs | +${(((b.get(k)! - a.get(k)!) / n) * 1000).toFixed(1)} µs (${(b.get(k)! / a.get(k)!).toFixed(2)}×) |`)
-  const ta = [...a.values()].reduce((x, y) => x + y, 0)
-  const tb = [...b.values()].reduce((x, y) => x + y, 0)
-  rows.push(`| **all ${UPDATES.toLocaleString('en')}** | ${((ta / UPDATES) * 1000).toFixed(1)} µs | ${((tb / UPDATES) * 1000).toFixed(1)} µs | +${(((tb - ta) / UPDATES) * 1000).toFixed(1)} µs (${(tb / ta).toFixed(2)}×) |`)
-  return rows
-}
 
 // ---- 2. compute over REST ----
 /**
@@ -132,10 +78,6 @@ async function computeRows(): Promise<string[]> {
   return rows
 }
 
-console.log(`\nSchema validation per client update (10,000-object site, ${UPDATES.toLocaleString('en')} updates, best of 3 alternating runs), node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`)
-console.log('| update | apply | check + apply | validation cost |')
-console.log('|---|---|---|---|')
-for (const row of validationRows()) console.log(row)
 console.log('\nAnalytics and SVG export over REST (server process from the build; median of 5 after-edit and 20 cached requests)\n')
 console.log('| job | objects | first request (worker builds its copy) | after an edit (cache miss) | cached | server event-loop delay p99 / max: first | … after edits |')
 console.log('|---|---|---|---|---|---|---|')

@@ -7,7 +7,6 @@
  * quarantined), and a normal client syncs and edits. The seed is fixed (CI replays the same
  * run); FUZZ_SEED picks another.
  */
-import * as encoding from 'lib0/encoding'
 import * as prng from 'lib0/prng'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'

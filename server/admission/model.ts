@@ -199,6 +199,8 @@ export class IntegrationModel {
   private splits = 0
   private pendingStructs = 0
   private pendingBytes = 0
+  private readonly conflicting = new Set<Node>()
+  private readonly beforeOrigin = new Set<Node>()
   /** Splices into each client's struct array so far (the array grows by one per split). */
   private readonly grown = new Map<number, number>()
 
@@ -679,8 +681,11 @@ export class IntegrationModel {
     let left = leftIn
     if ((!left && (!right || this.leftOf(right) !== null)) || (left && this.rightOf(left) !== right)) {
       let o: Node | null = left ? this.rightOf(left) : x.parentSub !== null ? this.keyStart(parent, x.parentSub) : this.startOf(parent)
-      const conflicting = new Set<Node>()
-      const beforeOrigin = new Set<Node>()
+      // One pair of sets for every scan (a bomb makes thousands of scans of thousands of items).
+      const conflicting = this.conflicting
+      const beforeOrigin = this.beforeOrigin
+      conflicting.clear()
+      beforeOrigin.clear()
       while (o !== null && o !== right) {
         this.step()
         beforeOrigin.add(o)

@@ -85,11 +85,11 @@ export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel
   return { slices, work: works }
 }
 
-type Run = [first: number, last: number]
+/** Structs `first` to `last` (inclusive) of one client block. */
+export type Run = [first: number, last: number]
 
-/** One slice: each client's run of structs, then its delete pieces. */
-function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly RangePiece[]): Uint8Array {
-  const e = encoding.createEncoder()
+/** The struct section of an update: each run as a client block of its original bytes. */
+export function writeRuns(e: encoding.Encoder, u: ScannedUpdate, runs: readonly Run[]): void {
   encoding.writeVarUint(e, runs.length)
   for (const [first, last] of runs) {
     encoding.writeVarUint(e, last - first + 1)
@@ -97,6 +97,12 @@ function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly Ra
     encoding.writeVarUint(e, u.clock[first]!)
     encoding.writeUint8Array(e, u.bytes.subarray(u.start[first]!, u.end[last]!))
   }
+}
+
+/** One slice: each client's run of structs, then its delete pieces. */
+function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly RangePiece[]): Uint8Array {
+  const e = encoding.createEncoder()
+  writeRuns(e, u, runs)
   const byClient = new Map<number, RangePiece[]>()
   for (const p of pieces) {
     const list = byClient.get(p.client)
@@ -123,13 +129,7 @@ function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly Ra
 export function sortedByClient(u: ScannedUpdate): Uint8Array {
   const runs: Run[] = [...u.blocks].filter((b) => b.count > 0).sort((a, b) => b.client - a.client).map((b) => [b.first, b.first + b.count - 1])
   const e = encoding.createEncoder()
-  encoding.writeVarUint(e, runs.length)
-  for (const [first, last] of runs) {
-    encoding.writeVarUint(e, last - first + 1)
-    encoding.writeVarUint(e, u.client[first]!)
-    encoding.writeVarUint(e, u.clock[first]!)
-    encoding.writeUint8Array(e, u.bytes.subarray(u.start[first]!, u.end[last]!))
-  }
+  writeRuns(e, u, runs)
   encoding.writeUint8Array(e, u.bytes.subarray(u.deleteSetStart))
   return encoding.toUint8Array(e)
 }

@@ -14,6 +14,7 @@ import * as Y from 'yjs'
 import { IntegrationModel, OverBudget } from './model.ts'
 import { TRUSTED_LIMITS } from './limits.ts'
 import { scanUpdate } from './scan.ts'
+import { writeRuns, type Run } from './slices.ts'
 
 /** Loading the document would stall whoever loads it. */
 export class Poisoned extends Error {
@@ -88,19 +89,13 @@ export function salvage(entries: readonly Uint8Array[]): Salvaged {
   const result = model.run()
   // Each client's structs up to the first one left out, as they were encoded; then the delete set.
   const e = encoding.createEncoder()
-  const runs: [first: number, end: number][] = []
+  const runs: Run[] = []
   for (const b of u.blocks) {
     let end = b.first
     while (end < b.first + b.count && !model.pending[end]) end++
-    if (end > b.first) runs.push([b.first, end])
+    if (end > b.first) runs.push([b.first, end - 1])
   }
-  encoding.writeVarUint(e, runs.length)
-  for (const [first, end] of runs) {
-    encoding.writeVarUint(e, end - first)
-    encoding.writeVarUint(e, u.client[first]!)
-    encoding.writeVarUint(e, u.clock[first]!)
-    encoding.writeUint8Array(e, merged.subarray(u.start[first]!, u.end[end - 1]!))
-  }
+  writeRuns(e, u, runs)
   encoding.writeUint8Array(e, merged.subarray(u.deleteSetStart))
   const { doc } = buildChecked([encoding.toUint8Array(e)])
   return { doc, dropped: [...model.dropped], structsLeftOut: result.pendingStructs }

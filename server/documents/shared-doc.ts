@@ -232,6 +232,7 @@ export class SharedDoc {
   answerSyncStep1(peer: Peer, stateVector: Uint8Array): void {
     const full = stateVector.length <= 1
     if (full && this.fullState) return peer.send(this.fullState)
+    if (full && this.fullChunks) return this.sendChunks(peer, this.fullChunks, null)
     const update = Y.encodeStateAsUpdate(this.doc, full ? undefined : stateVector)
     const chunking = this.hooks.firstSync
     if (!chunking || update.length <= chunking.chunkBytes) {
@@ -239,11 +240,17 @@ export class SharedDoc {
       if (full) this.fullState = frame
       return peer.send(frame)
     }
-    const chunks = full ? (this.fullChunks ??= chunking.chunk(update)) : chunking.chunk(update)
+    const chunks = chunking.chunk(update)
+    if (full) this.fullChunks = chunks
+    this.sendChunks(peer, chunks, update)
+  }
+
+  /** Chunks as updates, the last as the sync step 2; if chunking failed, the whole answer as one frame. */
+  private sendChunks(peer: Peer, chunks: Promise<Uint8Array[]>, update: Uint8Array | null): void {
     chunks.then(
       (list) => peer.sendSequence(list.map((c, k) => (k === list.length - 1 ? encodeSyncStep2(c) : encodeUpdate(c)))),
-      // Not chunked after all: one frame (the socket's limit may close it; the client then retries).
-      () => peer.send(encodeSyncStep2(update)),
+      // One frame after all (the socket's limit may close it; the client then retries).
+      () => peer.send(encodeSyncStep2(update ?? Y.encodeStateAsUpdate(this.doc))),
     )
   }
 

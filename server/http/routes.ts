@@ -4,16 +4,14 @@
  * write inside `cork` after an await only if the request was not aborted.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js'
-import * as Y from 'yjs'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
-import { storedToDoc, type DocStore } from '../../persistence/doc-store.ts'
+import type { DocStore } from '../../persistence/doc-store.ts'
 import { z } from 'zod'
 import { ComputeBusy, ComputeError, type ComputeService } from '../compute/service.ts'
 import { LODS } from '../compute/site.ts'
 import { DocumentLoadError, DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import { SharedDoc } from '../documents/shared-doc.ts'
 import { describeIssue, Id } from '../../shared/schema/domain.ts'
-import { docToJSON } from '../documents/to-json.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 
