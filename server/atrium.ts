@@ -137,7 +137,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       inlineWork: INLINE_WORK,
       sliceWork: SLICE_WORK,
       inFlight,
-      maxWaitingMessages: config.PRELOAD_QUEUE_MESSAGES,
+      // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
+      maxWaitingMessages: 100_000,
       maxWaitingBytes: 8 * config.MAX_MESSAGE_BYTES,
       waitingTotal: { bytes: 0, max: 32 * config.MAX_MESSAGE_BYTES },
       observe: (outcome, origin) => {

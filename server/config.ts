@@ -32,7 +32,7 @@ export const ENV_SPEC = {
   WORKER_THREADS: { schema: int(1, 64).default(2), doc: 'Size of the worker-thread pool (compaction, big encodes).' },
   MAX_BACKPRESSURE_BYTES: { schema: int(64 * 1024, 1024 ** 3).default(16 * 1024 * 1024), doc: 'Outbound bytes buffered for one socket before it is closed as too slow (it reconnects and resyncs).' },
   MAX_OUTBOUND_BYTES: { schema: int(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024), doc: 'Bytes buffered for all sockets of the node together; past it, the sockets holding the most are closed with 4409 (they reconnect and resync).' },
-  PRELOAD_QUEUE_MESSAGES: { schema: int(1, 100_000).default(1000), doc: 'Messages buffered per connection while its document loads or applies a large update (and at most 2 × MAX_MESSAGE_BYTES while loading, 8 × while a large update applies); past it 4408.' },
+  PRELOAD_QUEUE_MESSAGES: { schema: int(1, 100_000).default(1000), doc: 'Messages buffered per connection while its document loads (and at most 2 × MAX_MESSAGE_BYTES of them); past it 4408.' },
   MAX_UPDATE_STRUCTS: { schema: int(1000, 10_000_000).default(300_000), doc: 'Most structs (inserted items, deleted runs, GC markers) in one client update; more is refused with 4413.' },
   MAX_UPDATE_NEW_CLIENTS: { schema: int(1, 1_000_000).default(5000), doc: 'Most client ids one update may add to a document (each costs memory and bytes in every joiner\'s state vector); more is refused with 4413.' },
   MAX_CONNECTION_NEW_CLIENTS: { schema: int(1, 10_000_000).default(20_000), doc: 'Most client ids one connection may add over its life; past it, its updates are refused with 4413.' },

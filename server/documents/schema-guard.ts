@@ -40,8 +40,9 @@ function validate(schema: z.ZodType, value: unknown, what: string): void {
 }
 
 const ROOTS = new Set<string>(TOP_LEVEL)
-/** Work units of checking one item (a schema parse dominates). */
+/** Work units of checking one item (a schema parse dominates), and of one object's final state. */
 const ITEM_WORK = 3000
+const OBJECT_WORK = 4000
 
 /** Where a type's items land in the site layout. */
 type TypePlace =
@@ -86,16 +87,26 @@ export class SiteGuard {
       this.item(this.model.order[this.next++]!)
       budget -= ITEM_WORK
     }
-    if (this.phase === 'deletes') {
+    if (this.phase === 'deletes' && budget > 0) {
       budget -= this.deletedFields()
       this.phase = 'objects'
+      this.pendingObjects = [...this.touched]
+      this.next = 0
     }
-    if (this.phase === 'objects') {
-      for (const [holder, key] of this.touched) this.object(holder, key)
-      this.phase = 'done'
+    while (this.phase === 'objects' && budget > 0) {
+      if (this.next >= this.pendingObjects.length) {
+        this.phase = 'done'
+        break
+      }
+      const [holder, key] = this.pendingObjects[this.next++]!
+      this.object(holder, key)
+      budget -= OBJECT_WORK
     }
     return this.phase === 'done'
   }
+
+  /** The touched objects, in a list the last phase walks in slices. */
+  private pendingObjects: [Node, string][] = []
 
   /** What does not depend on placement: top-level names (Yjs creates them on decode), no pending items. */
   private shape(): void {

@@ -13,7 +13,7 @@ export function writerOptions(overrides: Partial<WriterOptions> = {}): WriterOpt
     inlineWork: 5e6,
     sliceWork: 10e6,
     inFlight: { bytes: 0, max: 8 * config.MAX_MESSAGE_BYTES },
-    maxWaitingMessages: config.PRELOAD_QUEUE_MESSAGES,
+    maxWaitingMessages: 100_000,
     maxWaitingBytes: 8 * config.MAX_MESSAGE_BYTES,
     waitingTotal: { bytes: 0, max: 32 * config.MAX_MESSAGE_BYTES },
     ...overrides,

@@ -7,11 +7,12 @@ import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Refusal } from '../admission/admission.ts'
 import type { Peer, SharedDoc } from '../documents/shared-doc.ts'
+import type { Backlogged } from './frame-turns.ts'
 
 /** A sequence's next frame goes out once the socket buffers less than this. */
 export const SEQUENCE_PACE_BYTES = 1024 * 1024
 
-export class Connection implements Peer {
+export class Connection implements Peer, Backlogged {
   ws: WebSocket<{ conn: Connection }> | null = null
   doc: SharedDoc | null = null
   /** Frames received while the document loads; null once it is served. */
@@ -20,6 +21,11 @@ export class Connection implements Peer {
   readonly awarenessIds = new Set<number>()
   /** New client ids this connection's updates added (bounded per connection). */
   newClients = 0
+  /** Frames waiting for a later turn of the event loop (transport/frame-turns.ts). */
+  backlog: Uint8Array[] = []
+  backlogBytes = 0
+  turn = 0
+  turnMs = 0
   closed = false
 
   constructor(

@@ -12,6 +12,7 @@ import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
 import { dispatchFrame, rejectionOf } from './dispatch.ts'
+import { FrameTurns } from './frame-turns.ts'
 import { OutboundBudget } from './outbound.ts'
 import { uWS } from './uws.ts'
 
@@ -81,14 +82,25 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     const rejection = dispatchFrame(conn, conn.doc!, frame, metrics)
     if (rejection) reject(conn, rejection.code, rejection.detail)
   }
+  const queueFull = (conn: Connection) => reject(conn, CloseCodes.QUEUE_FULL, `too many messages or bytes waiting (${8 * config.MAX_MESSAGE_BYTES} bytes at most), or the node's waiting room is full`)
   /** One frame of a served connection: now, or after what holds the document (keeping the connection's order). */
-  const receive = (conn: Connection, frame: Uint8Array) => {
+  const deliver = (conn: Connection, frame: Uint8Array) => {
+    if (conn.closed) return
     const writer = conn.doc!.writer
     if (!writer.mustWait(conn)) return handle(conn, frame)
-    if (!writer.defer(conn, frame.length, () => handle(conn, frame))) {
-      reject(conn, CloseCodes.QUEUE_FULL, `more than ${config.PRELOAD_QUEUE_MESSAGES} messages or ${8 * config.MAX_MESSAGE_BYTES} bytes waiting (or the node's waiting room is full)`)
-    }
+    if (!writer.defer(conn, frame.length, () => handle(conn, frame))) queueFull(conn)
   }
+  // No connection, and no burst of all of them, holds a turn of the event loop for long.
+  const turns = new FrameTurns<Connection>({
+    perConnectionMs: FRAME_MS_PER_CONNECTION,
+    perTurnMs: FRAME_MS_PER_TURN,
+    // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
+    maxMessages: FRAME_BACKLOG_MESSAGES,
+    maxBytes: 8 * config.MAX_MESSAGE_BYTES,
+    run: deliver,
+    overflow: queueFull,
+  })
+  const receive = (conn: Connection, frame: Uint8Array) => turns.offer(conn, frame)
 
   const serve = (conn: Connection) => {
     deps
@@ -190,6 +202,12 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
 
   return { connections, stop: () => clearInterval(checking) }
 }
+
+/** Time the frames of one connection, and of all connections, may take in one turn of the event loop before the rest waits for the next. */
+const FRAME_MS_PER_CONNECTION = 5
+const FRAME_MS_PER_TURN = 20
+/** Frames one connection may have waiting for later turns (besides 8 × MAX_MESSAGE_BYTES of them). */
+const FRAME_BACKLOG_MESSAGES = 100_000
 
 /** How often the node's buffered bytes are summed (also right after large fan-outs). */
 const OUTBOUND_CHECK_MS = 100
