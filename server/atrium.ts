@@ -37,9 +37,9 @@ export interface AtriumOptions {
 const FANOUT_BATCH_BYTES = 256 * 1024
 /** Work (about ns) of an update done in the turn that received it; more goes to slices over later turns. */
 const INLINE_WORK = 5e6
-/** Work of one slice, and slices per turn of the event loop: at most ~30 ms of large-update work per turn. */
-const SLICE_WORK = 10e6
-const SLICES_PER_TURN = 3
+/** Work of one slice, and slices per turn of the event loop: about 10 ms of large-update work per turn. */
+const SLICE_WORK = 5e6
+const SLICES_PER_TURN = 2
 /** Sync answers larger than this go as chunks of about this size, paced by the joiner's socket. */
 const FIRST_SYNC_CHUNK_BYTES = 1024 * 1024
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
@@ -144,7 +144,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       observe: (outcome, origin) => {
         if ('plan' in outcome) {
           if (origin === 'client') metrics.updateWork.observe(outcome.work / 1e9)
-          if (outcome.plan.slices.length > 1) metrics.updatesSliced.inc({ origin })
+          if (outcome.plan.count > 1) metrics.updatesSliced.inc({ origin })
         } else {
           metrics.updatesRefused.inc({ reason: outcome.limit ?? outcome.kind })
           if (outcome.kind === 'schema') metrics.schemaViolations.inc()

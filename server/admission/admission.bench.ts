@@ -12,6 +12,7 @@ import { appendTranscript, createObject, moveObject, setAnchor, updateObject } f
 import { generateSite } from '../../shared/schema/generate.ts'
 import { configWith } from '../config.ts'
 import { SchemaViolation, SiteGuard } from '../documents/schema-guard.ts'
+import { allSlices } from './slices.ts'
 import { Admission, type CheckFactory } from './admission.ts'
 import { clientLimits } from './limits.ts'
 
@@ -79,7 +80,7 @@ function measure(w: Workload, admit: boolean): Map<string, number> {
       a.advance(Number.POSITIVE_INFINITY)
       const r = a.result
       if (!('plan' in r)) throw new Error(`refused: ${r.detail}`)
-      for (const slice of r.plan.slices) Y.applyUpdate(doc, slice)
+      for (const slice of allSlices(r.plan)) Y.applyUpdate(doc, slice)
     } else Y.applyUpdate(doc, update)
     perKind.set(kind, (perKind.get(kind) ?? 0) + performance.now() - t)
   }

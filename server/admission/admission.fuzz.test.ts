@@ -7,6 +7,7 @@
 import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { allSlices } from './slices.ts'
 import { Admission } from './admission.ts'
 import { clientLimits } from './limits.ts'
 import { configWith } from '../config.ts'
@@ -88,8 +89,8 @@ describe('admission on mutated updates', () => {
           wholeFailed = true
         }
         try {
-          for (const slice of result.plan.slices) Y.applyUpdate(doc, slice)
-          for (const slice of result.plan.slices) Y.applyUpdate(sliced, slice)
+          for (const slice of allSlices(result.plan)) Y.applyUpdate(doc, slice)
+          for (const slice of allSlices(result.plan)) Y.applyUpdate(sliced, slice)
         } catch (err) {
           throw new Error(`seed ${seed}: admitted, then Yjs failed on a slice (whole update ${wholeFailed ? 'fails too' : 'applies'}): ${(err as Error).stack}`)
         }

@@ -45,7 +45,8 @@ export interface Admitted {
 
 /** An extra check run on the model (the site schema guard); throws to refuse. */
 export interface Check {
-  advance(units: number): boolean
+  /** Runs about `units` more work units, stopping at `deadline` (performance.now() ms) too; true when passed. */
+  advance(units: number, deadline?: number): boolean
 }
 export type CheckFactory = (doc: Y.Doc, model: IntegrationModel, deletes: MergedDeletes) => Check
 /** Maps a check's exception to a refusal (null: not a refusal, rethrow). */
@@ -129,13 +130,15 @@ export class Admission {
 
   private run(units: number): void {
     let budget = units
+    // Work units are about nanoseconds; the clock bounds a slice whatever the estimates say.
+    const deadline = performance.now() + units / 1e6
     const spent = (w: number) => {
       budget -= w
       return budget <= 0
     }
     if (this.phase === 'scan') {
       const from = this.scanner.position
-      const done = this.scanner.advance(Math.max(1, Math.floor(budget / SCAN_WORK_PER_BYTE)))
+      const done = this.scanner.advance(Math.max(1, Math.floor(budget / SCAN_WORK_PER_BYTE)), deadline)
       if (spent((this.scanner.position - from) * SCAN_WORK_PER_BYTE) && !done) return
       if (!done) return
       this.phase = 'shape'
@@ -151,7 +154,7 @@ export class Admission {
     if (this.phase === 'model') {
       const before = model.result.work
       // Work units are Yjs's time; the model takes longer per unit than Yjs does.
-      const done = model.advance(budget / MODEL_NS_PER_UNIT)
+      const done = model.advance(budget / MODEL_NS_PER_UNIT, deadline)
       if (spent((model.result.work - before) * MODEL_NS_PER_UNIT) && !done) return
       if (!done) return
       this.phase = 'deletes'
@@ -173,7 +176,7 @@ export class Admission {
       if (budget <= 0) return
     }
     if (this.phase === 'check') {
-      if (!this.check!.advance(budget)) return
+      if (!this.check!.advance(budget, deadline)) return
       this.phase = 'plan'
     }
     if (this.phase === 'plan') {

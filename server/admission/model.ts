@@ -232,12 +232,16 @@ export class IntegrationModel {
     return this.result
   }
 
-  /** Runs about `units` more work units; true once the model is complete. */
-  advance(units: number): boolean {
+  /**
+   * Runs about `units` more work units, and stops at `deadline` (performance.now() ms) too,
+   * whichever comes first: estimates can be off (cold code, a collection), the clock is not.
+   * True once the model is complete.
+   */
+  advance(units: number, deadline = Number.POSITIVE_INFINITY): boolean {
     const until = this.work + units
     if (!this.done) {
       this.loop ??= this.startLoop()
-      this.done = this.loop === null || this.integrateStructs(this.loop, until)
+      this.done = this.loop === null || this.integrateStructs(this.loop, until, deadline)
     }
     return this.done
   }
@@ -491,8 +495,9 @@ export class IntegrationModel {
   }
 
   /** Yjs's integrateStructs, resumable: returns true when done, false when `until` work is reached. */
-  private integrateStructs(loop: LoopState, until: number): boolean {
+  private integrateStructs(loop: LoopState, until: number, deadline: number): boolean {
     const u = this.u
+    let n = 0
     for (;;) {
       const head = loop.head
       let next = true
@@ -529,7 +534,7 @@ export class IntegrationModel {
           loop.head = loop.target.refs[loop.target.i++]!
         }
       }
-      if (this.work >= until) return false
+      if (this.work >= until || ((++n & 31) === 0 && performance.now() >= deadline)) return false
     }
   }
 

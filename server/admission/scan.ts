@@ -204,11 +204,11 @@ export class Scanner {
     this.d = decoding.createDecoder(bytes)
   }
 
-  /** Reads about `bytes` more bytes; true once the whole update is read. */
-  advance(bytes: number): boolean {
+  /** Reads about `bytes` more bytes (stopping at `deadline`, performance.now() ms, too); true once the whole update is read. */
+  advance(bytes: number, deadline = Number.POSITIVE_INFINITY): boolean {
     if (this.done) return true
     try {
-      this.done = this.read(this.d.pos + bytes)
+      this.done = this.read(this.d.pos + bytes, deadline)
       return this.done
     } catch (err) {
       if (err instanceof UpdateFormatError || err instanceof TooMany) throw err
@@ -222,8 +222,9 @@ export class Scanner {
     return this.d.pos
   }
 
-  private read(until: number): boolean {
+  private read(until: number, deadline: number): boolean {
     const { d, update: u } = this
+    let n = 0
     if (this.blocksLeft < 0) this.blocksLeft = count(d, 'client blocks')
     while (this.structsLeft > 0 || this.blocksLeft > 0) {
       if (this.structsLeft === 0) {
@@ -246,7 +247,7 @@ export class Scanner {
       this.structsLeft--
       this.clock += readStruct(d, u, this.client, this.clock)
       if (this.clock > MAX_CLOCK) throw new UpdateFormatError(`client ${this.client}'s clock passes ${MAX_CLOCK}`)
-      if (d.pos >= until) return false
+      if (d.pos >= until || ((++n & 255) === 0 && performance.now() >= deadline)) return false
     }
     u.deleteSetStart = d.pos
     const numClients = count(d, 'delete-set clients')

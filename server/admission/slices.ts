@@ -17,11 +17,16 @@ import type { IntegrationModel } from './model.ts'
 import type { ScannedUpdate } from './scan.ts'
 
 export interface SlicePlan {
-  /** Updates to apply in order; together they are the original update (delete set merged). */
-  readonly slices: Uint8Array[]
+  /** How many updates to apply, in order; together they are the original update (delete set merged). */
+  readonly count: number
   /** Estimated work of each slice. */
-  readonly work: number[]
+  readonly work: readonly number[]
+  /** Slice `k`, encoded when asked for (copying megabytes is work too: it goes with each slice's turn). */
+  slice(k: number): Uint8Array
 }
+
+/** Every slice of a plan, encoded (tests, workers). */
+export const allSlices = (plan: SlicePlan): Uint8Array[] => Array.from({ length: plan.count }, (_, k) => plan.slice(k))
 
 export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel, deletes: MergedDeletes, stateOf: StateOf, budget: number): SlicePlan {
   // 1. Integrated structs, in Yjs's order, grouped into slices by work.
@@ -64,7 +69,7 @@ export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel
     }
   }
   const total = lastStructSlice + deleteSlices.length
-  if (total === 1 && deletes.canonical) return { slices: [u.bytes], work }
+  if (total === 1 && deletes.canonical) return { count: 1, work, slice: () => u.bytes }
   // Each block's structs in runs per slice (slice numbers only grow along a block).
   const runs: Run[][] = Array.from({ length: total }, () => [])
   for (const b of u.blocks) {
@@ -75,14 +80,12 @@ export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel
       i = j + 1
     }
   }
-  const slices: Uint8Array[] = []
   const works: number[] = []
   for (let s = 0; s < total; s++) {
     const pieces = s >= lastStructSlice ? deleteSlices[s - lastStructSlice]! : []
-    slices.push(encodeSlice(u, runs[s]!, pieces))
     works.push((s <= lastStructSlice ? work[s]! : 0) + pieces.reduce((n, p) => n + p.work, 0))
   }
-  return { slices, work: works }
+  return { count: total, work: works, slice: (s) => encodeSlice(u, runs[s]!, s >= lastStructSlice ? deleteSlices[s - lastStructSlice]! : []) }
 }
 
 /** Structs `first` to `last` (inclusive) of one client block. */

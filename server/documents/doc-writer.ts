@@ -17,6 +17,7 @@
 import * as Y from 'yjs'
 import { Admission, type Admitted, type CheckFactory, type CheckFailure, type Refusal } from '../admission/admission.ts'
 import { TRUSTED_LIMITS, type UpdateLimits } from '../admission/limits.ts'
+import type { SlicePlan } from '../admission/slices.ts'
 import type { Turns } from './turns.ts'
 
 /** What the writer needs of a client session. */
@@ -132,11 +133,11 @@ export class DocWriter {
       const result = this.decided(admission, peer, 'client')
       if (!('plan' in result)) return result
       if (result.work <= opts.inlineWork) {
-        for (const slice of result.plan.slices) Y.applyUpdate(this.doc, slice, peer)
+        for (let k = 0; k < result.plan.count; k++) Y.applyUpdate(this.doc, result.plan.slice(k), peer)
         return null
       }
       // Admitted, but too much to apply in this turn: in slices.
-      this.start(update.length, () => this.applySlices(result.plan.slices, peer))
+      this.start(update.length, () => this.applySlices(result.plan, peer))
       return null
     }
     this.start(update.length, async () => {
@@ -145,7 +146,7 @@ export class DocWriter {
         if (this.destroyed) return
       }
       const result = this.decided(admission, peer, 'client')
-      if ('plan' in result) await this.applySlices(result.plan.slices, peer)
+      if ('plan' in result) await this.applySlices(result.plan, peer)
       else peer.refuse(result)
     })
     return null
@@ -177,16 +178,15 @@ export class DocWriter {
       const result = admission.result
       this.opts.observe?.(result, 'remote')
       // Another node admitted it; if this node's model disagrees, Yjs applies it whole (as before admission existed).
-      const slices = 'plan' in result ? result.plan.slices : [update]
-      await this.applySlices(slices, this.remoteOrigin)
+      await this.applySlices('plan' in result ? result.plan : { count: 1, work: [0], slice: () => update }, this.remoteOrigin)
     })
   }
 
-  private async applySlices(slices: readonly Uint8Array[], origin: unknown): Promise<void> {
-    for (let k = 0; k < slices.length; k++) {
+  private async applySlices(plan: SlicePlan, origin: unknown): Promise<void> {
+    for (let k = 0; k < plan.count; k++) {
       if (k > 0) await this.opts.turns.next()
       if (this.destroyed) return
-      Y.applyUpdate(this.doc, slices[k]!, origin)
+      Y.applyUpdate(this.doc, plan.slice(k), origin)
     }
   }
 

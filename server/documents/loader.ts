@@ -40,10 +40,10 @@ export async function applyStored(doc: SharedDoc, entries: readonly Uint8Array[]
       if (result.kind === 'limit') return result.detail
       throw new Error(`a stored update is not a valid Yjs update: ${result.detail}`)
     }
-    const { slices, work } = result.plan
-    for (let k = 0; k < slices.length; k++) {
-      doc.loadSlice(slices[k]!)
-      await spend(work[k]!)
+    const { plan } = result
+    for (let k = 0; k < plan.count; k++) {
+      doc.loadSlice(plan.slice(k))
+      await spend(plan.work[k]!)
     }
   }
   return null

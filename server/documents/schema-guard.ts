@@ -73,8 +73,10 @@ export class SiteGuard {
     private readonly deletes: MergedDeletes,
   ) {}
 
-  advance(units: number): boolean {
+  advance(units: number, deadline = Number.POSITIVE_INFINITY): boolean {
     let budget = units
+    let n = 0
+    const late = () => (++n & 31) === 0 && performance.now() >= deadline
     if (this.phase === 'shape') {
       this.shape()
       this.phase = 'items'
@@ -86,6 +88,7 @@ export class SiteGuard {
       }
       this.item(this.model.order[this.next++]!)
       budget -= ITEM_WORK
+      if (late()) return false
     }
     if (this.phase === 'deletes' && budget > 0) {
       budget -= this.deletedFields()
@@ -101,6 +104,7 @@ export class SiteGuard {
       const [holder, key] = this.pendingObjects[this.next++]!
       this.object(holder, key)
       budget -= OBJECT_WORK
+      if (late()) return false
     }
     return this.phase === 'done'
   }

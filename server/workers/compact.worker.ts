@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel } from '../admission/model.ts'
 import { scanUpdate } from '../admission/scan.ts'
-import { planSlices } from '../admission/slices.ts'
+import { allSlices, planSlices } from '../admission/slices.ts'
 import { buildChecked, Poisoned } from '../admission/stored.ts'
 
 export interface CompactInput {
@@ -60,5 +60,5 @@ export function chunk({ update, maxWork }: ChunkInput): Uint8Array[] {
   const doc = new Y.Doc()
   const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
   model.run()
-  return planSlices(doc, u, model, MergedDeletes.from(u.deletes), (c) => model.stateAfter(c), maxWork).slices
+  return allSlices(planSlices(doc, u, model, MergedDeletes.from(u.deletes), (c) => model.stateAfter(c), maxWork))
 }
