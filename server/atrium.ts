@@ -112,7 +112,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     logger,
     metrics,
     schemaDocs,
-    // Site documents keep their encoded parts for the compute worker, merged in the pool as they pile up.
+    // Encoded parts for the compute worker (site documents from the load, others from their first compute), merged in the pool as they pile up.
     rebaseParts: (doc) => {
       const { parts, throughSeq } = doc.partsSince(-1)
       pool.merge(parts).then(

@@ -75,6 +75,26 @@ describe('HTTP on the WebSocket port', () => {
     expect(body.updateLogLength).toBeGreaterThan(0)
   })
 
+  it("keeps a document's JSON current across edits made after it was first read (parts start with the first read)", async () => {
+    const content = async () => ((await (await get('/api/documents/alpha')).json()) as { content: { list: unknown[]; notes: string } }).content
+    expect((await content()).list).toEqual([1, 2])
+    const a = provider(server.wsUrl, 'alpha')
+    await synced(a)
+    // More edits than PARTS_REBASE_AT, so the parts are merged in the pool while it is read.
+    for (let i = 0; i < 600; i++) a.doc.getArray('list').push([i + 3])
+    a.doc.getText('notes').insert(0, 'new ')
+    await untilDoc(a.doc, 'sent', () => true)
+    let seen = await content()
+    for (let tries = 0; seen.list.length < 602 && tries < 100; tries++) {
+      await new Promise((r) => setTimeout(r, 50))
+      seen = await content()
+    }
+    expect(seen.list).toHaveLength(602)
+    expect(seen.list.at(-1)).toBe(602)
+    expect(seen.notes).toBe('new notes of alpha')
+    a.destroy()
+  })
+
   it('answers 404 for an unknown document or route and 400 for a bad name', async () => {
     const missing = await get('/api/documents/doc%2Fnowhere')
     expect(missing.status).toBe(404)

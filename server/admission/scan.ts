@@ -27,33 +27,36 @@ export const TypeRef = { Array: 0, Map: 1, Text: 2, XmlElement: 3, XmlFragment: 
  * 8 MB allocates a few arrays rather than hundreds of thousands of objects. Ids are split into
  * client and clock columns; -1 in a client column means "none".
  */
+/** Columns start this small (most updates are an edit or two) and double as they fill. */
+const INITIAL = 4
+
 export class ScannedUpdate {
   count = 0
-  client = new Float64Array(64)
-  clock = new Float64Array(64)
-  length = new Float64Array(64)
+  client = new Float64Array(INITIAL)
+  clock = new Float64Array(INITIAL)
+  length = new Float64Array(INITIAL)
   /** A `Ref`: GC, Skip, or an item's content kind. */
-  ref = new Uint8Array(64)
+  ref = new Uint8Array(INITIAL)
   /** ContentType only: which type (`TypeRef`), else 255. */
-  typeRef = new Uint8Array(64)
-  originClient = new Float64Array(64)
-  originClock = new Float64Array(64)
-  rightClient = new Float64Array(64)
-  rightClock = new Float64Array(64)
+  typeRef = new Uint8Array(INITIAL)
+  originClient = new Float64Array(INITIAL)
+  originClock = new Float64Array(INITIAL)
+  rightClient = new Float64Array(INITIAL)
+  rightClock = new Float64Array(INITIAL)
   /**
    * Written only when the item has neither origin nor right origin: the id of the item whose
    * type holds it (parentClient/parentClock), or a root type's name (parentRoot, an index into
    * `strings`); -1 when not written.
    */
-  parentClient = new Float64Array(64)
-  parentClock = new Float64Array(64)
-  parentRoot = new Int32Array(64)
+  parentClient = new Float64Array(INITIAL)
+  parentClock = new Float64Array(INITIAL)
+  parentRoot = new Int32Array(INITIAL)
   /** Map key (index into `strings`), -1 for list items. */
-  parentSub = new Int32Array(64)
+  parentSub = new Int32Array(INITIAL)
   /** Byte range of the whole struct in the update, and where its content starts. */
-  start = new Uint32Array(64)
-  contentStart = new Uint32Array(64)
-  end = new Uint32Array(64)
+  start = new Uint32Array(INITIAL)
+  contentStart = new Uint32Array(INITIAL)
+  end = new Uint32Array(INITIAL)
   /** Root names and map keys, in the order read. */
   readonly strings: string[] = []
   readonly blocks: ScannedBlock[] = []

@@ -42,7 +42,7 @@ export interface RegistryOptions {
   readonly firstSync?: SharedDocHooks['firstSync']
   /** Merges stored updates into one, off the event loop (the worker pool), for a document that only loads merged. */
   readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array>
-  /** Site documents: merge their encoded parts (kept for compute) when they pile up. */
+  /** Merges a document's encoded parts (kept for compute: from the load for site documents, else from the first compute) when they pile up. */
   readonly rebaseParts?: ((doc: SharedDoc) => void) | undefined
   readonly onUnload?: ((doc: SharedDoc) => void) | undefined
 }
@@ -137,7 +137,7 @@ export class DocumentRegistry {
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
-      parts: this.opts.rebaseParts ? { grown: this.opts.rebaseParts } : undefined,
+      parts: this.opts.rebaseParts ? { eager: site, grown: this.opts.rebaseParts } : undefined,
       awareness: this.opts.awareness,
       firstSync: this.opts.firstSync,
     })

@@ -49,10 +49,11 @@ export interface SharedDocHooks {
    */
   readonly persistRemote?: boolean | undefined
   /**
-   * Keep the document as encoded parts too (site documents, for compute in workers); told
+   * The document's encoded parts (for compute in workers): kept from the load when `eager`
+   * (site documents, whose compute reads are common), else from the first `partsSince`; told
    * when they pass PARTS_REBASE_AT, to merge them off the event loop.
    */
-  readonly parts?: { readonly grown: (doc: SharedDoc) => void } | undefined
+  readonly parts?: { readonly eager: boolean; readonly grown: (doc: SharedDoc) => void } | undefined
   /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
   readonly writer: WriterOptions
   readonly awareness?: { readonly limits: AwarenessLimits; readonly dropped: (why: Dropped) => void } | undefined
@@ -90,8 +91,10 @@ export class SharedDoc {
   /**
    * The document as encoded parts (what was loaded, then every update since), so a worker
    * can rebuild a consistent copy without an encode on the event loop. `rebase` shrinks it.
+   * Kept only once `keepingParts`: a document nobody computes on does not pay for them.
    */
   private parts: Uint8Array[] = []
+  private keepingParts: boolean
   /** Sequence number of each part: a part covers every update up to its number. */
   private partSeqs: number[] = []
   private partSeq = 0
@@ -104,6 +107,7 @@ export class SharedDoc {
     private readonly hooks: SharedDocHooks,
   ) {
     this.topic = name
+    this.keepingParts = hooks.parts?.eager ?? false
     this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
     this.awareness = new AwarenessRelay(hooks.cluster !== undefined, hooks.awareness?.limits, hooks.awareness?.dropped)
     this.doc.on('update', this.onUpdate)
@@ -116,8 +120,8 @@ export class SharedDoc {
   }
 
   private addPart(update: Uint8Array): void {
-    if (!this.hooks.parts) return
-    if (this.parts.length > 0 && this.parts.length % PARTS_REBASE_AT === 0) this.hooks.parts.grown(this)
+    if (!this.keepingParts) return
+    if (this.parts.length > 0 && this.parts.length % PARTS_REBASE_AT === 0) this.hooks.parts?.grown(this)
     this.parts.push(update)
     this.partSeqs.push(++this.partSeq)
   }
@@ -125,8 +129,15 @@ export class SharedDoc {
   /**
    * A consistent copy of the document as encoded parts, or only the parts after `afterSeq`
    * (for a worker whose copy already has everything up to it). Apply them in order.
+   * The first call on a document not keeping parts starts them with one encoding of its
+   * state on the event loop (what a joiner's first sync costs too).
    */
   partsSince(afterSeq: number): { parts: Uint8Array[]; throughSeq: number } {
+    if (!this.keepingParts) {
+      this.keepingParts = true
+      this.parts = [Y.encodeStateAsUpdate(this.doc)]
+      this.partSeqs = [++this.partSeq]
+    }
     // A merged first part covers everything up to its number: sent whole when that is past
     // `afterSeq` (applying what a copy already has is a no-op for Yjs).
     const first = this.partSeqs.findIndex((s) => s > afterSeq)
