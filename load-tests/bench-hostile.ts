@@ -13,9 +13,8 @@
  *   npm run bench:hostile [-- --before 3de49c9 --cap 60 --only bomb]
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
@@ -26,21 +25,13 @@ import { createObject, objectsOf } from '../shared/schema/document.ts'
 import { generateSite } from '../shared/schema/generate.ts'
 import { provider, rawClient, synced, type RawClient } from '../server/testing/clients.ts'
 import { killAllServers, startServerProcess, tempDir, type ServerProcess } from '../server/testing/server-process.ts'
+import { checkoutBefore } from './core/before.ts'
 import { chainBomb, clientFlood, conflictBomb, deleteFlood } from './hostile/craft.ts'
 
 const { values } = parseArgs({ options: { before: { type: 'string', default: '3de49c9' }, cap: { type: 'string', default: '60' }, only: { type: 'string' } } })
 const CAP_MS = Number(values.cap) * 1000
 const ROOT = resolve(import.meta.dirname, '..')
-
-/** The code before admission, checked out beside this one (sharing node_modules). */
-function checkoutBefore(ref: string): string {
-  const dir = join(tmpdir(), `atrium-before-${ref}`)
-  if (!existsSync(join(dir, 'server/main.ts'))) {
-    execFileSync('git', ['worktree', 'add', '--force', '--detach', dir, ref], { cwd: ROOT, stdio: 'ignore' })
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-  }
-  return join(dir, 'server/main.ts')
-}
+const before = checkoutBefore(values.before)
 
 interface Variant {
   readonly name: string
@@ -294,7 +285,11 @@ const CASES: Case[] = [
       generateSite(src, { objects: 20_000, batch: 20_000 })
       const up = provider(s.wsUrl, 'site/json', src)
       await synced(up)
-      await stored(s, 'site/json')
+      // Until the whole site is in (a large upload is applied in slices over several turns).
+      const watcher = provider(s.wsUrl, 'site/json')
+      await synced(watcher)
+      await within(() => objectsOf(watcher.doc).size === 20_000)
+      watcher.destroy()
       const t = performance.now()
       const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${s.httpUrl}/api/documents/${encodeURIComponent('site/json')}`).then(async (r) => ({ status: r.status, bytes: (await r.arrayBuffer()).byteLength }))))
       up.destroy()
@@ -356,7 +351,7 @@ async function runCase(v: Variant, c: Case): Promise<Row> {
 }
 
 const variants: Variant[] = [
-  { name: `before (${values.before})`, entry: checkoutBefore(values.before), cli: join(tmpdir(), `atrium-before-${values.before}`, 'server/cli/docs.ts') },
+  { name: `before (${values.before})`, entry: before.main, cli: before.cli },
   { name: 'after', entry: join(ROOT, 'server/main.ts'), cli: join(ROOT, 'server/cli/docs.ts') },
 ]
 

@@ -2,8 +2,10 @@
  * `npm run bench`: Atrium, Hocuspocus and the y-websocket reference server, one after
  * another on this machine, the same scenarios against each with the atrium-load core, and
  * a table with ratios to the best peer written into BENCHMARKS.md (between markers).
- *   npm run bench [-- --quick] [-- --only s1,s4]
- *   (--quick: short durations, for trying the harness; --only: a subset; neither writes BENCHMARKS.md)
+ *   npm run bench [-- --quick] [-- --only s1,s4] [-- --before <git ref>]
+ *   (--quick: short durations, for trying the harness; --only: a subset; --before: an earlier
+ *   commit of Atrium, built in a worktree, runs each scenario too, right after this one, and
+ *   the ratio to it is printed; none of the three writes BENCHMARKS.md)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { execSync } from 'node:child_process'
@@ -15,6 +17,7 @@ import * as Y from 'yjs'
 import { encodeHocuspocusAuth, encodeHocuspocusFrame } from '../shared/protocol/hocuspocus.ts'
 import { encodeSyncStep2 } from '../shared/protocol/messages.ts'
 import { killAllServers, startServerProcess } from '../server/testing/server-process.ts'
+import { checkoutBefore } from './core/before.ts'
 import { cpuSeconds, rssBytes } from './core/proc.ts'
 import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from './cli/atrium-load.ts'
@@ -25,6 +28,8 @@ const quick = process.argv.includes('--quick')
 /** `--only s1,s4`: run just these scenarios (printed, never written to BENCHMARKS.md). */
 const onlyArg = process.argv.indexOf('--only')
 const only = onlyArg === -1 ? null : new Set((process.argv[onlyArg + 1] ?? '').split(','))
+const beforeArg = process.argv.indexOf('--before')
+const beforeRef = beforeArg === -1 ? null : process.argv[beforeArg + 1]!
 const D = (s: number) => (quick ? Math.min(s, 4) : s)
 
 interface Target {
@@ -46,6 +51,15 @@ const servers: Record<string, () => Promise<Target>> = {
     const s = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 * 1024, LOG_LEVEL: 'info' }, undefined, { built: true })
     return { name: 'Atrium', protocol: 'yws', pid: s.proc.pid!, url: s.wsUrl, stop: () => s.proc.kill('SIGKILL') }
   },
+  ...(beforeRef
+    ? {
+        before: async (): Promise<Target> => {
+          const { builtMain } = checkoutBefore(beforeRef, { built: true })
+          const s = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 * 1024, LOG_LEVEL: 'info' }, undefined, { built: true, builtMain })
+          return { name: `Atrium at ${beforeRef}`, protocol: 'yws', pid: s.proc.pid!, url: s.wsUrl, stop: () => s.proc.kill('SIGKILL') }
+        },
+      }
+    : {}),
   hocuspocus: async () => {
     const { proc, port } = await startPeer('hocuspocus')
     return { name: 'Hocuspocus 3.4.4', protocol: 'hocuspocus', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
@@ -182,6 +196,17 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
   return { objects, updateMiB: +(update.length / 2 ** 20).toFixed(2), medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1) }
 }
 
+/** This commit against `--before`, figure by figure (lower is better but for deliveries/s). */
+function beforeLines(results: Record<string, Record<string, Row>>, ref: string): string[] {
+  const lines = [`Atrium ${execSync('git rev-parse --short HEAD').toString().trim()} ÷ Atrium ${ref}, same run:`]
+  for (const [key, now] of Object.entries(results.atrium ?? {})) {
+    const then = results.before?.[key] ?? {}
+    const figures = Object.keys(now).filter((k) => typeof now[k] === 'number' && typeof then[k] === 'number' && then[k] !== 0)
+    lines.push(`- ${key}: ${figures.map((k) => `${k} ${now[k]} vs ${then[k]} (${((now[k] as number) / (then[k] as number)).toFixed(3)})`).join(', ')}`)
+  }
+  return lines
+}
+
 /**
  * Scenario by scenario, each server in turn on a fresh process: the figures a ratio compares
  * are measured minutes apart at most (this machine is shared and its speed drifts), and no
@@ -207,7 +232,8 @@ async function main() {
   writeFileSync('.bench-results.json', `${JSON.stringify(results, null, 2)}\n`)
   const commit = execSync('git rev-parse --short HEAD').toString().trim()
   const table = renderTable(results, { date: new Date().toISOString().slice(0, 10), commit })
-  if (quick || only) console.log(table) // a partial or smoke run never overwrites the recorded figures
+  if (beforeRef) console.log(`${table}\n\n${beforeLines(results, beforeRef).join('\n')}`)
+  else if (quick || only) console.log(table) // a partial or smoke run never overwrites the recorded figures
   else {
     const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
     writeFileSync(path, splice(readFileSync(path, 'utf8'), table))

@@ -41,10 +41,10 @@ export function killAllServers(): void {
 export async function startServerProcess(
   env: Record<string, string | number> = {},
   dataDir?: string,
-  options: { built?: boolean; entry?: string } = {},
+  options: { built?: boolean; builtMain?: string; entry?: string } = {},
 ): Promise<ServerProcess> {
   const dir = dataDir ?? (await tempDir())
-  const args = options.built ? [BUILT_MAIN] : ['--import', 'tsx', options.entry ?? MAIN]
+  const args = options.built ? [options.builtMain ?? BUILT_MAIN] : ['--import', 'tsx', options.entry ?? MAIN]
   const proc = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info', DOC_UNLOAD_GRACE_MS: '1000', ...stringify(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
