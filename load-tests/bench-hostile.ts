@@ -278,6 +278,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'a burst of 100,000 empty updates from one socket',
+    size: '100,000 × 4 B',
+    run: async (s) => {
+      const a = await rawClient(`${s.wsUrl}/doc/burst`)
+      const frame = encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc()))
+      for (let i = 0; i < 100_000; i++) a.send(frame)
+      const code = await closedOr(a, 5000)
+      return code ? `closed ${code}` : 'open'
+    },
+  },
+  {
     name: '10 concurrent GETs of a 20,000-object site as JSON',
     size: '',
     run: async (s) => {

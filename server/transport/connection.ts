@@ -3,6 +3,7 @@
  * framing; the session map is shaped for the Hocuspocus framing later, where one socket
  * multiplexes several documents.
  */
+import Denque from 'denque'
 import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Refusal } from '../admission/admission.ts'
@@ -22,7 +23,7 @@ export class Connection implements Peer, Backlogged {
   /** New client ids this connection's updates added (bounded per connection). */
   newClients = 0
   /** Frames waiting for a later turn of the event loop (transport/frame-turns.ts). */
-  backlog: Uint8Array[] = []
+  readonly backlog = new Denque<Uint8Array>()
   backlogBytes = 0
   turn = 0
   turnMs = 0

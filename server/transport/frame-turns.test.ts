@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import Denque from 'denque'
 import { FrameTurns, type Backlogged } from './frame-turns.ts'
 
 interface Conn extends Backlogged {
   id: string
   closed: boolean
 }
-const conn = (id: string): Conn => ({ id, closed: false, backlog: [], backlogBytes: 0, turn: 0, turnMs: 0 })
+const conn = (id: string): Conn => ({ id, closed: false, backlog: new Denque<Uint8Array>(), backlogBytes: 0, turn: 0, turnMs: 0 })
 const busy = (ms: number) => {
   const end = performance.now() + ms
   while (performance.now() < end);

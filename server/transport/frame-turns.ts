@@ -6,10 +6,12 @@
  * in their connection's backlog (in order, bounded) and run in the next turns, round robin.
  * Honest clients never meet these budgets: their frames take microseconds.
  */
+import type Denque from 'denque'
+
 export interface Backlogged {
   readonly closed: boolean
-  /** Frames waiting for a later turn, in order. */
-  backlog: Uint8Array[]
+  /** Frames waiting for a later turn, in order (a deque: taking the first of 100,000 is O(1), where `Array#shift` copies them all). */
+  readonly backlog: Denque<Uint8Array>
   backlogBytes: number
   /** The turn `turnMs` was counted in. */
   turn: number
@@ -105,7 +107,7 @@ export class FrameTurns<C extends Backlogged> {
   }
 
   private forget(conn: C): void {
-    conn.backlog = []
+    conn.backlog.clear()
     conn.backlogBytes = 0
     this.waiting.delete(conn)
   }
