@@ -19,7 +19,7 @@ import { clientLimits } from './limits.ts'
 const { values } = parseArgs({ options: { updates: { type: 'string', default: '3000' } } })
 const UPDATES = Number(values.updates)
 const limits = clientLimits(configWith({}))
-const siteCheck: CheckFactory = (doc, model, deletes) => new SiteGuard(doc, model.update, model, deletes)
+const siteCheck: CheckFactory = (doc, model, deletes) => new SiteGuard(doc, model, deletes)
 
 interface Workload {
   readonly name: string

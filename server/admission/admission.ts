@@ -18,8 +18,8 @@
  * holds it). The result is a plan or a refusal that names the bound.
  */
 import * as Y from 'yjs'
-import { deleteWork, MergedDeletes } from './deletes.ts'
-import type { UpdateLimits } from './limits.ts'
+import { deletePieces, MergedDeletes, type RangePiece } from './deletes.ts'
+import { maxSteps, type UpdateLimits } from './limits.ts'
 import { BrokenReference, IntegrationModel, MODEL_NS_PER_UNIT, OverBudget } from './model.ts'
 import { Ref, Scanner, TooMany, UpdateFormatError } from './scan.ts'
 import { planSlices, type SlicePlan } from './slices.ts'
@@ -80,8 +80,8 @@ export class Admission {
   private model: IntegrationModel | null = null
   private deletes: MergedDeletes | null = null
   private check: Check | null = null
+  private pieces: RangePiece[] = []
   private phase: 'scan' | 'shape' | 'model' | 'deletes' | 'check' | 'plan' | 'done' = 'scan'
-  private newClients = 0
   private work = 0
   private outcome: Admitted | Refusal | null = null
 
@@ -139,7 +139,7 @@ export class Admission {
     if (this.phase === 'scan') {
       const from = this.scanner.position
       const done = this.scanner.advance(Math.max(1, Math.floor(budget / SCAN_WORK_PER_BYTE)), deadline)
-      if (spent((this.scanner.position - from) * SCAN_WORK_PER_BYTE) && !done) return
+      spent((this.scanner.position - from) * SCAN_WORK_PER_BYTE)
       if (!done) return
       this.phase = 'shape'
     }
@@ -147,7 +147,7 @@ export class Admission {
     const { limits } = this.opts
     if (this.phase === 'shape') {
       this.shape()
-      this.model = new IntegrationModel(this.doc, u, limits.maxWork, limits.stepsFloor + limits.stepsPerStruct * u.count)
+      this.model = new IntegrationModel(this.doc, u, limits.maxWork, maxSteps(limits, u.count))
       this.phase = 'model'
     }
     const model = this.model!
@@ -155,21 +155,25 @@ export class Admission {
       const before = model.result.work
       // Work units are Yjs's time; the model takes longer per unit than Yjs does.
       const done = model.advance(budget / MODEL_NS_PER_UNIT, deadline)
-      if (spent((model.result.work - before) * MODEL_NS_PER_UNIT) && !done) return
+      spent((model.result.work - before) * MODEL_NS_PER_UNIT)
       if (!done) return
       this.phase = 'deletes'
     }
     if (this.phase === 'deletes') {
       const deletes = this.deletes!
-      const dw = deleteWork(this.doc, deletes, (c) => model.stateAfter(c))
-      this.work = model.result.work + dw.work
+      const result = model.result
+      // Cut once, with the slices' budget: the plan reuses the pieces.
+      const dw = deletePieces(this.doc, deletes, (c) => model.stateAfter(c), this.opts.sliceWork)
+      this.pieces = dw.pieces
+      this.work = result.work + dw.work
       if (this.work > limits.maxWork) refuse('limit', `integrating it would cost about ${Math.round(this.work / 1e6)} ms of work (limit ${Math.round(limits.maxWork / 1e6)} ms)`, 'work')
-      const store = this.doc.store
-      if (model.result.pendingStructs > 0 && model.result.pendingBytes > limits.maxPendingBytes) {
-        refuse('order', `${model.result.pendingStructs} structs depend on content the server does not have yet; reconnect to send them with it`)
+      if (result.pendingStructs > 0 && result.pendingBytes > limits.maxPendingBytes) {
+        refuse('order', `${result.pendingStructs} structs depend on content the server does not have yet; reconnect to send them with it`)
       }
-      const pendingDeletes = dw.pendingRanges + (store.pendingDs ? countRanges(Y.decodeUpdateV2(store.pendingDs).ds) : 0)
-      if (pendingDeletes > limits.maxPendingDeleteRanges) refuse('limit', `${dw.pendingRanges} deleted ranges are past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
+      if (limits.maxPendingDeleteRanges !== Number.POSITIVE_INFINITY) {
+        const pendingDeletes = dw.pendingRanges + pendingDeleteRanges(this.doc.store.pendingDs)
+        if (pendingDeletes > limits.maxPendingDeleteRanges) refuse('limit', `${pendingDeletes} deleted ranges would be past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
+      }
       spent(dw.work / 100)
       this.check = this.opts.check?.(this.doc, model, deletes) ?? null
       this.phase = this.check ? 'check' : 'plan'
@@ -180,8 +184,8 @@ export class Admission {
       this.phase = 'plan'
     }
     if (this.phase === 'plan') {
-      const plan = planSlices(this.doc, u, model, this.deletes!, (c) => model.stateAfter(c), this.opts.sliceWork)
-      this.outcome = { plan, newClients: this.newClients, work: this.work, steps: model.result.steps }
+      const plan = planSlices(u, model, this.deletes!, this.pieces, this.opts.sliceWork)
+      this.outcome = { plan, newClients: this.scanner.newClients, work: this.work, steps: model.result.steps }
       this.phase = 'done'
     }
   }
@@ -199,8 +203,6 @@ export class Admission {
   private shape(): void {
     const u = this.scanner.update
     const { limits } = this.opts
-    const store = this.doc.store
-    for (const b of u.blocks) if (b.count > 0 && !store.clients.has(b.client)) this.newClients++
     const roots = new Set<string>()
     for (let i = 0; i < u.count; i++) {
       if (u.ref[i] === Ref.Doc) refuse('limit', 'subdocuments are not supported', 'subdocuments')
@@ -217,11 +219,16 @@ export class Admission {
 
 const LIMIT_NAMES = { structs: 'structs', 'delete ranges': 'delete_ranges', 'new client ids': 'new_clients' } as const
 
-/** Work units of one millisecond (the weights make a unit about a nanosecond). */
-export const WORK_PER_MS = 1e6
+/** Ranges in a document's pending delete set, per encoding (Yjs replaces the array when it changes). */
+const pendingCounts = new WeakMap<Uint8Array, number>()
 
-function countRanges(ds: { clients: Map<number, unknown[]> }): number {
-  let n = 0
-  for (const list of ds.clients.values()) n += list.length
+function pendingDeleteRanges(pendingDs: Uint8Array | null): number {
+  if (!pendingDs) return 0
+  let n = pendingCounts.get(pendingDs)
+  if (n === undefined) {
+    n = 0
+    for (const list of Y.decodeUpdateV2(pendingDs).ds.clients.values()) n += list.length
+    pendingCounts.set(pendingDs, n)
+  }
   return n
 }

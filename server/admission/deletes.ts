@@ -66,7 +66,9 @@ export class MergedDeletes {
   }
 }
 
-export interface DeleteWork {
+export interface DeletePieces {
+  /** The merged ranges cut into pieces of at most about the budget's work, client by client. */
+  readonly pieces: RangePiece[]
   readonly work: number
   /** Ranges (or parts of them) past what the document will have: Yjs keeps them pending and re-applies them on every later update. */
   readonly pendingRanges: number
@@ -80,16 +82,20 @@ export type StateOf = (client: number) => number
  * splits, every covered struct deleted and garbage collected (a deleted type's children too),
  * and the merge of the deleted run, each split or merge a move of the client's struct array.
  */
-export function deleteWork(doc: Y.Doc, deletes: MergedDeletes, stateOf: StateOf): DeleteWork {
+export function deletePieces(doc: Y.Doc, deletes: MergedDeletes, stateOf: StateOf, budget: number): DeletePieces {
+  const pieces: RangePiece[] = []
   let work = 0
   let pendingRanges = 0
   for (const [client, list] of deletes.byClient) {
     for (let k = 0; k < list.length; k += 2) {
       if (list[k + 1]! > stateOf(client)) pendingRanges++
-      for (const piece of rangePieces(doc, client, list[k]!, list[k + 1]!, stateOf, Number.POSITIVE_INFINITY)) work += piece.work
+      for (const piece of rangePieces(doc, client, list[k]!, list[k + 1]!, stateOf, budget)) {
+        pieces.push(piece)
+        work += piece.work
+      }
     }
   }
-  return { work, pendingRanges }
+  return { pieces, work, pendingRanges }
 }
 
 export interface RangePiece {

@@ -59,6 +59,9 @@ export function clientLimits(config: {
   }
 }
 
+/** Conflict-scan steps an update of `structs` structs may cost. */
+export const maxSteps = (limits: UpdateLimits, structs: number): number => limits.stepsFloor + limits.stepsPerStruct * structs
+
 const UNBOUNDED = Number.POSITIVE_INFINITY
 
 /** Conflict-scan steps a stored or remote update may cost besides its per-struct share (the default client floor). */

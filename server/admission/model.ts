@@ -16,7 +16,7 @@
  * checks placement against Yjs itself on randomized concurrent edits.
  */
 import * as Y from 'yjs'
-import { Ref, TypeRef, type ScannedUpdate } from './scan.ts'
+import { Ref, type ScannedUpdate } from './scan.ts'
 
 /**
  * Work units of each kind of step, calibrated so that one unit is about one nanosecond of
@@ -135,7 +135,6 @@ export interface ModelResult {
   /** Work units the update costs Yjs (integration; deletes are counted by the caller). */
   readonly work: number
   readonly steps: number
-  readonly splits: number
   /** New structs Yjs will keep pending (a dependency is missing), and their bytes. */
   readonly pendingStructs: number
   readonly pendingBytes: number
@@ -172,7 +171,6 @@ interface LoopState {
  */
 export class IntegrationModel {
   private readonly store: Y.Doc['store']
-  private readonly u: ScannedUpdate
   /** Pieces of each document struct the model touched, sorted by clock. */
   private readonly pieces = new Map<YStruct, Node[]>()
   /** New structs per client, sorted by clock (split pieces included). */
@@ -196,7 +194,6 @@ export class IntegrationModel {
   private done = false
   private work = 0
   private steps = 0
-  private splits = 0
   private pendingStructs = 0
   private pendingBytes = 0
   private readonly conflicting = new Set<Node>()
@@ -220,7 +217,6 @@ export class IntegrationModel {
   ) {
     this.store = doc.store
     const u = update
-    this.u = update
     this.nodes = new Array(u.count)
     this.pending = new Array(u.count).fill(false)
     this.workOf = new Float64Array(u.count)
@@ -247,7 +243,7 @@ export class IntegrationModel {
   }
 
   get result(): ModelResult {
-    return { work: this.work, steps: this.steps, splits: this.splits, pendingStructs: this.pendingStructs, pendingBytes: this.pendingBytes }
+    return { work: this.work, steps: this.steps, pendingStructs: this.pendingStructs, pendingBytes: this.pendingBytes }
   }
 
   private spend(units: number): void {
@@ -426,7 +422,6 @@ export class IntegrationModel {
     // when the transaction ends it tries to merge the pieces again (another one).
     const grown = (this.grown.get(n.client) ?? 0) + 1
     this.grown.set(n.client, grown)
-    this.splits++
     this.spend(Work.struct + 2 * Work.move * ((this.store.clients.get(n.client)?.length ?? 0) + grown))
     return piece
   }
@@ -451,7 +446,7 @@ export class IntegrationModel {
   // ---- integrateStructs ----
 
   private startLoop(): LoopState | null {
-    const u = this.u
+    const u = this.update
     const refs = new Map<number, ClientRefs>()
     for (const b of u.blocks) {
       const list: number[] = []
@@ -476,7 +471,7 @@ export class IntegrationModel {
 
   /** Yjs's addStackToRestSS: what is on the stack, and the rest of those clients, stays pending. */
   private toRest(loop: LoopState): void {
-    const u = this.u
+    const u = this.update
     for (const s of loop.stack) {
       const client = u.client[s]!
       const r = loop.refs.get(client)
@@ -496,7 +491,7 @@ export class IntegrationModel {
 
   /** Yjs's integrateStructs, resumable: returns true when done, false when `until` work is reached. */
   private integrateStructs(loop: LoopState, until: number, deadline: number): boolean {
-    const u = this.u
+    const u = this.update
     let n = 0
     for (;;) {
       const head = loop.head
@@ -539,7 +534,7 @@ export class IntegrationModel {
   }
 
   private integrateOrDrop(loop: LoopState, head: number, offset: number, resolved: Resolved | null, before: number): void {
-    const u = this.u
+    const u = this.update
     const client = u.client[head]!
     this.structSteps = 0
     try {
@@ -569,15 +564,15 @@ export class IntegrationModel {
   }
 
   private markPending(i: number): void {
-    if (this.pending[i] || this.u.ref[i] === Ref.Skip) return
+    if (this.pending[i] || this.update.ref[i] === Ref.Skip) return
     this.pending[i] = true
     this.pendingStructs++
-    this.pendingBytes += this.u.end[i]! - this.u.start[i]!
+    this.pendingBytes += this.update.end[i]! - this.update.start[i]!
   }
 
   /** Yjs getMissing's first half: the client whose struct this one needs and nobody has yet. */
   private missing(i: number): number | null {
-    const u = this.u
+    const u = this.update
     if (!u.isItem(i)) return null
     const client = u.client[i]!
     const oc = u.originClient[i]!
@@ -597,7 +592,7 @@ export class IntegrationModel {
    * parent. A reference to nothing would make Yjs throw half-way: BrokenReference.
    */
   private resolve(i: number): Resolved {
-    const u = this.u
+    const u = this.update
     let left: Node | null = null
     let right: Node | null = null
     // As Yjs: the origin is the left piece's last id as it ends now (a split for the right
@@ -628,7 +623,7 @@ export class IntegrationModel {
   }
 
   private integrate(i: number, offset: number, resolved: Resolved | null): void {
-    const u = this.u
+    const u = this.update
     const client = u.client[i]!
     this.spend(Work.struct + Work.byte * (u.end[i]! - u.start[i]!) + (this.fresh.has(client) ? 0 : Work.client))
     const node = new Node(client, u.clock[i]! + offset, u.length[i]! - offset, u.originClient[i]!, u.originClock[i]!, u.rightClient[i]!, u.rightClock[i]!, null, i, u.ref[i] === Ref.Deleted)
@@ -665,7 +660,7 @@ export class IntegrationModel {
       const content = (holder.real as YItem).content
       return content instanceof Y.ContentType ? this.typeOf(content.type as YType) : null
     }
-    return this.u.ref[holder.index] === Ref.Type ? this.newType(this.firstOfNew(holder)) : null
+    return this.update.ref[holder.index] === Ref.Type ? this.newType(this.firstOfNew(holder)) : null
   }
 
   /** A new struct's first piece (types are held by length-1 items, so it is the node itself). */
@@ -769,9 +764,4 @@ function pieceIndex(list: readonly Node[], clock: number): number {
 function rootName(doc: Y.Doc, t: YType): string | null {
   for (const [name, type] of doc.share) if (type === t) return name
   return null
-}
-
-/** Whether struct `i` of the update is a type of the given kind (for callers reading placement). */
-export function isMapType(u: ScannedUpdate, i: number): boolean {
-  return u.ref[i] === Ref.Type && u.typeRef[i] === TypeRef.Map
 }

@@ -76,42 +76,22 @@ export class ScannedUpdate {
     const i = this.count++
     if (i < this.client.length) return i
     const n = this.client.length * 2
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(n)
-      b.set(a)
-      return b
-    }
-    this.client = f64(this.client)
-    this.clock = f64(this.clock)
-    this.length = f64(this.length)
-    this.originClient = f64(this.originClient)
-    this.originClock = f64(this.originClock)
-    this.rightClient = f64(this.rightClient)
-    this.rightClock = f64(this.rightClock)
-    this.parentClient = f64(this.parentClient)
-    this.parentClock = f64(this.parentClock)
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(n)
-      b.set(a)
-      return b
-    }
-    this.ref = u8(this.ref)
-    this.typeRef = u8(this.typeRef)
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(n)
-      b.set(a)
-      return b
-    }
-    this.parentRoot = i32(this.parentRoot)
-    this.parentSub = i32(this.parentSub)
-    const u32 = (a: Uint32Array) => {
-      const b = new Uint32Array(n)
-      b.set(a)
-      return b
-    }
-    this.start = u32(this.start)
-    this.contentStart = u32(this.contentStart)
-    this.end = u32(this.end)
+    this.client = widen(this.client, n)
+    this.clock = widen(this.clock, n)
+    this.length = widen(this.length, n)
+    this.originClient = widen(this.originClient, n)
+    this.originClock = widen(this.originClock, n)
+    this.rightClient = widen(this.rightClient, n)
+    this.rightClock = widen(this.rightClock, n)
+    this.parentClient = widen(this.parentClient, n)
+    this.parentClock = widen(this.parentClock, n)
+    this.ref = widen(this.ref, n)
+    this.typeRef = widen(this.typeRef, n)
+    this.parentRoot = widen(this.parentRoot, n)
+    this.parentSub = widen(this.parentSub, n)
+    this.start = widen(this.start, n)
+    this.contentStart = widen(this.contentStart, n)
+    this.end = widen(this.end, n)
     return i
   }
 
@@ -120,6 +100,15 @@ export class ScannedUpdate {
     const r = this.ref[i]!
     return r !== Ref.GC && r !== Ref.Skip
   }
+}
+
+type Column = Float64Array | Uint8Array | Int32Array | Uint32Array
+
+/** A column of `n` entries of the same type, starting with `a`'s. */
+function widen<T extends Column>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n)
+  b.set(a)
+  return b
 }
 
 /** One client's structs: consecutive structs from index `first`, clocks contiguous from `clock`. */
@@ -196,7 +185,8 @@ export class Scanner {
   private client = 0
   private clock = 0
   private readonly seen = new Set<number>()
-  private newClients = 0
+  /** Client ids with structs that `limits.newClients.known` did not know (counted only with that limit). */
+  newClients = 0
   private done = false
 
   constructor(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { objectsOf } from '../../shared/schema/document.ts'
-import { MergedDeletes } from './deletes.ts'
+import { deletePieces, MergedDeletes } from './deletes.ts'
 import { IntegrationModel } from './model.ts'
 import { scanUpdate } from './scan.ts'
 import { allSlices, planSlices } from './slices.ts'
@@ -31,7 +31,7 @@ function slicedEqualsWhole(doc: Y.Doc, update: Uint8Array, budget: number): numb
   const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
   model.run()
   const deletes = MergedDeletes.from(u.deletes)
-  const plan = planSlices(doc, u, model, deletes, (c) => model.stateAfter(c), budget)
+  const plan = planSlices(u, model, deletes, deletePieces(doc, deletes, (c) => model.stateAfter(c), budget).pieces, budget)
   for (const slice of allSlices(plan)) Y.applyUpdate(doc, slice)
   sameState(doc, whole)
   expect(doc.store.pendingStructs === null).toBe(whole.store.pendingStructs === null)

@@ -11,8 +11,7 @@
  * follows the structs, merged, cut into pieces by the work of the structs they cover.
  */
 import * as encoding from 'lib0/encoding'
-import type * as Y from 'yjs'
-import { rangePieces, type MergedDeletes, type RangePiece, type StateOf } from './deletes.ts'
+import type { MergedDeletes, RangePiece } from './deletes.ts'
 import type { IntegrationModel } from './model.ts'
 import type { ScannedUpdate } from './scan.ts'
 
@@ -28,7 +27,8 @@ export interface SlicePlan {
 /** Every slice of a plan, encoded (tests, workers). */
 export const allSlices = (plan: SlicePlan): Uint8Array[] => Array.from({ length: plan.count }, (_, k) => plan.slice(k))
 
-export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel, deletes: MergedDeletes, stateOf: StateOf, budget: number): SlicePlan {
+/** `pieces`: the merged delete set cut by `deletePieces` (deletes.ts), with the same budget. */
+export function planSlices(u: ScannedUpdate, model: IntegrationModel, deletes: MergedDeletes, pieces: readonly RangePiece[], budget: number): SlicePlan {
   // 1. Integrated structs, in Yjs's order, grouped into slices by work.
   const sliceOf = new Int32Array(u.count).fill(-1)
   const work: number[] = [0]
@@ -54,22 +54,20 @@ export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel
   }
   // 3. Deletes after the structs, in pieces.
   const deleteSlices: RangePiece[][] = [[]]
-  let deleteWork = 0
-  for (const [client, list] of deletes.byClient) {
-    for (let k = 0; k < list.length; k += 2) {
-      for (const piece of rangePieces(doc, client, list[k]!, list[k + 1]!, stateOf, budget)) {
-        const lastWork = deleteSlices.length === 1 ? work[lastStructSlice]! + deleteWork : deleteWork
-        if (lastWork > 0 && lastWork + piece.work > budget) {
-          deleteSlices.push([])
-          deleteWork = 0
-        }
-        deleteSlices[deleteSlices.length - 1]!.push(piece)
-        deleteWork += piece.work
-      }
+  const deleteWork = [0]
+  for (const piece of pieces) {
+    const d = deleteSlices.length - 1
+    const lastWork = d === 0 ? work[lastStructSlice]! + deleteWork[0]! : deleteWork[d]!
+    if (lastWork > 0 && lastWork + piece.work > budget) {
+      deleteSlices.push([])
+      deleteWork.push(0)
     }
+    deleteSlices[deleteSlices.length - 1]!.push(piece)
+    deleteWork[deleteWork.length - 1]! += piece.work
   }
   const total = lastStructSlice + deleteSlices.length
-  if (total === 1 && deletes.canonical) return { count: 1, work, slice: () => u.bytes }
+  const works = Array.from({ length: total }, (_, s) => (s <= lastStructSlice ? work[s]! : 0) + (s >= lastStructSlice ? deleteWork[s - lastStructSlice]! : 0))
+  if (total === 1 && deletes.canonical) return { count: 1, work: works, slice: () => u.bytes }
   // Each block's structs in runs per slice (slice numbers only grow along a block).
   const runs: Run[][] = Array.from({ length: total }, () => [])
   for (const b of u.blocks) {
@@ -79,11 +77,6 @@ export function planSlices(doc: Y.Doc, u: ScannedUpdate, model: IntegrationModel
       runs[sliceOf[i]!]!.push([i, j])
       i = j + 1
     }
-  }
-  const works: number[] = []
-  for (let s = 0; s < total; s++) {
-    const pieces = s >= lastStructSlice ? deleteSlices[s - lastStructSlice]! : []
-    works.push((s <= lastStructSlice ? work[s]! : 0) + pieces.reduce((n, p) => n + p.work, 0))
   }
   return { count: total, work: works, slice: (s) => encodeSlice(u, runs[s]!, s >= lastStructSlice ? deleteSlices[s - lastStructSlice]! : []) }
 }

@@ -12,7 +12,7 @@
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { IntegrationModel, OverBudget } from './model.ts'
-import { TRUSTED_LIMITS } from './limits.ts'
+import { maxSteps, TRUSTED_LIMITS } from './limits.ts'
 import { scanUpdate } from './scan.ts'
 import { writeRuns, type Run } from './slices.ts'
 
@@ -28,7 +28,7 @@ export class Poisoned extends Error {
 export function stallReason(doc: Y.Doc, update: Uint8Array): string | null {
   const u = scanUpdate(update)
   try {
-    new IntegrationModel(doc, u, TRUSTED_LIMITS.maxWork, TRUSTED_LIMITS.stepsFloor + TRUSTED_LIMITS.stepsPerStruct * u.count).run()
+    new IntegrationModel(doc, u, TRUSTED_LIMITS.maxWork, maxSteps(TRUSTED_LIMITS, u.count)).run()
     return null
   } catch (err) {
     if (err instanceof OverBudget) return err.message

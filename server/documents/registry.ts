@@ -256,5 +256,5 @@ export class DocumentRegistry {
   }
 }
 
-const siteCheck: CheckFactory = (doc, model, deletes) => new SiteGuard(doc, model.update, model, deletes)
+const siteCheck: CheckFactory = (doc, model, deletes) => new SiteGuard(doc, model, deletes)
 const siteCheckFailure: CheckFailure = (err) => (err instanceof SchemaViolation ? { kind: 'schema', detail: err.message } : null)

@@ -21,7 +21,7 @@ import type { z } from 'zod'
 import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, OBJECT_TYPES, requiredFields, TOP_LEVEL, type ObjectType } from '../../shared/schema/domain.ts'
 import { MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel, type ModelType, type Node } from '../admission/model.ts'
-import { Ref, scanUpdate, TypeRef, type ScannedUpdate } from '../admission/scan.ts'
+import { Ref, scanUpdate, TypeRef } from '../admission/scan.ts'
 
 export class SchemaViolation extends Error {
   constructor(message: string) {
@@ -68,7 +68,6 @@ export class SiteGuard {
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly u: ScannedUpdate,
     private readonly model: IntegrationModel,
     private readonly deletes: MergedDeletes,
   ) {}
@@ -114,7 +113,7 @@ export class SiteGuard {
 
   /** What does not depend on placement: top-level names (Yjs creates them on decode), no pending items. */
   private shape(): void {
-    const u = this.u
+    const u = this.model.update
     for (let i = 0; i < u.count; i++) {
       const root = u.parentRoot[i]!
       if (root !== -1 && !ROOTS.has(u.strings[root]!)) fail(`unknown top-level ${JSON.stringify(u.strings[root])} (a site document has ${TOP_LEVEL.join(', ')})`)
@@ -157,7 +156,7 @@ export class SiteGuard {
     const node = this.model.nodes[i]!
     if (node.isGC || !node.parent) return
     const place = this.placeOfType(node.parent)
-    const u = this.u
+    const u = this.model.update
     const ref = u.ref[i]!
     const deletedContent = ref === Ref.Deleted
     switch (place.kind) {
@@ -283,13 +282,13 @@ export class SiteGuard {
       const content = (n.real as Y.Item).content
       return content instanceof Y.ContentAny ? { present: true, value: content.arr[n.clock + n.len - 1 - n.real.id.clock] } : absent
     }
-    return this.u.ref[n.index] === Ref.Any ? { present: true, value: this.value(n.index) } : absent
+    return this.model.update.ref[n.index] === Ref.Any ? { present: true, value: this.value(n.index) } : absent
   }
 
   /** The (single) value of ContentAny struct `i`, decoded from the update. */
   private value(i: number): unknown {
-    const d = decoding.createDecoder(this.u.bytes)
-    d.pos = this.u.contentStart[i]!
+    const d = decoding.createDecoder(this.model.update.bytes)
+    d.pos = this.model.update.contentStart[i]!
     const n = decoding.readVarUint(d)
     let v: unknown
     for (let k = 0; k < n; k++) v = decoding.readAny(d)
@@ -302,5 +301,5 @@ export function checkSiteUpdate(doc: Y.Doc, update: Uint8Array): void {
   const u = scanUpdate(update)
   const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
   model.run()
-  new SiteGuard(doc, u, model, MergedDeletes.from(u.deletes)).advance(Number.POSITIVE_INFINITY)
+  new SiteGuard(doc, model, MergedDeletes.from(u.deletes)).advance(Number.POSITIVE_INFINITY)
 }

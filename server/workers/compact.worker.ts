@@ -6,7 +6,7 @@
  * merged first, so a poisoned document cannot hold a worker thread for minutes either.
  */
 import * as Y from 'yjs'
-import { MergedDeletes } from '../admission/deletes.ts'
+import { deletePieces, MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel } from '../admission/model.ts'
 import { scanUpdate } from '../admission/scan.ts'
 import { allSlices, planSlices } from '../admission/slices.ts'
@@ -60,5 +60,7 @@ export function chunk({ update, maxWork }: ChunkInput): Uint8Array[] {
   const doc = new Y.Doc()
   const model = new IntegrationModel(doc, u, Number.POSITIVE_INFINITY)
   model.run()
-  return allSlices(planSlices(doc, u, model, MergedDeletes.from(u.deletes), (c) => model.stateAfter(c), maxWork))
+  const deletes = MergedDeletes.from(u.deletes)
+  const { pieces } = deletePieces(doc, deletes, (c) => model.stateAfter(c), maxWork)
+  return allSlices(planSlices(u, model, deletes, pieces, maxWork))
 }
