@@ -114,6 +114,11 @@ export function newVersionId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }
 
+/** The stored entries in the order they apply: the snapshot (if any), then the log. */
+export function storedEntries(stored: Pick<StoredDoc, 'snapshot' | 'updates'>): Uint8Array[] {
+  return stored.snapshot ? [stored.snapshot, ...stored.updates] : [...stored.updates]
+}
+
 /** The stored document as a Y.Doc: snapshot and log applied in one transaction (empty for null). */
 export function storedToDoc(stored: StoredDoc | null): Y.Doc {
   const doc = new Y.Doc()

@@ -19,6 +19,7 @@ import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
 import { Turns } from './documents/turns.ts'
 import { clientLimits } from './admission/limits.ts'
+import { Work } from './admission/model.ts'
 import { mountHttp } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -101,6 +102,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const inFlight = { bytes: 0, max: 8 * config.MAX_MESSAGE_BYTES }
   metrics.beforeScrape.push(() => metrics.updateJobBytes.set(inFlight.bytes))
+  const firstSyncChunkBytes = Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4)
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster: cluster ?? undefined,
     store,
@@ -123,8 +125,9 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     onUnload: (doc) => compute.forget(doc),
     merge: (updates) => pool.merge(updates),
     firstSync: {
-      chunkBytes: Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4),
-      chunk: (update) => pool.chunk({ update, maxWork: Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4) * 40 }),
+      chunkBytes: firstSyncChunkBytes,
+      // A chunk's work is about its bytes' (the model's weight per byte).
+      chunk: (update) => pool.chunk({ update, maxWork: firstSyncChunkBytes * Work.byte }),
     },
     awareness: {
       limits: { maxStateBytes: config.MAX_AWARENESS_STATE_BYTES, maxIdsPerOwner: config.MAX_AWARENESS_IDS, timeoutMs: 30_000 },

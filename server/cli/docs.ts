@@ -23,7 +23,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import * as Y from 'yjs'
-import type { DocStore, StoredDoc } from '../../persistence/doc-store.ts'
+import { storedEntries, type DocStore, type StoredDoc } from '../../persistence/doc-store.ts'
 import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { createMongoStore } from '../../persistence/mongo/mongo-backend.ts'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
@@ -64,12 +64,11 @@ async function loadStored(store: DocStore, name: string): Promise<StoredDoc> {
   return stored
 }
 
-const entriesOf = (stored: StoredDoc) => (stored.snapshot ? [stored.snapshot, ...stored.updates] : [...stored.updates])
 
 /** The document as the server would load it: built (checked), or why it is quarantined. */
 function check(stored: StoredDoc): Checked | { poisoned: string } {
   try {
-    return buildChecked(entriesOf(stored))
+    return buildChecked(storedEntries(stored))
   } catch (err) {
     if (err instanceof Poisoned) return { poisoned: err.detail }
     throw err
@@ -107,7 +106,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         const checked = check(await loadStored(store, name))
         if ('poisoned' in checked) {
           // Not integrated (that is what would stall): sizes from the stored bytes alone.
-          const merged = Y.mergeUpdates(entriesOf(await loadStored(store, name)))
+          const merged = Y.mergeUpdates(storedEntries(await loadStored(store, name)))
           out(JSON.stringify({ store: store.kind, ...info, quarantined: checked.poisoned, stateBytes: merged.length, clients: Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)).size }, null, 2))
           return
         }
@@ -122,7 +121,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         const stored = await loadStored(store, name)
         const checked = check(stored)
         // A poisoned document is exported as stored (merged, never integrated here).
-        const update = 'poisoned' in checked ? Y.mergeUpdates(entriesOf(stored)) : Y.encodeStateAsUpdate(checked.doc)
+        const update = 'poisoned' in checked ? Y.mergeUpdates(storedEntries(stored)) : Y.encodeStateAsUpdate(checked.doc)
         if (file === '-') process.stdout.write(update)
         else {
           writeFileSync(file, update)
@@ -199,7 +198,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
           repaired = checked.doc
           out(`${name} loads only with its log merged; storing it merged (nothing left out)`)
         } else {
-          const saved = salvage(entriesOf(stored))
+          const saved = salvage(storedEntries(stored))
           repaired = saved.doc
           out(`${name} would stall even merged (${checked.poisoned}); left out ${saved.structsLeftOut} structs of ${saved.dropped.length} client ids: ${saved.dropped.slice(0, 20).join(', ')}${saved.dropped.length > 20 ? ', …' : ''}`)
           out('clients that still hold the left-out content must reload the document: the server refuses to take it back')

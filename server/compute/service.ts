@@ -89,7 +89,6 @@ export class ComputeService {
   async run(doc: SharedDoc, job: ComputeJob): Promise<{ value: unknown; cached: boolean; source: 'local' | 'shared' | 'computed'; ms: number }> {
     const key = `${doc.name}#${doc.incarnation}@${doc.version}|${JSON.stringify(job)}`
     const hit = this.cache.has(key)
-    if (!hit && this.active >= MAX_COMPUTE_QUEUE) throw new ComputeBusy(this.active)
     const result = await this.cache.fetch(key, { context: { doc, job } })
     if (!result) throw new ComputeError('computation returned nothing')
     const source = hit ? 'local' : result.source
@@ -100,8 +99,9 @@ export class ComputeService {
   /** A local cache miss: the cluster's shared cache, else compute (once per state across the cluster). */
   private async fetch(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
     const shared = this.shared()
-    // Single objects are cheap next to a Redis round trip: shared only for analytics and exports.
-    if (!shared || job.kind === 'object') return this.compute(doc, job)
+    // Single objects are cheap next to a Redis round trip, and a document's JSON is the document
+    // itself (megabytes through Redis, parsed back here): shared only for analytics and exports.
+    if (!shared || job.kind === 'object' || job.kind === 'json') return this.compute(doc, job)
     const keyOf = (state: string) => `compute:${createHash('sha256').update(`${doc.name}\n${JSON.stringify(job)}\n${state}`).digest('base64url')}`
     const key = keyOf((await this.compute(doc, { kind: 'key' })).value as string)
     const found = await this.fromShared(shared, key)
@@ -138,6 +138,8 @@ export class ComputeService {
   }
 
   private async compute(doc: SharedDoc, job: ComputeJob, withKey = false): Promise<Cached & { key?: string }> {
+    // Checked here, once per computation: a request for a state being computed joins it (the cache's fetch) and is never refused.
+    if (this.active >= MAX_COMPUTE_QUEUE) throw new ComputeBusy(this.active)
     const stop = this.metrics.computeTime.startTimer({ kind: job.kind })
     const replica = `${doc.name}#${doc.incarnation}`
     this.active++
@@ -166,7 +168,6 @@ export class ComputeService {
 
   /** The document's whole state as one update, encoded by the worker's copy (not cached: it is big and asked for rarely). */
   async encodeState(doc: SharedDoc): Promise<Uint8Array> {
-    if (this.active >= MAX_COMPUTE_QUEUE) throw new ComputeBusy(this.active)
     const out = await this.compute(doc, { kind: 'state' })
     return out.value as Uint8Array
   }
@@ -185,6 +186,7 @@ export class ComputeService {
 /** Bytes a result holds (for the cache's bound), without serializing a large one on the event loop. */
 function sizeOf(value: unknown): number {
   if (typeof value === 'string' || value instanceof Uint8Array) return value.length
-  const jsonBytes = (value as { jsonBytes?: unknown } | null)?.jsonBytes
-  return typeof jsonBytes === 'number' ? jsonBytes : JSON.stringify(value).length
+  // A document's JSON: the text kept (a refusal of one too large keeps none).
+  if (value !== null && typeof value === 'object' && 'json' in value) return (value as { json: string | null }).json?.length ?? 64
+  return JSON.stringify(value).length
 }

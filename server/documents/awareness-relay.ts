@@ -15,7 +15,6 @@
  * - removed entries are forgotten once they were broadcast, and states not renewed for
  *   `timeoutMs` are removed, as y-protocols' own clients time them out.
  */
-import * as decoding from 'lib0/decoding'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../shared/protocol/awareness.ts'
 
 /** A message the relay refuses whole (the sender is closed with 4415). */
@@ -43,15 +42,6 @@ interface Entry extends AwarenessEntry {
   /** Who may change it: the id set of the sender that claimed it (null once removed). */
   readonly owner: Set<number> | null
   readonly at: number
-}
-
-/** The entry count an awareness update starts with (0 when unreadable: decoding reports that). */
-function entriesIn(update: Uint8Array): number {
-  try {
-    return decoding.readVarUint(decoding.createDecoder(update))
-  } catch {
-    return 0
-  }
 }
 
 const DEFAULT_LIMITS: AwarenessLimits = { maxStateBytes: 32 * 1024, maxIdsPerOwner: 8, timeoutMs: 30_000 }
@@ -86,16 +76,15 @@ export class AwarenessRelay {
    * `owned` collects the ids this sender holds, so they can be removed when it leaves.
    */
   apply(update: Uint8Array, owned: Set<number>, local = true, now = Date.now()): void {
-    // A connection sends its own few states; a message of thousands is refused before it is read.
-    const most = Math.max(16, 4 * this.limits.maxIdsPerOwner)
-    if (local && entriesIn(update) > most) throw new AwarenessError(`${entriesIn(update)} entries in one message (at most ${most} from one connection)`)
     let list: AwarenessEntry[]
     try {
-      list = decodeAwarenessUpdate(update)
+      // A connection sends its own few states; a message of thousands is refused before it is read.
+      list = decodeAwarenessUpdate(update, local ? Math.max(16, 4 * this.limits.maxIdsPerOwner) : Number.POSITIVE_INFINITY)
     } catch (err) {
-      throw new AwarenessError(`malformed awareness update: ${(err as Error).message}`)
+      throw new AwarenessError(`awareness update refused: ${(err as Error).message}`)
     }
-    for (const e of list) this.check(e)
+    // Another node's entries were checked where its client sent them.
+    if (local) for (const e of list) this.check(e)
     for (const entry of list) {
       const current = this.entries.get(entry.clientId)
       if (current?.owner && current.owner !== owned) {

@@ -7,9 +7,9 @@
 import * as Y from 'yjs'
 
 /** Updates are merged in groups of at most this many bytes. */
-export const MERGE_MAX_BYTES = 64 * 1024
+const MERGE_MAX_BYTES = 64 * 1024
 
-export function coalesce(updates: readonly Uint8Array[], maxBytes = MERGE_MAX_BYTES): Uint8Array[] {
+export function coalesce(updates: readonly Uint8Array[]): Uint8Array[] {
   if (updates.length === 1) return [updates[0]!]
   const out: Uint8Array[] = []
   let group: Uint8Array[] = []
@@ -21,7 +21,7 @@ export function coalesce(updates: readonly Uint8Array[], maxBytes = MERGE_MAX_BY
     bytes = 0
   }
   for (const u of updates) {
-    if (bytes + u.length > maxBytes) close()
+    if (bytes + u.length > MERGE_MAX_BYTES) close()
     group.push(u)
     bytes += u.length
   }

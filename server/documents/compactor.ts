@@ -36,11 +36,6 @@ export class Compactor {
 
   constructor(private readonly opts: CompactorOptions) {}
 
-  /** Log length that triggers compaction. */
-  get threshold(): number {
-    return this.opts.threshold
-  }
-
   track(name: string, logLength: number): void {
     this.logLength.set(name, logLength)
     this.maybeCompact(name)
@@ -61,7 +56,12 @@ export class Compactor {
   }
 
   private maybeCompact(name: string): void {
-    if (this.closed || this.running.has(name) || (this.logLength.get(name) ?? 0) < this.opts.threshold) return
+    if ((this.logLength.get(name) ?? 0) >= this.opts.threshold) this.compactSoon(name)
+  }
+
+  /** Compacts whatever the log length (a log that loads only merged), unless a compaction of it runs already. */
+  compactSoon(name: string): void {
+    if (this.closed || this.running.has(name)) return
     const run = this.compact(name).then((result) => {
       this.running.delete(name)
       // The log may have passed the threshold again while this ran. Anything but success

@@ -3,7 +3,7 @@
  * load finished, unload a grace period after the last peer left (after everything is
  * durable), and never keep or persist a document whose load failed.
  */
-import type { DocStore } from '../../persistence/doc-store.ts'
+import { storedEntries, type DocStore } from '../../persistence/doc-store.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
@@ -120,14 +120,6 @@ export class DocumentRegistry {
     return pending
   }
 
-  /** Quarantined documents (name → why), as of now. */
-  quarantine(): Map<string, string> {
-    const now = Date.now()
-    const out = new Map<string, string>()
-    for (const [name, q] of this.quarantined) if (q.until > now) out.set(name, q.reason)
-    return out
-  }
-
   private create(name: string): SharedDoc {
     const site = this.opts.schemaDocs?.test(name) === true
     return new SharedDoc(name, {
@@ -152,9 +144,9 @@ export class DocumentRegistry {
     const loading = { turns: this.opts.writer.turns, sliceWork: this.opts.writer.sliceWork }
     try {
       const stored = await store.load(name)
-      let logLength = stored?.updates.length ?? 0
+      const logLength = stored?.updates.length ?? 0
       if (stored) {
-        const entries = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
+        const entries = storedEntries(stored)
         const stall = await applyStored(doc, entries, loading)
         if (stall) {
           // In the order stored it would stall; merged, Yjs integrates in its own order, which undoes most such cases.
@@ -168,8 +160,8 @@ export class DocumentRegistry {
             throw new DocumentQuarantined(name, still)
           }
           logger.warn({ doc: name, stall }, 'document loads only with its log merged; compacting it')
-          // Compacted soon, so the next load does not need the merge.
-          logLength = Math.max(logLength, this.opts.compactor.threshold)
+          // So the next load does not need the merge.
+          compactor.compactSoon(name)
         }
         this.quarantined.delete(name)
       }

@@ -21,11 +21,6 @@ export class Turns {
     })
   }
 
-  /** Jobs waiting for a turn. */
-  get queued(): number {
-    return this.waiting.length
-  }
-
   private readonly turn = (): void => {
     this.scheduled = false
     for (const resolve of this.waiting.splice(0, this.perTurn)) resolve()

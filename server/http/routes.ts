@@ -201,7 +201,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
       const wasLoaded = deps.registry().peek(name) !== undefined
-      const doc = await existing(name)
+      const doc = await existing(name, info)
       if (!(doc instanceof SharedDoc)) return doc
       // Built and sized in the compute worker (never on the event loop), cached per document version.
       const r = await compute(() => deps.compute.run(doc, { kind: 'json', maxBytes: deps.maxJsonBytes }))
@@ -213,19 +213,21 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     }),
   )
 
+  const busy = (err: ComputeBusy): Reply => ({ ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } })
+
   /** Runs a computation; a full compute queue is a 503 with Retry-After, never a wait without bound. */
   async function compute<T>(job: () => Promise<T>): Promise<T | Reply> {
     try {
       return await job()
     } catch (err) {
-      if (err instanceof ComputeBusy) return { ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } }
+      if (err instanceof ComputeBusy) return busy(err)
       throw err
     }
   }
 
-  /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. */
-  async function existing(name: string): Promise<SharedDoc | Reply> {
-    if (!deps.registry().peek(name) && !(await store.info(name))) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
+  /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. `info`: the store's, when the caller has it already. */
+  async function existing(name: string, info?: Awaited<ReturnType<typeof store.info>>): Promise<SharedDoc | Reply> {
+    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info)) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
     try {
       return await deps.registry().acquire(name)
     } catch (err) {
@@ -272,7 +274,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       return problem(404, 'not_found', `no resource ${JSON.stringify(resource)} (analytics, export.svg, objects/<id>)`)
     } catch (err) {
       if (err instanceof ComputeError) return problem(404, 'not_found', err.message)
-      if (err instanceof ComputeBusy) return { ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } }
+      if (err instanceof ComputeBusy) return busy(err)
       throw err
     }
   }

@@ -6,6 +6,7 @@
  * merged first, so a poisoned document cannot hold a worker thread for minutes either.
  */
 import * as Y from 'yjs'
+import { storedEntries } from '../../persistence/doc-store.ts'
 import { deletePieces, MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel } from '../admission/model.ts'
 import { scanUpdate } from '../admission/scan.ts'
@@ -23,8 +24,8 @@ export interface CompactOutput {
   readonly inputBytes: number
 }
 
-export default function compact({ snapshot, updates }: CompactInput): CompactOutput {
-  const entries = snapshot ? [snapshot, ...updates] : [...updates]
+export default function compact(input: CompactInput): CompactOutput {
+  const entries = storedEntries(input)
   const inputBytes = entries.reduce((n, e) => n + e.length, 0)
   try {
     const { doc } = buildChecked(entries)
