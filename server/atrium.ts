@@ -17,8 +17,7 @@ import { ComputeService } from './compute/service.ts'
 import { Compactor } from './documents/compactor.ts'
 import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
-import { Turns } from './documents/turns.ts'
-import { clientLimits } from './admission/limits.ts'
+import { writerOptions } from './documents/doc-writer.ts'
 import { Work } from './admission/model.ts'
 import { mountHttp } from './http/routes.ts'
 import type { Logger } from './log.ts'
@@ -36,11 +35,6 @@ export interface AtriumOptions {
 
 /** Fan-out batches above this are sent before the end of the tick. */
 const FANOUT_BATCH_BYTES = 256 * 1024
-/** Work (about ns) of an update done in the turn that received it; more goes to slices over later turns. */
-const INLINE_WORK = 5e6
-/** Work of one slice, and slices per turn of the event loop: about 10 ms of large-update work per turn. */
-const SLICE_WORK = 5e6
-const SLICES_PER_TURN = 2
 /** Sync answers larger than this go as chunks of about this size, paced by the joiner's socket. */
 const FIRST_SYNC_CHUNK_BYTES = 1024 * 1024
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
@@ -100,8 +94,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       : null,
   )
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
-  const inFlight = { bytes: 0, max: 8 * config.MAX_MESSAGE_BYTES }
-  metrics.beforeScrape.push(() => metrics.updateJobBytes.set(inFlight.bytes))
+  const writer = writerOptions(config)
+  metrics.beforeScrape.push(() => metrics.updateJobBytes.set(writer.inFlight.bytes))
   const firstSyncChunkBytes = Math.min(FIRST_SYNC_CHUNK_BYTES, config.MAX_BACKPRESSURE_BYTES / 4)
   const registry: DocumentRegistry = new DocumentRegistry({
     cluster: cluster ?? undefined,
@@ -134,16 +128,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       dropped: (reason) => metrics.awarenessDropped.inc({ reason }),
     },
     writer: {
-      limits: clientLimits(config),
-      maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
-      turns: new Turns(SLICES_PER_TURN),
-      inlineWork: INLINE_WORK,
-      sliceWork: SLICE_WORK,
-      inFlight,
-      // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
-      maxWaitingMessages: 100_000,
-      maxWaitingBytes: 8 * config.MAX_MESSAGE_BYTES,
-      waitingTotal: { bytes: 0, max: 32 * config.MAX_MESSAGE_BYTES },
+      ...writer,
       observe: (outcome, origin) => {
         if ('plan' in outcome) {
           if (origin === 'client') metrics.updateWork.observe(outcome.work / 1e9)

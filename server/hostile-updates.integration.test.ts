@@ -11,7 +11,7 @@ import { chainBomb, clientFlood, conflictBomb, deleteFlood, deletedContentWrite,
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import { encodeUpdate } from '../shared/protocol/messages.ts'
 import { createObject, readObjects, setAnchor } from '../shared/schema/document.ts'
-import { eventually, provider, rawClient, synced, untilDoc, type RawClient } from './testing/clients.ts'
+import { eventually, provider, rawClient, serverHas, synced, untilDoc, type RawClient } from './testing/clients.ts'
 import { killAllServers, metric, startServerProcess, type ServerProcess } from './testing/server-process.ts'
 import type { WebsocketProvider } from 'y-websocket'
 
@@ -130,7 +130,7 @@ describe('hostile updates are refused whole; the bystander loses nothing', () =>
       createObject(owner.doc, 'f1', { type: 'floor', parentId: 'b1', name: 'L1', level: 1, elevation: 0 })
       createObject(owner.doc, 'z1', { type: 'zone', parentId: 'f1', name: 'East', bbox: [0, 0, 0, 10, 10, 3] })
       for (let k = 0; k < 5; k++) setAnchor(owner.doc, `a${k}`, { pose: { p: [k, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 'test' })
-      await eventually('stored', async () => (await fetch(`${server.httpUrl}/api/documents/${encodeURIComponent(doc)}`)).status, (s) => s === 200)
+      await serverHas(server.wsUrl, doc, (d) => readObjects(d).has('z1') && d.getMap('anchors').size === 5)
     })
     afterAll(() => owner.destroy())
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { provider, synced, untilDoc } from './testing/clients.ts'
+import { eventually, provider, synced, untilDoc } from './testing/clients.ts'
 import { killAllServers, metric, startServerProcess, type ServerProcess } from './testing/server-process.ts'
 
 describe('HTTP on the WebSocket port', () => {
@@ -83,13 +83,7 @@ describe('HTTP on the WebSocket port', () => {
     // More edits than PARTS_REBASE_AT, so the parts are merged in the pool while it is read.
     for (let i = 0; i < 600; i++) a.doc.getArray('list').push([i + 3])
     a.doc.getText('notes').insert(0, 'new ')
-    await untilDoc(a.doc, 'sent', () => true)
-    let seen = await content()
-    for (let tries = 0; seen.list.length < 602 && tries < 100; tries++) {
-      await new Promise((r) => setTimeout(r, 50))
-      seen = await content()
-    }
-    expect(seen.list).toHaveLength(602)
+    const seen = await eventually('every edit in the JSON', content, (c) => c.list.length === 602 && c.notes.startsWith('new '))
     expect(seen.list.at(-1)).toBe(602)
     expect(seen.notes).toBe('new notes of alpha')
     a.destroy()

@@ -45,8 +45,11 @@ describe('REST work is bounded', () => {
     expect(busy[0]!.headers.get('retry-after')).toBe('1')
     expect(((await busy[0]!.json()) as { error: string }).error).toBe('busy')
     expect(answers.filter((r) => r.status === 200).length).toBeGreaterThan(0)
-    const again = await fetch(`${server.httpUrl}/api/documents/${encodeURIComponent('site/rest')}/export.svg?floor=f0&viewport=5900,0,5950,50`)
+    // A viewport none of the 100 asked for: computed now, not served from the cache.
+    const computed = await metric(server.httpUrl, 'atrium_compute_requests_total', { kind: 'svg', cache: 'computed' })
+    const again = await fetch(`${server.httpUrl}/api/documents/${encodeURIComponent('site/rest')}/export.svg?floor=f0&viewport=20000,0,20050,50`)
     expect(again.status).toBe(200)
+    expect((await metric(server.httpUrl, 'atrium_compute_requests_total', { kind: 'svg', cache: 'computed' })) - computed).toBe(1)
   })
 
   it('snaps viewports to a grid, so a client panning by a few centimetres gets the cached export', async () => {

@@ -17,9 +17,10 @@
 import Denque from 'denque'
 import * as Y from 'yjs'
 import { Admission, type Admitted, type CheckFactory, type CheckFailure, type Refusal } from '../admission/admission.ts'
-import { TRUSTED_LIMITS, type UpdateLimits } from '../admission/limits.ts'
+import { clientLimits, TRUSTED_LIMITS, type UpdateLimits } from '../admission/limits.ts'
 import type { SlicePlan } from '../admission/slices.ts'
-import type { Turns } from './turns.ts'
+import type { Config } from '../config.ts'
+import { Turns } from './turns.ts'
 
 /** What the writer needs of a client session. */
 export interface WriterPeer {
@@ -48,6 +49,28 @@ export interface WriterOptions {
   readonly waitingTotal: { bytes: number; readonly max: number }
   /** Told of every admission decision (metrics, logs). */
   readonly observe?: ((outcome: Admitted | Refusal, origin: 'client' | 'remote') => void) | undefined
+}
+
+/** Work (about ns) of an update done in the turn that received it; more goes to slices over later turns. */
+const INLINE_WORK = 5e6
+/** Work of one slice, and slices per turn of the event loop: about 10 ms of large-update work per turn. */
+const SLICE_WORK = 5e6
+const SLICES_PER_TURN = 2
+
+/** The server's writer options for its configuration (one set per node: the bounds are node-wide). */
+export function writerOptions(config: Config): WriterOptions {
+  return {
+    limits: clientLimits(config),
+    maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
+    turns: new Turns(SLICES_PER_TURN),
+    inlineWork: INLINE_WORK,
+    sliceWork: SLICE_WORK,
+    inFlight: { bytes: 0, max: 8 * config.MAX_MESSAGE_BYTES },
+    // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
+    maxWaitingMessages: 100_000,
+    maxWaitingBytes: 8 * config.MAX_MESSAGE_BYTES,
+    waitingTotal: { bytes: 0, max: 32 * config.MAX_MESSAGE_BYTES },
+  }
 }
 
 interface Waiting {

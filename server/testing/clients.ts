@@ -36,6 +36,17 @@ export function synced(p: WebsocketProvider, ms?: number): Promise<void> {
   return until('provider sync', () => p.synced, (wake) => (p.on('sync', wake), () => p.off('sync', wake)), ms)
 }
 
+/** Waits until the server's copy of `docName` satisfies `check`, as a new client receives it. */
+export async function serverHas(wsUrl: string, docName: string, check: (doc: Y.Doc) => boolean, ms?: number): Promise<void> {
+  const reader = provider(wsUrl, docName)
+  try {
+    await synced(reader, ms)
+    await untilDoc(reader.doc, `the server's ${docName}`, check, ms)
+  } finally {
+    reader.destroy()
+  }
+}
+
 /** Polls an async condition (for state only visible over HTTP). */
 export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms
