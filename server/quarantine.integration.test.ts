@@ -1,7 +1,7 @@
 /**
  * Documents poisoned before admission existed (here: imported with the docs CLI) must not stall
  * the node that loads them. A log that only stalls in the order stored loads merged; one that
- * stalls even merged is quarantined (4423, 503 over REST, a metric, `docs stats` says so) while
+ * stalls even merged is quarantined (4523, 503 over REST, a metric, `docs stats` says so) while
  * every other document on the node is served, until `docs repair` fixes it.
  */
 import { join } from 'node:path'

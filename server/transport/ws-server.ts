@@ -64,12 +64,15 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
 
   // One line per second per address: a client refused in a loop must not flood the log.
   const limiter = new LogLimiter()
+  const closeLogged = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], fields: Record<string, unknown>, detail?: string) => {
+    const suppressed = limiter.allow(conn.remote)
+    if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
+    conn.close(code, detail)
+  }
   const reject = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], detail: string) => {
     if (conn.closed) return
     metrics.protocolErrors.inc({ reason: code.name })
-    const suppressed = limiter.allow(conn.remote)
-    if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, code: code.code, detail, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
-    conn.close(code, detail)
+    closeLogged(conn, code, { code: code.code, detail }, detail)
   }
   const refused = (conn: Connection, refusal: Parameters<Connection['refuse']>[0]) => {
     const r = rejectionOf(refusal)
@@ -123,16 +126,14 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
         (err: Error) => {
           if (conn.closed) return
           const code = err instanceof DocumentQuarantined ? CloseCodes.DOCUMENT_QUARANTINED : CloseCodes.DOCUMENT_UNAVAILABLE
-          const suppressed = limiter.allow(conn.remote)
-          if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, err: err.message, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
-          conn.close(code)
+          closeLogged(conn, code, { err: err.message })
         },
       )
   }
 
   app.ws<{ conn: Connection }>('/*', {
     compression: uWS.DISABLED,
-    // uWS drops (1006) frames over this length itself; up to it we close with 1009 and a reason.
+    // uWS drops (1006) frames over this length itself; up to it we close with MESSAGE_TOO_BIG and a reason.
     maxPayloadLength: config.MAX_MESSAGE_BYTES * 2,
     maxBackpressure: config.MAX_BACKPRESSURE_BYTES,
     // A consumer that falls this far behind is closed rather than silently skipped by publish;

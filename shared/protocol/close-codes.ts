@@ -2,6 +2,9 @@
  * Every WebSocket close code Atrium sends, as data. Clients, the load-test CLI and the
  * README table are generated from / checked against this one list.
  * `retry`: whether a client should reconnect and try again (true) or surface the error.
+ * The numbers follow y-websocket's rule (3.1 and later stop reconnecting on 4400–4499, the
+ * "4xx" of close codes): a code a client should retry is never in that range, so an unchanged
+ * provider reconnects after 45xx and gives up after 44xx.
  */
 export interface CloseCode {
   readonly code: number
@@ -23,21 +26,21 @@ function define<const T extends Record<string, Omit<CloseCode, 'name'>>>(table: 
 export const CloseCodes = define({
   NORMAL: { code: 1000, reason: 'normal closure', retry: false },
   GOING_AWAY: { code: 1001, reason: 'server shutting down', retry: true },
-  MESSAGE_TOO_BIG: { code: 1009, reason: 'message exceeds MAX_MESSAGE_BYTES', retry: false },
   INTERNAL_ERROR: { code: 1011, reason: 'internal server error', retry: true },
   MALFORMED_MESSAGE: { code: 4400, reason: 'malformed message: truncated or garbled frame', retry: false },
   UNKNOWN_MESSAGE_TYPE: { code: 4401, reason: 'unknown message type', retry: false },
   INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
   INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
-  SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
-  QUEUE_FULL: { code: 4408, reason: 'too many messages waiting: the document is loading or applying a large update', retry: true },
-  UPDATE_OUT_OF_ORDER: { code: 4425, reason: 'update depends on content the server does not have yet; reconnect to resync', retry: true },
   UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
+  MESSAGE_TOO_BIG: { code: 4414, reason: 'message exceeds MAX_MESSAGE_BYTES', retry: false },
   INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
-  SERVER_BUSY: { code: 4429, reason: 'server busy applying large updates; retry shortly', retry: true },
-  TOO_SLOW: { code: 4409, reason: 'too slow: the server buffered too much for this connection; reconnect to resync', retry: true },
+  SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
   DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
-  DOCUMENT_QUARANTINED: { code: 4423, reason: 'document quarantined: loading it would stall the server; an operator must repair it', retry: true },
+  QUEUE_FULL: { code: 4508, reason: 'too many messages waiting: the document is loading or applying a large update', retry: true },
+  TOO_SLOW: { code: 4509, reason: 'too slow: the server buffered too much for this connection; reconnect to resync', retry: true },
+  DOCUMENT_QUARANTINED: { code: 4523, reason: 'document quarantined: loading it would stall the server; an operator must repair it', retry: true },
+  UPDATE_OUT_OF_ORDER: { code: 4525, reason: 'update depends on content the server does not have yet; reconnect to resync', retry: true },
+  SERVER_BUSY: { code: 4529, reason: 'server busy applying large updates; retry shortly', retry: true },
 })
 
 export type CloseCodeName = keyof typeof CloseCodes
