@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { describeDocStoreContract } from './contract.ts'
+import { describeDocStoreContract } from './testing/contract.ts'
 import { LmdbStore } from './lmdb-store.ts'
-import { MemoryStore } from './memory-store.ts'
+import { MemoryStore } from './testing/memory-store.ts'
 import { LogStore } from './mongo/log-store.ts'
 import { createMongoStore } from './mongo/mongo-backend.ts'
-import { MemoryLogBackend, memoryLogState } from './mongo/memory-backend.ts'
-import { LmdbLogBackend } from '../server/testing/lmdb-log-backend.ts'
+import { MemoryLogBackend, memoryLogState } from './testing/mongo-memory-backend.ts'
+import { LmdbLogBackend } from './testing/lmdb-log-backend.ts'
 
 describeDocStoreContract('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }))
 describeDocStoreContract('memory (shared)', async () => ({ store: new MemoryStore(true), cleanup: async () => {} }))

@@ -10,8 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { storedToDoc } from './doc-store.ts'
 import { LogStore } from './mongo/log-store.ts'
-import { MemoryLogBackend, memoryLogState, type MemoryLogState } from './mongo/memory-backend.ts'
-import { memoryOutbox, openLmdbOutbox, type MemoryOutboxDisk } from './outbox.ts'
+import { MemoryLogBackend, memoryLogState, type MemoryLogState } from './testing/mongo-memory-backend.ts'
+import { openLmdbOutbox } from './outbox.ts'
+import { memoryOutbox, type MemoryOutboxDisk } from './testing/memory-outbox.ts'
 import { ShippingQueueFullError, ShippingStore } from './shipping-store.ts'
 
 const dirs: string[] = []

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcess, type InProcessServer } from '../../server/testing/in-process.ts'
 import * as Y from 'yjs'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
-import { provider, synced } from '../../server/testing/clients.ts'
+import { provider, synced } from '../../load-tests/harness/clients.ts'
 import { seed } from './seed.ts'
 
 describe('npm run seed', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { storedToDoc } from '../doc-store.ts'
 import { LogStore } from './log-store.ts'
-import { MemoryLogBackend, memoryLogState, type BackendOp } from './memory-backend.ts'
+import { MemoryLogBackend, memoryLogState, type BackendOp } from '../testing/mongo-memory-backend.ts'
 
 function editor() {
   const doc = new Y.Doc()

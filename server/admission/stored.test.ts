@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { chainBomb, conflictBomb } from '../../load-tests/hostile/craft.ts'
+import { chainBomb, conflictBomb } from '../../load-tests/harness/craft.ts'
 import { buildChecked, Poisoned, salvage, stallReason } from './stored.ts'
 
 describe('stored documents are checked before Yjs integrates them', () => {

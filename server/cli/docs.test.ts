@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { LmdbStore } from '../../persistence/lmdb-store.ts'
-import { tempDir } from '../testing/server-process.ts'
+import { tempDir } from '../../load-tests/harness/server-process.ts'
 import { run, UsageError } from './docs.ts'
 
 const dirs: string[] = []

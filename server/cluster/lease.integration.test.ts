@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../log.ts'
-import { eventually } from '../testing/clients.ts'
-import { startRedis, stopAllRedis } from '../testing/redis.ts'
+import { eventually } from '../../load-tests/harness/clients.ts'
+import { startRedis, stopAllRedis } from '../../load-tests/harness/redis.ts'
 import { RedisBus } from './bus.ts'
 
 afterAll(() => stopAllRedis())

@@ -7,17 +7,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { MemoryStore } from '../../persistence/memory-store.ts'
+import { MemoryStore } from '../../persistence/testing/memory-store.ts'
 import { LogStore } from '../../persistence/mongo/log-store.ts'
-import { MemoryLogBackend, memoryLogState } from '../../persistence/mongo/memory-backend.ts'
-import { memoryOutbox } from '../../persistence/outbox.ts'
+import { MemoryLogBackend, memoryLogState } from '../../persistence/testing/mongo-memory-backend.ts'
+import { memoryOutbox } from '../../persistence/testing/memory-outbox.ts'
 import { ShippingStore } from '../../persistence/shipping-store.ts'
 import { storedToDoc, type AppendEntry, type DocStore } from '../../persistence/doc-store.ts'
 import { startAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
 import { createLogger } from '../log.ts'
-import { eventually, provider, synced, untilDoc } from '../testing/clients.ts'
-import { startRedis, stopAllRedis, type RedisServer } from '../testing/redis.ts'
+import { eventually, provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
+import { startRedis, stopAllRedis, type RedisServer } from '../../load-tests/harness/redis.ts'
 import type { WebsocketProvider } from 'y-websocket'
 
 /** The shared store, recording which (client, clock) structs every append carried. */

@@ -10,7 +10,7 @@ import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import * as Y from 'yjs'
 import { seed } from '../../client/bots/seed.ts'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
-import { provider, synced, untilDoc } from '../testing/clients.ts'
+import { provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
 import type { Analytics } from './site.ts'
 
 interface Node {

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../../client/bots/seed.ts'
 import type { Atrium } from '../atrium.ts'
-import { eventually, provider, synced, untilDoc } from '../testing/clients.ts'
-import { startRedis, stopAllRedis } from '../testing/redis.ts'
+import { eventually, provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
+import { startRedis, stopAllRedis } from '../../load-tests/harness/redis.ts'
 import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import type { Analytics } from './site.ts'
 

@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { AppendEntry } from '../../persistence/doc-store.ts'
-import { MemoryStore } from '../../persistence/memory-store.ts'
+import { MemoryStore } from '../../persistence/testing/memory-store.ts'
 import { createMetrics } from '../metrics.ts'
 import { GroupCommit } from './group-commit.ts'
 

@@ -7,7 +7,7 @@ import { LmdbStore } from '../../persistence/lmdb-store.ts'
 import { startAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
 import { createLogger } from '../log.ts'
-import { tempDir } from './server-process.ts'
+import { tempDir } from '../../load-tests/harness/server-process.ts'
 
 export interface InProcessServer {
   readonly server: Atrium

@@ -17,7 +17,7 @@ import { ShippingStore } from '../../persistence/shipping-store.ts'
 import { startAtrium } from '../atrium.ts'
 import { parseConfig } from '../config.ts'
 import { createLogger } from '../log.ts'
-import { LmdbLogBackend } from './lmdb-log-backend.ts'
+import { LmdbLogBackend } from '../../persistence/testing/lmdb-log-backend.ts'
 
 const config = parseConfig(process.env)
 const remoteDir = resolve(process.env.TEST_REMOTE_DIR ?? 'remote')
