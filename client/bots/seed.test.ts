@@ -1,7 +1,7 @@
 /** The seed client against a real (validating) server: builds a site, and refuses to seed twice. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcess, type InProcessServer } from '../../server/testing/in-process.ts'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
 import { provider, synced } from '../../load-tests/harness/clients.ts'
 import { seed } from './seed.ts'

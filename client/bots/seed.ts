@@ -35,7 +35,10 @@ function whenSynced(p: WebsocketProvider, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (p.synced) return resolve()
     const timer = setTimeout(() => reject(new Error(`no sync with ${p.url} within ${timeoutMs} ms`)), timeoutMs)
-    p.once('sync', () => (clearTimeout(timer), resolve()))
+    p.once('sync', () => {
+      clearTimeout(timer)
+      resolve()
+    })
   })
 }
 

@@ -24,7 +24,7 @@ export function ratioToBest(atrium: number, peers: number[]): string {
 
 export function renderTable(r: Results, meta: { date: string; commit: string }): string {
   const get = (server: string, s: string, k: string) => r[server]?.[s]?.[k]
-  const row = (label: string, s: string, cell: (server: string) => string, ratio: string) =>
+  const row = (label: string, _s: string, cell: (server: string) => string, ratio: string) =>
     `| ${label} | ${['atrium', ...PEERS].map(cell).join(' | ')} | ${ratio} |`
   const latency = (s: string) => (server: string) => (get(server, s, 'p99') === undefined ? fmt(get(server, s, 'note')) : `${fmt(get(server, s, 'p50'))} / ${fmt(get(server, s, 'p99'))} ms`)
   const lines = [

@@ -11,7 +11,7 @@
  *   npm run bench:compute [-- --sizes 10000,100000]
  */
 import { parseArgs } from 'node:util'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { seed } from '../../client/bots/seed.ts'
 import { provider, synced } from '../harness/clients.ts'
 import { killAllServers, startServerProcess } from '../harness/server-process.ts'

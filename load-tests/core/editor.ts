@@ -138,7 +138,7 @@ export class Editor {
       if (type !== HocuspocusType.Sync && type !== HocuspocusType.SyncReply && type !== HocuspocusType.Awareness) return false
       message = type === HocuspocusType.SyncReply ? Uint8Array.from([HocuspocusType.Sync, ...inner.subarray(1)]) : inner
     }
-    let msg
+    let msg: ReturnType<typeof decodeMessage>
     try {
       msg = decodeMessage(message)
     } catch (err) {
@@ -172,7 +172,7 @@ export class Editor {
    */
   private posesIn(update: Uint8Array, record: (ms: number) => void): void {
     const now = nowMs()
-    let entries
+    let entries: ReturnType<typeof decodeAwarenessUpdate>
     try {
       entries = decodeAwarenessUpdate(update)
     } catch (err) {

@@ -6,7 +6,7 @@
  * Written through the typed helpers, in transactions of `batch` objects (one update each).
  * Used by `npm run seed`, tests and benchmarks.
  */
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { BBox, ObjectType } from './domain.ts'
 import { appendTranscript, createHuman, createObject, setAnchor } from './document.ts'
 

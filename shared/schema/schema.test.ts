@@ -128,7 +128,13 @@ describe('hierarchy resolution', () => {
     expect(pathTo(h1, 'c')).toEqual(['z1', 'z2', 'c'])
     // Every object is reachable from the top level exactly once.
     const seen = new Set<string>()
-    const walk = (p: string | null) => (h1.children.get(p) ?? []).forEach((id) => (expect(seen.has(id)).toBe(false), seen.add(id), walk(id)))
+    const walk = (p: string | null): void => {
+      for (const id of h1.children.get(p) ?? []) {
+        expect(seen.has(id)).toBe(false)
+        seen.add(id)
+        walk(id)
+      }
+    }
     walk(null)
     expect(seen.size).toBe(5)
   })
