@@ -15,7 +15,10 @@
 import type { Refusal } from '../admission/admission.ts'
 import type { SharedDoc } from './shared-doc.ts'
 
-/** What a session may do to its document. Reading is what a session is: a client refused reading gets no session. */
+/**
+ * What a session may do to its document, each checked where its messages would take effect
+ * (SharedDoc). Reading is what a session is: a client refused reading gets no session.
+ */
 export interface Rights {
   /** Its updates are applied (false: read-only, its updates are ignored). */
   readonly write: boolean

@@ -2,6 +2,7 @@
  * One loaded document: its Y.Doc, awareness relay, the sessions that joined it, and the
  * per-tick fan-out. It deals in sessions and y-protocol messages, never sockets or framings
  * (server/documents/session.ts), so the y-websocket and (later) Hocuspocus framings share it.
+ * A session's rights are checked here, where its messages would take effect.
  */
 import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
@@ -179,8 +180,10 @@ export class SharedDoc {
    * A client's update, admitted then applied (now, or in slices over the next turns): a
    * refusal decided now, or null; a later refusal goes to `from.refuse`. Call only when
    * `writer.mustWait(from)` is false (else defer the message through the writer).
+   * A read-only session's updates are ignored, as Hocuspocus ignores a read-only connection's.
    */
   receiveUpdate(update: Uint8Array, from: Session): Refusal | null {
+    if (!from.rights.write) return null
     return this.writer.fromClient(update, from)
   }
 
@@ -189,7 +192,9 @@ export class SharedDoc {
     this.writer.fromRemote(update)
   }
 
+  /** A client's awareness update; ignored from a session without the awareness right. */
   applyAwareness(update: Uint8Array, from: Session): void {
+    if (!from.rights.awareness) return
     this.awareness.apply(update, from.awarenessIds, true)
     if (this.awareness.hasChanges) this.scheduleTick()
   }
