@@ -93,7 +93,7 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
   }
   // No session, and no burst of all of them, holds a turn of the event loop for long.
   const turns = new FrameTurns<YwsLink>({
-    perConnectionMs: FRAME_MS_PER_SESSION,
+    perSenderMs: FRAME_MS_PER_SESSION,
     perTurnMs: FRAME_MS_PER_TURN,
     // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
     maxMessages: FRAME_BACKLOG_MESSAGES,
