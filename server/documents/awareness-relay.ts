@@ -8,9 +8,9 @@
  * - a message is checked whole before any of it applies: clocks are safe integers, each state
  *   is JSON (parsed once, here) of at most `maxStateBytes`; otherwise the sender is refused
  *   (AwarenessError) and nothing of the message is relayed;
- * - an id belongs to the first sender that claimed it (a connection, or another node) until it
+ * - an id belongs to the first sender that claimed it (a session, or another node) until it
  *   is removed or that sender leaves; others' entries for it are dropped;
- * - a sender owns at most `maxIdsPerOwner` ids (a connection's message of more than four times
+ * - a sender owns at most `maxIdsPerOwner` ids (a session's message of more than four times
  *   that many entries is refused unread); a clock may not jump by more than MAX_CLOCK_JUMP;
  * - removed entries are forgotten once they were broadcast, and states not renewed for
  *   `timeoutMs` are removed, as y-protocols' own clients time them out.
@@ -71,14 +71,14 @@ export class AwarenessRelay {
   }
 
   /**
-   * Applies an awareness update from the sender whose ids are `owned` (a connection's, or
+   * Applies an awareness update from the sender whose ids are `owned` (a session's, or
    * another node's); throws AwarenessError (nothing applied) when it is not acceptable.
    * `owned` collects the ids this sender holds, so they can be removed when it leaves.
    */
   apply(update: Uint8Array, owned: Set<number>, local = true, now = Date.now()): void {
     let list: AwarenessEntry[]
     try {
-      // A connection sends its own few states; a message of thousands is refused before it is read.
+      // A session sends its own few states; a message of thousands is refused before it is read.
       list = decodeAwarenessUpdate(update, local ? Math.max(16, 4 * this.limits.maxIdsPerOwner) : Number.POSITIVE_INFINITY)
     } catch (err) {
       throw new AwarenessError(`awareness update refused: ${(err as Error).message}`)
@@ -91,7 +91,7 @@ export class AwarenessRelay {
         this.onDrop('foreign')
         continue
       }
-      // Another node's ids are all its clients': bounded there, per connection.
+      // Another node's ids are all its clients': bounded there, per session.
       if (local && entry.state !== null && !owned.has(entry.clientId) && owned.size >= this.limits.maxIdsPerOwner) {
         this.onDrop('too_many')
         continue
@@ -139,7 +139,7 @@ export class AwarenessRelay {
     return expired
   }
 
-  /** Owners that are this node's connections (for expiry's bus flag). */
+  /** Owners that are this node's sessions (for expiry's bus flag). */
   private readonly localOwners = new WeakSet<Set<number>>()
 
   private set(entry: AwarenessEntry, current: Entry | undefined, local: boolean, owned: Set<number> | null, now: number): void {

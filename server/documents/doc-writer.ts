@@ -8,11 +8,12 @@
  *   applied in microseconds). Anything larger becomes a job: admission, then the plan's slices,
  *   one slice per turn of the event loop (Turns), so no update holds the loop for more than
  *   one slice whatever its size.
- * - While a job runs the document is held: what else arrives for it (other clients' frames,
+ * - While a job runs the document is held: what else arrives for it (other clients' messages,
  *   other nodes' updates) waits in order and runs when the job is done, so admission always
- *   sees the document its plan is applied to. A peer with frames waiting keeps its order too.
- * - Waiting is bounded per peer (messages and bytes) and node-wide (bytes of jobs in flight):
- *   past it the peer is refused with a retryable code, never silently dropped.
+ *   sees the document its plan is applied to. A session with messages waiting keeps its order too.
+ * - Waiting is bounded per session (messages and bytes) and node-wide (bytes of jobs in flight):
+ *   past it the session is refused with a retryable code, never silently dropped. So are the new
+ *   client ids a session may add: counted on the session, never on its socket.
  */
 import Denque from 'denque'
 import * as Y from 'yjs'
@@ -20,20 +21,13 @@ import { Admission, type Admitted, type CheckFactory, type CheckFailure, type Re
 import { clientLimits, TRUSTED_LIMITS, type UpdateLimits } from '../admission/limits.ts'
 import type { SlicePlan } from '../admission/slices.ts'
 import type { Config } from '../config.ts'
+import type { Session } from './session.ts'
 import { Turns } from './turns.ts'
-
-/** What the writer needs of a client session. */
-export interface WriterPeer {
-  /** New client ids this peer's updates added so far (a per-connection bound). */
-  newClients: number
-  /** Reports a refusal decided after the receiving turn (the session closes with its code). */
-  refuse(refusal: Refusal): void
-}
 
 export interface WriterOptions {
   readonly limits: UpdateLimits
-  /** New client ids one connection may add. */
-  readonly maxConnectionNewClients: number
+  /** New client ids one session may add over its life. */
+  readonly maxSessionNewClients: number
   readonly check?: CheckFactory | undefined
   readonly checkFailure?: CheckFailure | undefined
   readonly turns: Turns
@@ -42,7 +36,7 @@ export interface WriterOptions {
   readonly sliceWork: number
   /** Node-wide: bytes of updates in jobs; past it, large updates are refused as "busy". */
   readonly inFlight: { bytes: number; readonly max: number }
-  /** Per peer: frames and bytes that may wait behind a job (an upload arrives faster than it is applied). */
+  /** Per session: messages and bytes that may wait behind a job (an upload arrives faster than it is applied). */
   readonly maxWaitingMessages: number
   readonly maxWaitingBytes: number
   /** Node-wide: bytes waiting behind jobs, all documents together. */
@@ -61,7 +55,8 @@ const SLICES_PER_TURN = 2
 export function writerOptions(config: Config): WriterOptions {
   return {
     limits: clientLimits(config),
-    maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
+    // Named for the y-websocket framing, where a connection carries one session.
+    maxSessionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
     turns: new Turns(SLICES_PER_TURN),
     inlineWork: INLINE_WORK,
     sliceWork: SLICE_WORK,
@@ -74,7 +69,7 @@ export function writerOptions(config: Config): WriterOptions {
 }
 
 interface Waiting {
-  readonly peer: WriterPeer | null
+  readonly session: Session | null
   readonly bytes: number
   readonly run: () => void
 }
@@ -84,9 +79,9 @@ const REMOTE_INLINE_BYTES = 64 * 1024
 
 export class DocWriter {
   private job: Promise<void> | null = null
-  /** In arrival order (a deque: `Array#shift` over 100,000 waiting frames would copy them all each time). */
+  /** In arrival order (a deque: `Array#shift` over 100,000 waiting messages would copy them all each time). */
   private waiting = new Denque<Waiting>()
-  private readonly waitingOf = new Map<WriterPeer | null, { messages: number; bytes: number }>()
+  private readonly waitingOf = new Map<Session | null, { messages: number; bytes: number }>()
   private destroyed = false
 
   constructor(
@@ -97,13 +92,13 @@ export class DocWriter {
   ) {}
 
   /**
-   * Whether `peer`'s next frame must wait: it has frames waiting already (its order is kept).
-   * A peer with nothing waiting is served at once even while a job holds the document: reads
+   * Whether `session`'s next message must wait: it has messages waiting already (its order is kept).
+   * A session with nothing waiting is served at once even while a job holds the document: reads
    * (a joiner's sync step 1, awareness) see a consistent document between slices; only its
    * updates wait, and `fromClient` queues those itself.
    */
-  mustWait(peer: WriterPeer | null): boolean {
-    return this.waitingOf.has(peer)
+  mustWait(session: Session | null): boolean {
+    return this.waitingOf.has(session)
   }
 
   /** Resolves when no job holds the document. */
@@ -113,34 +108,34 @@ export class DocWriter {
 
   /**
    * Runs `run` once the document is free, after what is already waiting. False when the
-   * peer's waiting room is full (the caller refuses the peer).
+   * session's waiting room is full (the caller refuses the session).
    */
-  defer(peer: WriterPeer | null, bytes: number, run: () => void): boolean {
-    let mine = this.waitingOf.get(peer)
-    if (!mine) this.waitingOf.set(peer, (mine = { messages: 0, bytes: 0 }))
+  defer(session: Session | null, bytes: number, run: () => void): boolean {
+    let mine = this.waitingOf.get(session)
+    if (!mine) this.waitingOf.set(session, (mine = { messages: 0, bytes: 0 }))
     const total = this.opts.waitingTotal
-    if (peer && (mine.messages >= this.opts.maxWaitingMessages || mine.bytes + bytes > this.opts.maxWaitingBytes || total.bytes + bytes > total.max)) {
-      if (mine.messages === 0) this.waitingOf.delete(peer)
+    if (session && (mine.messages >= this.opts.maxWaitingMessages || mine.bytes + bytes > this.opts.maxWaitingBytes || total.bytes + bytes > total.max)) {
+      if (mine.messages === 0) this.waitingOf.delete(session)
       return false
     }
     mine.messages++
     mine.bytes += bytes
     total.bytes += bytes
-    this.waiting.push({ peer, bytes, run })
+    this.waiting.push({ session, bytes, run })
     if (!this.job) this.drain()
     return true
   }
 
   /**
    * A client's update: a refusal decided now, or null (applied now, queued behind a job, or a
-   * job itself; a later refusal goes to `peer.refuse`). Call only when `mustWait(peer)` is false.
+   * job itself; a later refusal goes to `session.refuse`). Call only when `mustWait(session)` is false.
    */
-  fromClient(update: Uint8Array, peer: WriterPeer): Refusal | null {
+  fromClient(update: Uint8Array, session: Session): Refusal | null {
     const { opts } = this
     if (this.job) {
-      const queued = this.defer(peer, update.length, () => {
-        const refusal = this.fromClient(update, peer)
-        if (refusal) peer.refuse(refusal)
+      const queued = this.defer(session, update.length, () => {
+        const refusal = this.fromClient(update, session)
+        if (refusal) session.refuse(refusal)
       })
       return queued ? null : { kind: 'limit', limit: 'queue', detail: `more than ${opts.maxWaitingMessages} messages or ${opts.maxWaitingBytes} bytes waiting (or the node's waiting room is full)` }
     }
@@ -149,20 +144,20 @@ export class DocWriter {
     }
     const admission = new Admission(this.doc, update, {
       limits: opts.limits,
-      newClientsLeft: opts.maxConnectionNewClients - peer.newClients,
+      newClientsLeft: opts.maxSessionNewClients - session.newClients,
       check: opts.check,
       checkFailure: opts.checkFailure,
       sliceWork: opts.sliceWork,
     })
     if (admission.advance(opts.inlineWork)) {
-      const result = this.decided(admission, peer, 'client')
+      const result = this.decided(admission, session, 'client')
       if (!('plan' in result)) return result
       if (result.work <= opts.inlineWork) {
-        for (let k = 0; k < result.plan.count; k++) Y.applyUpdate(this.doc, result.plan.slice(k), peer)
+        for (let k = 0; k < result.plan.count; k++) Y.applyUpdate(this.doc, result.plan.slice(k), session)
         return null
       }
       // Admitted, but too much to apply in this turn: in slices.
-      this.start(update.length, () => this.applySlices(result.plan, peer))
+      this.start(update.length, () => this.applySlices(result.plan, session))
       return null
     }
     this.start(update.length, async () => {
@@ -170,17 +165,17 @@ export class DocWriter {
         await opts.turns.next()
         if (this.destroyed) return
       }
-      const result = this.decided(admission, peer, 'client')
-      if ('plan' in result) await this.applySlices(result.plan, peer)
-      else peer.refuse(result)
+      const result = this.decided(admission, session, 'client')
+      if ('plan' in result) await this.applySlices(result.plan, session)
+      else session.refuse(result)
     })
     return null
   }
 
-  private decided(admission: Admission, peer: WriterPeer, origin: 'client'): Admitted | Refusal {
+  private decided(admission: Admission, session: Session, origin: 'client'): Admitted | Refusal {
     const result = admission.result
     this.opts.observe?.(result, origin)
-    if ('plan' in result) peer.newClients += result.newClients
+    if ('plan' in result) session.newClients += result.newClients
     return result
   }
 
@@ -231,26 +226,26 @@ export class DocWriter {
     })()
   }
 
-  /** Runs waiting frames in order until one starts a job. */
+  /** Runs waiting messages in order until one starts a job. */
   private drain(): void {
     while (!this.job && this.waiting.length > 0 && !this.destroyed) {
       const w = this.waiting.shift()!
-      const mine = this.waitingOf.get(w.peer)!
+      const mine = this.waitingOf.get(w.session)!
       mine.messages--
       mine.bytes -= w.bytes
       this.opts.waitingTotal.bytes -= w.bytes
-      if (mine.messages === 0) this.waitingOf.delete(w.peer)
+      if (mine.messages === 0) this.waitingOf.delete(w.session)
       w.run()
     }
   }
 
-  /** Forgets what `peer` has waiting (it left). */
-  forget(peer: WriterPeer): void {
-    const mine = this.waitingOf.get(peer)
+  /** Forgets what `session` has waiting (it left). */
+  forget(session: Session): void {
+    const mine = this.waitingOf.get(session)
     if (!mine) return
-    this.waitingOf.delete(peer)
+    this.waitingOf.delete(session)
     this.opts.waitingTotal.bytes -= mine.bytes
-    this.waiting = new Denque(this.waiting.toArray().filter((w) => w.peer !== peer))
+    this.waiting = new Denque(this.waiting.toArray().filter((w) => w.session !== session))
   }
 
   destroy(): void {

@@ -7,17 +7,11 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { decodeMessage } from '../../shared/protocol/messages.ts'
+import { testSession } from '../testing/session.ts'
 import { writerOptions } from '../testing/writer-options.ts'
 import { Connection } from '../transport/connection.ts'
 import { chunk } from '../workers/compact.worker.ts'
-import { SharedDoc, type Peer } from './shared-doc.ts'
-
-
-function peer(): Peer & { frames: Uint8Array[]; sequences: Uint8Array[][] } {
-  const frames: Uint8Array[] = []
-  const sequences: Uint8Array[][] = []
-  return { id: 1, awarenessIds: new Set(), newClients: 0, frames, sequences, send: (f) => frames.push(f), sendSequence: (fs) => sequences.push(fs), refuse() {} }
-}
+import { SharedDoc } from './shared-doc.ts'
 
 describe('large first syncs', () => {
   it('go as chunks a client applies in order, with nothing pending between them, the last a sync step 2', async () => {
@@ -29,11 +23,11 @@ describe('large first syncs', () => {
       firstSync: { chunkBytes: 64 * 1024, chunk: async (update) => chunk({ update, maxWork: 64 * 1024 * 40 }) },
     })
     generateSite(doc.doc, { objects: 3000 })
-    const p = peer()
+    const p = testSession('site/big')
     doc.answerSyncStep1(p, Uint8Array.of(0))
     await new Promise((r) => setTimeout(r, 0))
-    expect(p.frames).toEqual([])
-    const [frames] = p.sequences
+    expect(p.link.sent).toEqual([])
+    const [frames] = p.link.sequences
     expect(frames!.length).toBeGreaterThan(5)
     const client = new Y.Doc()
     frames!.forEach((f, k) => {
@@ -46,9 +40,9 @@ describe('large first syncs', () => {
     // A small answer is one frame, as before.
     const small = new SharedDoc('doc/small', { publisher: { publish() {} }, persist() {}, batchBytes: 1 << 20, writer: writerOptions(), firstSync: { chunkBytes: 64 * 1024, chunk: async () => [] } })
     small.doc.getMap('m').set('a', 1)
-    const q = peer()
+    const q = testSession('doc/small')
     small.answerSyncStep1(q, Uint8Array.of(0))
-    expect(q.frames.length).toBe(1)
+    expect(q.link.sent.length).toBe(1)
     doc.destroy()
     small.destroy()
   })
@@ -57,7 +51,7 @@ describe('large first syncs', () => {
     let buffered = 0
     const sent: number[] = []
     const ws = { send: (f: Uint8Array) => (sent.push(f.length), (buffered += f.length)), getBufferedAmount: () => buffered }
-    const conn = new Connection(1, 'doc', null, '127.0.0.1', () => {}, () => {})
+    const conn = new Connection(1, '127.0.0.1', '/doc', () => {})
     conn.ws = ws as never
     conn.sendSequence(Array.from({ length: 8 }, () => new Uint8Array(400 * 1024)))
     expect(sent.length).toBe(3) // 0, 400 KB, 800 KB buffered before each: the fourth waits

@@ -1,6 +1,6 @@
 /**
  * Unloading with tiered storage (local queue shipped to a shared store): a document stays
- * loaded until everything of it is shipped, including edits made by a peer that came and
+ * loaded until everything of it is shipped, including edits made by a session that came and
  * went while the unload was waiting for shipping.
  */
 import { pino } from 'pino'
@@ -14,6 +14,7 @@ import { createMetrics } from '../metrics.ts'
 import type { Compactor } from './compactor.ts'
 import { GroupCommit } from './group-commit.ts'
 import { DocumentRegistry } from './registry.ts'
+import { testSession } from '../testing/session.ts'
 import { writerOptions } from '../testing/writer-options.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -32,18 +33,18 @@ it('does not unload a document whose newest edits are still in the group commit 
   const groupCommit = new GroupCommit({ store, intervalMs: 100, logger, metrics })
   const compactor = { track() {}, forget() {}, appended() {} } as unknown as Compactor
   const registry = new DocumentRegistry({ store, groupCommit, compactor, publisher: { publish() {} }, unloadGraceMs: 10, batchBytes: 1 << 20, logger, metrics, writer: writerOptions(), merge: async (u) => Y.mergeUpdates([...u]) })
-  const peer = { id: 1, awarenessIds: new Set<number>(), newClients: 0, send() {}, sendSequence() {}, refuse() {} }
+  const session = testSession('a')
   try {
     const doc = await registry.acquire('a')
-    registry.attach(doc, peer)
+    registry.attach(doc, session)
     gate = new Promise((r) => (open = r)) // shipping stalls
     doc.doc.getMap('m').set('x', 1)
-    registry.detach(doc, peer)
+    registry.detach(doc, session)
     await sleep(200) // x is queued locally; the unload waits for it to be shipped
     expect(registry.peek('a')).toBe(doc)
-    registry.attach(doc, peer)
+    registry.attach(doc, session)
     doc.doc.getMap('m').set('y', 2) // in the group commit for up to 100 ms
-    registry.detach(doc, peer)
+    registry.detach(doc, session)
     open()
     gate = null // x ships; y is not in the queue yet
     // From now on: whenever the document is not loaded, nothing of it may be unshipped.

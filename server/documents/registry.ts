@@ -1,6 +1,6 @@
 /**
  * Document lifecycle: load once (concurrent joiners share one load), never serve before the
- * load finished, unload a grace period after the last peer left (after everything is
+ * load finished, unload a grace period after the last session left (after everything is
  * durable), and never keep or persist a document whose load failed.
  */
 import { storedEntries, type DocStore } from '../../persistence/doc-store.ts'
@@ -12,7 +12,8 @@ import type { CheckFactory, CheckFailure } from '../admission/admission.ts'
 import type { WriterOptions } from './doc-writer.ts'
 import { applyStored } from './loader.ts'
 import { SchemaViolation, SiteGuard } from './schema-guard.ts'
-import { SharedDoc, type ClusterOutbox, type Peer, type Publisher, type SharedDocHooks } from './shared-doc.ts'
+import type { Session } from './session.ts'
+import { SharedDoc, type ClusterOutbox, type Publisher, type SharedDocHooks } from './shared-doc.ts'
 
 /** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
 export interface ClusterMembership extends ClusterOutbox {
@@ -182,25 +183,26 @@ export class DocumentRegistry {
     }
   }
 
-  attach(doc: SharedDoc, peer: Peer): void {
+  /** The session joins the loaded document (an unload waiting for the grace period is called off). */
+  attach(doc: SharedDoc, session: Session): void {
     const timer = this.unloadTimers.get(doc.name)
     if (timer) {
       clearTimeout(timer)
       this.unloadTimers.delete(doc.name)
     }
-    doc.join(peer)
+    doc.join(session)
   }
 
-  detach(doc: SharedDoc, peer: Peer): void {
-    doc.leave(peer)
-    if (doc.peers.size === 0) this.scheduleUnload(doc)
+  detach(doc: SharedDoc, session: Session): void {
+    doc.leave(session)
+    if (doc.sessions.size === 0) this.scheduleUnload(doc)
   }
 
   private scheduleUnload(doc: SharedDoc): void {
-    if (this.closed || this.unloadTimers.has(doc.name) || doc.peers.size > 0) return
+    if (this.closed || this.unloadTimers.has(doc.name) || doc.sessions.size > 0) return
     const timer = setTimeout(() => {
       this.unloadTimers.delete(doc.name)
-      if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc) return
+      if (doc.sessions.size > 0 || this.docs.get(doc.name) !== doc) return
       void this.unload(doc)
     }, this.opts.unloadGraceMs)
     timer.unref()
@@ -209,20 +211,20 @@ export class DocumentRegistry {
 
   /**
    * The document stays registered (and servable) until every update of it is durable (and,
-   * with MongoDB, shipped there); if a peer joins meanwhile, the unload is abandoned. While
+   * with MongoDB, shipped there); if a session joins meanwhile, the unload is abandoned. While
    * a store fails this waits, and the document stays in memory with its clients' edits.
    */
   private async unload(doc: SharedDoc): Promise<void> {
     doc.flush()
     const { groupCommit, store } = this.opts
     // Durable here, and (tiered storage) in the shared store, so the next node to load it
-    // sees everything. Edits made while waiting (a peer came and went) go round again.
+    // sees everything. Edits made while waiting (a session came and went) go round again.
     do {
       await doc.writer.idle()
       while (groupCommit.hasPending(doc.name)) await groupCommit.flushed()
       await store.settled?.(doc.name)
     } while (groupCommit.hasPending(doc.name) && !this.closed)
-    if (doc.peers.size > 0 || this.docs.get(doc.name) !== doc || this.closed) return
+    if (doc.sessions.size > 0 || this.docs.get(doc.name) !== doc || this.closed) return
     this.docs.delete(doc.name)
     this.opts.metrics.documentsLoaded.set(this.docs.size)
     this.opts.compactor.forget(doc.name)

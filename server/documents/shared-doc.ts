@@ -1,7 +1,8 @@
 /**
- * One loaded document: its Y.Doc, awareness relay, connected sessions, and the per-tick
- * fan-out. Knows nothing about sockets or framing beyond the `Peer` and `Publisher`
- * interfaces, so the y-websocket and (later) Hocuspocus framings share it.
+ * One loaded document: its Y.Doc, awareness relay, the sessions that joined it, and the
+ * per-tick fan-out. It deals in sessions and y-protocol messages, never sockets or framings
+ * (server/documents/session.ts), so the y-websocket and (later) Hocuspocus framings share it.
+ * A session's rights are checked here, where its messages would take effect.
  */
 import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
@@ -9,24 +10,15 @@ import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from 
 import type { Refusal } from '../admission/admission.ts'
 import { AwarenessRelay, type AwarenessLimits, type Dropped } from './awareness-relay.ts'
 import { coalesce } from './coalesce.ts'
-import { DocWriter, type WriterOptions, type WriterPeer } from './doc-writer.ts'
+import { DocWriter, type WriterOptions } from './doc-writer.ts'
+import type { Session } from './session.ts'
 
-/** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. */
+/** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. A client's change has its Session as origin. */
 export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remote: Symbol('remote') } as const
 
-/** One client's view of this document (a socket subscription). */
-export interface Peer extends WriterPeer {
-  readonly id: number
-  /** Awareness client ids this peer controls. */
-  readonly awarenessIds: Set<number>
-  send(frame: Uint8Array): void
-  /** Sends frames in order as the peer's socket drains (a large first sync). */
-  sendSequence(frames: Uint8Array[]): void
-}
-
 export interface Publisher {
-  /** Sends `frame` to every subscriber of `topic`, except `except` when given. */
-  publish(topic: string, frame: Uint8Array, except?: Peer): void
+  /** Sends `message` to every session subscribed to `topic`, except the session `except` when given. */
+  publish(topic: string, message: Uint8Array, except?: Session): void
 }
 
 /** Cluster mode: where this node's own changes go, once per tick (never what came from it). */
@@ -68,7 +60,7 @@ export const PARTS_REBASE_AT = 500
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
   readonly awareness: AwarenessRelay
-  readonly peers = new Set<Peer>()
+  readonly sessions = new Set<Session>()
   readonly topic: string
   /** The one way client and remote updates reach `doc`. */
   readonly writer: DocWriter
@@ -79,8 +71,8 @@ export class SharedDoc {
   /** This node's own changes of the tick, for the cluster bus. */
   private outbound: Uint8Array[] = []
   private batchBytes = 0
-  /** The only peer whose updates are in the batch, or null when mixed / from elsewhere. */
-  private batchSender: Peer | null | undefined = undefined
+  /** The only session whose updates are in the batch (it has them already), or null when mixed / from elsewhere. */
+  private batchSender: Session | null | undefined = undefined
   private tickScheduled = false
   /** Encoded answers shared by every joiner until the document changes. */
   private fullState: Uint8Array | null = null
@@ -176,7 +168,7 @@ export class SharedDoc {
     const remote = origin === Origin.remote
     if (!remote || this.hooks.persistRemote !== false) this.hooks.persist(this.name, update)
     if (!remote && this.hooks.cluster) this.outbound.push(update)
-    const sender = typeof origin === 'object' && origin !== null && this.peers.has(origin as Peer) ? (origin as Peer) : null
+    const sender = this.sessions.has(origin as Session) ? (origin as Session) : null
     this.batchSender = this.batchSender === undefined ? sender : this.batchSender === sender ? sender : null
     this.batch.push(update)
     this.batchBytes += update.length
@@ -187,9 +179,11 @@ export class SharedDoc {
   /**
    * A client's update, admitted then applied (now, or in slices over the next turns): a
    * refusal decided now, or null; a later refusal goes to `from.refuse`. Call only when
-   * `writer.mustWait(from)` is false (else defer the frame through the writer).
+   * `writer.mustWait(from)` is false (else defer the message through the writer).
+   * A read-only session's updates are ignored, as Hocuspocus ignores a read-only connection's.
    */
-  receiveUpdate(update: Uint8Array, from: Peer): Refusal | null {
+  receiveUpdate(update: Uint8Array, from: Session): Refusal | null {
+    if (!from.rights.write) return null
     return this.writer.fromClient(update, from)
   }
 
@@ -198,7 +192,9 @@ export class SharedDoc {
     this.writer.fromRemote(update)
   }
 
-  applyAwareness(update: Uint8Array, from: Peer): void {
+  /** A client's awareness update; ignored from a session without the awareness right. */
+  applyAwareness(update: Uint8Array, from: Session): void {
+    if (!from.rights.awareness) return
     this.awareness.apply(update, from.awarenessIds, true)
     if (this.awareness.hasChanges) this.scheduleTick()
   }
@@ -223,67 +219,72 @@ export class SharedDoc {
   /** Live awareness states of this node's own clients (for a peer node that missed them). */
   encodeLocalAwareness(): Uint8Array | null {
     const ids = new Set<number>()
-    for (const peer of this.peers) for (const id of peer.awarenessIds) ids.add(id)
+    for (const session of this.sessions) for (const id of session.awarenessIds) ids.add(id)
     return this.awareness.encodeSome(ids)
   }
 
-  /** The messages a new peer gets: our state vector (so it sends what we lack) and awareness. */
-  greet(peer: Peer): void {
-    peer.send((this.stateVector ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
+  /** The messages a joining session gets: our state vector (so it sends what we lack) and awareness. */
+  greet(session: Session): void {
+    session.send((this.stateVector ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
     const states = this.awareness.encodeAll()
-    if (states) peer.send(encodeAwareness(states))
+    if (states) session.send(encodeAwareness(states))
   }
 
   /**
-   * Answers a sync step 1: everything the peer lacks. Joiners with nothing share one encoding.
+   * Answers a sync step 1: everything the session lacks. Joiners with nothing share one encoding.
    * An answer larger than `firstSync.chunkBytes` goes as chunks (in Yjs's order, cut by the
-   * worker pool) sent as updates paced by the peer's socket, the last one as the sync step 2:
+   * worker pool) sent as updates paced by the session's socket, the last one as the sync step 2:
    * a document larger than one socket's outbound buffer can be joined while it is edited.
    */
-  answerSyncStep1(peer: Peer, stateVector: Uint8Array): void {
+  answerSyncStep1(session: Session, stateVector: Uint8Array): void {
     const full = stateVector.length <= 1
-    if (full && this.fullState) return peer.send(this.fullState)
-    if (full && this.fullChunks) return this.sendChunks(peer, this.fullChunks, null)
+    if (full && this.fullState) return session.send(this.fullState)
+    if (full && this.fullChunks) return this.sendChunks(session, this.fullChunks, null)
     const update = Y.encodeStateAsUpdate(this.doc, full ? undefined : stateVector)
     const chunking = this.hooks.firstSync
     if (!chunking || update.length <= chunking.chunkBytes) {
-      const frame = encodeSyncStep2(update)
-      if (full) this.fullState = frame
-      return peer.send(frame)
+      const answer = encodeSyncStep2(update)
+      if (full) this.fullState = answer
+      return session.send(answer)
     }
     const chunks = chunking.chunk(update)
     if (full) this.fullChunks = chunks
-    this.sendChunks(peer, chunks, update)
+    this.sendChunks(session, chunks, update)
   }
 
   /** Chunks as updates, the last as the sync step 2; if chunking failed, the whole answer as one frame. */
-  private sendChunks(peer: Peer, chunks: Promise<Uint8Array[]>, update: Uint8Array | null): void {
+  private sendChunks(session: Session, chunks: Promise<Uint8Array[]>, update: Uint8Array | null): void {
     chunks.then(
-      (list) => peer.sendSequence(list.map((c, k) => (k === list.length - 1 ? encodeSyncStep2(c) : encodeUpdate(c)))),
+      (list) => session.sendSequence(list.map((c, k) => (k === list.length - 1 ? encodeSyncStep2(c) : encodeUpdate(c)))),
       // One frame after all (the socket's limit may close it; the client then retries).
-      () => peer.send(encodeSyncStep2(update ?? Y.encodeStateAsUpdate(this.doc))),
+      () => session.send(encodeSyncStep2(update ?? Y.encodeStateAsUpdate(this.doc))),
     )
   }
 
-  answerQueryAwareness(peer: Peer): void {
+  answerQueryAwareness(session: Session): void {
     const states = this.awareness.encodeAll()
-    if (states) peer.send(encodeAwareness(states))
+    if (states) session.send(encodeAwareness(states))
   }
 
-  join(peer: Peer): void {
-    this.peers.add(peer)
+  /** The session gets this document's fan-out from now on (greet it next). */
+  join(session: Session): void {
+    this.sessions.add(session)
+    session.doc = this
+    session.subscribe(this.topic)
   }
 
-  /** Removes a peer and announces its awareness states as gone. */
-  leave(peer: Peer): void {
-    if (!this.peers.delete(peer)) return
-    this.writer.forget(peer)
-    if (peer.awarenessIds.size > 0) {
-      this.awareness.remove(peer.awarenessIds, true)
-      peer.awarenessIds.clear()
+  /** Removes a session and announces its awareness states as gone. */
+  leave(session: Session): void {
+    if (!this.sessions.delete(session)) return
+    session.doc = null
+    session.unsubscribe()
+    this.writer.forget(session)
+    if (session.awarenessIds.size > 0) {
+      this.awareness.remove(session.awarenessIds, true)
+      session.awarenessIds.clear()
       this.scheduleTick()
     }
-    if (this.batchSender === peer) this.batchSender = null
+    if (this.batchSender === session) this.batchSender = null
   }
 
   private scheduleTick(): void {

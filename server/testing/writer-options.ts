@@ -8,7 +8,7 @@ export function writerOptions(overrides: Partial<WriterOptions> = {}): WriterOpt
   const config = configWith({})
   return {
     limits: clientLimits(config),
-    maxConnectionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
+    maxSessionNewClients: config.MAX_CONNECTION_NEW_CLIENTS,
     turns: new Turns(3),
     inlineWork: 5e6,
     sliceWork: 10e6,

@@ -1,48 +1,34 @@
 /**
- * Per-socket state (uWS user data). A socket carries one document with the y-websocket
- * framing; the session map is shaped for the Hocuspocus framing later, where one socket
- * multiplexes several documents.
+ * One client socket (uWS user data holds it): sends bytes, paces long sequences by what the
+ * socket has buffered, closes with a catalogued code. It owns the sessions it carries (one per
+ * document: exactly one with the y-websocket framing) but knows nothing of documents or framing:
+ * what a frame means is the framing's business (transport/y-websocket.ts).
  */
-import Denque from 'denque'
 import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
-import type { Refusal } from '../admission/admission.ts'
-import type { Peer, SharedDoc } from '../documents/shared-doc.ts'
-import type { Backlogged } from './frame-turns.ts'
+import type { Session } from '../documents/session.ts'
 
 /** A sequence's next frame goes out once the socket buffers less than this. */
 export const SEQUENCE_PACE_BYTES = 1024 * 1024
 
-export class Connection implements Peer, Backlogged {
-  ws: WebSocket<{ conn: Connection }> | null = null
-  doc: SharedDoc | null = null
-  /** Frames received while the document loads; null once it is served. */
-  queue: Uint8Array[] | null = []
-  queueBytes = 0
-  readonly awarenessIds = new Set<number>()
-  /** New client ids this connection's updates added (bounded per connection). */
-  newClients = 0
-  /** Frames waiting for a later turn of the event loop (transport/frame-turns.ts). */
-  readonly backlog = new Denque<Uint8Array>()
-  backlogBytes = 0
-  turn = 0
-  turnMs = 0
+export class Connection {
+  ws: WebSocket<unknown> | null = null
   closed = false
+  /**
+   * The sessions it carries, by document name. At most one per document: a publish from this
+   * socket skips exactly that session. Closing the socket ends them all.
+   */
+  readonly sessions = new Map<string, Session>()
+  /** Frames waiting to be sent as the socket drains (a large first sync in chunks). */
+  private sequence: Uint8Array[] = []
 
   constructor(
     readonly id: number,
-    readonly docName: string,
-    /** Why the name was refused at upgrade, if it was. */
-    readonly nameError: string | null,
     readonly remote: string,
+    /** The URL it was upgraded at (logged when it carries no session). */
+    readonly path: string,
     private readonly onSent: (bytes: number) => void,
-    private readonly onRefused: (conn: Connection, refusal: Refusal) => void,
   ) {}
-
-  /** An update of this connection was refused after the turn that received it. */
-  refuse(refusal: Refusal): void {
-    this.onRefused(this, refusal)
-  }
 
   send(frame: Uint8Array): void {
     if (this.closed || !this.ws) return
@@ -55,9 +41,6 @@ export class Connection implements Peer, Backlogged {
     return this.closed || !this.ws ? 0 : this.ws.getBufferedAmount()
   }
 
-  /** Frames waiting to be sent as the socket drains (a large first sync in chunks). */
-  private sequence: Uint8Array[] = []
-
   sendSequence(frames: Uint8Array[]): void {
     this.sequence.push(...frames)
     this.pump()
@@ -67,6 +50,14 @@ export class Connection implements Peer, Backlogged {
   pump(): void {
     while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) this.send(this.sequence.shift()!)
     if (this.closed) this.sequence = []
+  }
+
+  /** Its documents, for logs: the names of its sessions, or the path it asked for when it has none. */
+  get docs(): string {
+    if (this.sessions.size === 0) return this.path
+    let names = ''
+    for (const name of this.sessions.keys()) names += names ? ` ${name}` : name
+    return names
   }
 
   /** Closes with a catalogued code; safe to call more than once. */

@@ -1,15 +1,16 @@
 /**
- * One frame of the y-websocket protocol, from bytes to document. Synchronous: no await,
- * no JSON between receiving a frame and handing its update to the document.
- * Returns null on success, or the close code the connection must be closed with.
+ * One y-protocol message of a session, from bytes to its document (the framing has found the
+ * session and taken the message out of its frame). Synchronous: no await, no JSON between
+ * receiving a message and handing its update to the document. Returns null on success, or the
+ * close code the session must be closed with, as a value.
  */
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
 import { AwarenessError } from '../documents/awareness-relay.ts'
+import type { Session } from '../documents/session.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
-import type { Connection } from './connection.ts'
 
 export interface Rejection {
   readonly code: CloseCode
@@ -32,19 +33,19 @@ export function rejectionOf(refusal: Refusal): Rejection {
   }
 }
 
-export function dispatchFrame(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
+export function dispatchMessage(session: Session, doc: SharedDoc, message: Uint8Array, metrics: Metrics): Rejection | null {
   try {
-    return dispatch(conn, doc, frame, metrics)
+    return dispatch(session, doc, message, metrics)
   } catch (err) {
-    // A defect of ours, not the client's: close only this connection, never the process.
+    // A defect of ours, not the client's: close only this session, never the process.
     return { code: CloseCodes.INTERNAL_ERROR, detail: (err as Error).message }
   }
 }
 
-function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: Metrics): Rejection | null {
+function dispatch(session: Session, doc: SharedDoc, message: Uint8Array, metrics: Metrics): Rejection | null {
   let msg: Message
   try {
-    msg = decodeMessage(frame)
+    msg = decodeMessage(message)
   } catch (err) {
     const e = err as ProtocolError
     return { code: e.kind === 'unknown-type' ? CloseCodes.UNKNOWN_MESSAGE_TYPE : CloseCodes.MALFORMED_MESSAGE, detail: e.message }
@@ -53,7 +54,7 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
   switch (msg.type) {
     case 'sync-step1':
       try {
-        doc.answerSyncStep1(conn, msg.stateVector)
+        doc.answerSyncStep1(session, msg.stateVector)
       } catch (err) {
         return { code: CloseCodes.MALFORMED_MESSAGE, detail: `invalid state vector: ${(err as Error).message}` }
       }
@@ -62,7 +63,7 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
     case 'update': {
       const stop = metrics.updateApply.startTimer()
       try {
-        const refusal = doc.receiveUpdate(msg.update, conn)
+        const refusal = doc.receiveUpdate(msg.update, session)
         return refusal ? rejectionOf(refusal) : null
       } catch (err) {
         // Admitted, yet Yjs failed on it: a gap in admission's checks, reported as the client's bad update.
@@ -73,14 +74,14 @@ function dispatch(conn: Connection, doc: SharedDoc, frame: Uint8Array, metrics: 
     }
     case 'awareness':
       try {
-        doc.applyAwareness(msg.update, conn)
+        doc.applyAwareness(msg.update, session)
       } catch (err) {
         if (err instanceof AwarenessError) return { code: CloseCodes.INVALID_AWARENESS, detail: err.message }
         throw err
       }
       return null
     case 'query-awareness':
-      doc.answerQueryAwareness(conn)
+      doc.answerQueryAwareness(session)
       return null
     case 'auth':
       // Clients never send auth messages in this protocol; ignore like y-websocket does.

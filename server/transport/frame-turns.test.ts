@@ -17,7 +17,7 @@ describe('fair turns for incoming frames', () => {
   it('runs a flood of one connection over several turns, in order, while another connection is served in each', async () => {
     const log: string[] = []
     const turns = new FrameTurns<Conn>({
-      perConnectionMs: 5,
+      perSenderMs: 5,
       perTurnMs: 20,
       maxMessages: 1000,
       maxBytes: 1 << 20,
@@ -44,7 +44,7 @@ describe('fair turns for incoming frames', () => {
 
   it('refuses a connection whose backlog passes its bound', () => {
     const refused: string[] = []
-    const turns = new FrameTurns<Conn>({ perConnectionMs: 0, perTurnMs: 0, maxMessages: 3, maxBytes: 1 << 20, run: () => {}, overflow: (c) => refused.push(c.id) })
+    const turns = new FrameTurns<Conn>({ perSenderMs: 0, perTurnMs: 0, maxMessages: 3, maxBytes: 1 << 20, run: () => {}, overflow: (c) => refused.push(c.id) })
     const c = conn('x')
     for (let i = 0; i < 5; i++) turns.offer(c, Uint8Array.of(i))
     expect(c.backlog.length).toBe(3)

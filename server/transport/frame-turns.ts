@@ -1,10 +1,11 @@
 /**
- * Fair turns for incoming frames. uWS hands over every complete frame it has read within one
+ * Fair turns for incoming messages. uWS hands over every complete frame it has read within one
  * turn of the event loop, so a client that sends thousands of frames at once (each cheap)
- * could hold the loop with all of them together. Within a turn, a connection's frames run
- * until it has spent `perConnectionMs`, and all connections together `perTurnMs`; the rest wait
- * in their connection's backlog (in order, bounded) and run in the next turns, round robin.
- * Honest clients never meet these budgets: their frames take microseconds.
+ * could hold the loop with all of them together. Within a turn, a sender's messages run until
+ * it has spent `perSenderMs`, and all senders together `perTurnMs`; the rest wait in their
+ * sender's backlog (in order, bounded) and run in the next turns, round robin. A sender is a
+ * session (order matters within a document, and every client quota is per session).
+ * Honest clients never meet these budgets: their messages take microseconds.
  */
 import type Denque from 'denque'
 
@@ -19,56 +20,56 @@ export interface Backlogged {
 }
 
 export interface FrameTurnsOptions<C extends Backlogged> {
-  readonly perConnectionMs: number
+  readonly perSenderMs: number
   readonly perTurnMs: number
   readonly maxMessages: number
   readonly maxBytes: number
   /** Handles one frame now. */
-  readonly run: (conn: C, frame: Uint8Array) => void
-  /** The connection's backlog is full: it is refused (closed). */
-  readonly overflow: (conn: C) => void
+  readonly run: (sender: C, frame: Uint8Array) => void
+  /** The sender's backlog is full: it is refused (closed). */
+  readonly overflow: (sender: C) => void
 }
 
 export class FrameTurns<C extends Backlogged> {
   private turn = 1
   private spent = 0
   private armed = false
-  /** Connections with a backlog, in the order they got one (round robin). */
+  /** Senders with a backlog, in the order they got one (round robin). */
   private readonly waiting = new Set<C>()
 
   constructor(private readonly opts: FrameTurnsOptions<C>) {}
 
-  /** A frame from `conn`: runs now, or waits behind its backlog or the turn's budgets. */
-  offer(conn: C, frame: Uint8Array): void {
+  /** A frame from `sender`: runs now, or waits behind its backlog or the turn's budgets. */
+  offer(sender: C, frame: Uint8Array): void {
     this.arm()
-    if (conn.backlog.length === 0 && this.spent < this.opts.perTurnMs && this.spentBy(conn) < this.opts.perConnectionMs) return this.exec(conn, frame)
-    if (conn.backlog.length >= this.opts.maxMessages || conn.backlogBytes + frame.length > this.opts.maxBytes) return this.opts.overflow(conn)
-    conn.backlog.push(frame)
-    conn.backlogBytes += frame.length
-    this.waiting.add(conn)
+    if (sender.backlog.length === 0 && this.spent < this.opts.perTurnMs && this.spentBy(sender) < this.opts.perSenderMs) return this.exec(sender, frame)
+    if (sender.backlog.length >= this.opts.maxMessages || sender.backlogBytes + frame.length > this.opts.maxBytes) return this.opts.overflow(sender)
+    sender.backlog.push(frame)
+    sender.backlogBytes += frame.length
+    this.waiting.add(sender)
   }
 
-  /** Frames waiting, all connections together. */
+  /** Messages waiting, all senders together. */
   get backlog(): number {
     let n = 0
     for (const c of this.waiting) n += c.backlog.length
     return n
   }
 
-  private spentBy(conn: C): number {
-    return conn.turn === this.turn ? conn.turnMs : 0
+  private spentBy(sender: C): number {
+    return sender.turn === this.turn ? sender.turnMs : 0
   }
 
-  private exec(conn: C, frame: Uint8Array): void {
+  private exec(sender: C, frame: Uint8Array): void {
     const started = performance.now()
-    this.opts.run(conn, frame)
+    this.opts.run(sender, frame)
     const ms = performance.now() - started
     this.spent += ms
-    if (conn.turn !== this.turn) {
-      conn.turn = this.turn
-      conn.turnMs = 0
+    if (sender.turn !== this.turn) {
+      sender.turn = this.turn
+      sender.turnMs = 0
     }
-    conn.turnMs += ms
+    sender.turnMs += ms
   }
 
   /** The next turn starts once this one's I/O callbacks are done. */
@@ -88,16 +89,16 @@ export class FrameTurns<C extends Backlogged> {
   private drain(): void {
     while (this.waiting.size > 0 && this.spent < this.opts.perTurnMs) {
       let ran = false
-      for (const conn of this.waiting) {
-        if (conn.closed) {
-          this.forget(conn)
+      for (const sender of this.waiting) {
+        if (sender.closed) {
+          this.forget(sender)
           continue
         }
-        if (this.spentBy(conn) >= this.opts.perConnectionMs) continue
-        const frame = conn.backlog.shift()!
-        conn.backlogBytes -= frame.length
-        if (conn.backlog.length === 0) this.waiting.delete(conn)
-        this.exec(conn, frame)
+        if (this.spentBy(sender) >= this.opts.perSenderMs) continue
+        const frame = sender.backlog.shift()!
+        sender.backlogBytes -= frame.length
+        if (sender.backlog.length === 0) this.waiting.delete(sender)
+        this.exec(sender, frame)
         ran = true
         if (this.spent >= this.opts.perTurnMs) break
       }
@@ -106,9 +107,9 @@ export class FrameTurns<C extends Backlogged> {
     if (this.waiting.size > 0) this.arm()
   }
 
-  private forget(conn: C): void {
-    conn.backlog.clear()
-    conn.backlogBytes = 0
-    this.waiting.delete(conn)
+  private forget(sender: C): void {
+    sender.backlog.clear()
+    sender.backlogBytes = 0
+    this.waiting.delete(sender)
   }
 }

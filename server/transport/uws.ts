@@ -1,3 +1,4 @@
+/** The one import of uWebSockets.js, and the check that its native binding (not the fallback) loaded. */
 import uWS from 'uWebSockets.js'
 
 export { uWS }

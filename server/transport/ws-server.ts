@@ -1,22 +1,38 @@
 /**
- * The uWS app: WebSocket upgrade at `/<document name>`, per-socket state, backpressure,
- * and local fan-out through uWS topics (one publish per batch, never a loop over sockets).
+ * The WebSocket endpoint of the y-websocket framing, at `/<document name>`: the upgrade names
+ * the socket's one session (its rights decided there, today all of them), and every frame is
+ * that session's message. What is not about one frame lives elsewhere: sockets in
+ * connection.ts, the session's link in y-websocket.ts, fair turns in frame-turns.ts, the
+ * node's outbound budget in outbound.ts, fan-out in publisher.ts, message handling in dispatch.ts.
+ *
+ * Rules: a session's messages run in order, through the writer's wait when its document is held;
+ * every wait is bounded and past it the session is refused with a catalogued code; a refusal is
+ * counted and logged (at most a line a second per address), never thrown.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js'
-import { CloseCodes } from '../../shared/protocol/close-codes.ts'
+import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { docNameFromPath } from '../../shared/protocol/doc-name.ts'
+import type { Refusal } from '../admission/admission.ts'
 import type { Config } from '../config.ts'
 import { DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
-import type { Peer, Publisher } from '../documents/shared-doc.ts'
+import { FULL_RIGHTS } from '../documents/session.ts'
 import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
-import { dispatchFrame, rejectionOf } from './dispatch.ts'
+import { dispatchMessage, rejectionOf } from './dispatch.ts'
 import { FrameTurns } from './frame-turns.ts'
 import { OutboundBudget } from './outbound.ts'
+import type { FanoutHook } from './publisher.ts'
 import { uWS } from './uws.ts'
+import { YwsLink } from './y-websocket.ts'
 
-type Socket = WebSocket<{ conn: Connection }>
+/** A socket of this endpoint: its session, or null when the upgrade's name was refused (it is closed at once). */
+interface SocketData {
+  readonly conn: Connection
+  readonly link: YwsLink | null
+  readonly nameError: string | null
+}
+type Socket = WebSocket<SocketData>
 
 export interface WsDeps {
   readonly config: Config
@@ -25,33 +41,12 @@ export interface WsDeps {
   readonly metrics: Metrics
 }
 
-/** Where fanned-out bytes are reported (the outbound budget, once the sockets are mounted). */
-export interface FanoutHook {
-  sent: (bytes: number) => void
-}
-
-/** Publishes through uWS topics; counts bytes once per receiving subscriber. */
-export function createPublisher(app: TemplatedApp, metrics: Metrics, hook: FanoutHook = { sent: () => {} }): Publisher {
-  return {
-    publish(topic, frame, except?: Peer) {
-      const sender = except instanceof Connection && !except.closed ? except.ws : null
-      const receivers = app.numSubscribers(topic) - (sender ? 1 : 0)
-      if (receivers <= 0) return
-      if (sender) sender.publish(topic, frame, true)
-      else app.publish(topic, frame, true)
-      metrics.messagesOut.inc(receivers)
-      metrics.bytesOut.inc(frame.length * receivers)
-      hook.sent(frame.length * receivers)
-    },
-  }
-}
-
 export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutHook): { connections: Set<Connection>; stop(): void } {
   const { config, logger, metrics } = deps
   const connections = new Set<Connection>()
   const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
-  const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) => reject(conn, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`))
+  const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) => reject(conn, conn.docs, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`))
   if (fanout) fanout.sent = (bytes) => outbound.sent(bytes)
   const checking = setInterval(() => outbound.check(), OUTBOUND_CHECK_MS)
   checking.unref()
@@ -64,38 +59,41 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
 
   // One line per second per address: a client refused in a loop must not flood the log.
   const limiter = new LogLimiter()
-  const closeLogged = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], fields: Record<string, unknown>, detail?: string) => {
+  const closeLogged = (conn: Connection, doc: string, code: CloseCode, fields: Record<string, unknown>, detail?: string) => {
     const suppressed = limiter.allow(conn.remote)
-    if (suppressed !== null) logger.warn({ conn: conn.id, doc: conn.docName, remote: conn.remote, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
+    if (suppressed !== null) logger.warn({ conn: conn.id, doc, remote: conn.remote, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
     conn.close(code, detail)
   }
-  const reject = (conn: Connection, code: (typeof CloseCodes)[keyof typeof CloseCodes], detail: string) => {
+  const reject = (conn: Connection, doc: string, code: CloseCode, detail: string) => {
     if (conn.closed) return
     metrics.protocolErrors.inc({ reason: code.name })
-    closeLogged(conn, code, { code: code.code, detail }, detail)
+    closeLogged(conn, doc, code, { code: code.code, detail }, detail)
   }
-  const refused = (conn: Connection, refusal: Parameters<Connection['refuse']>[0]) => {
+  /** Ends a session: with this framing, its socket. */
+  const rejectSession = (link: YwsLink, code: CloseCode, detail: string) => reject(link.conn, link.session.docName, code, detail)
+  const refused = (link: YwsLink, refusal: Refusal) => {
     const r = rejectionOf(refusal)
-    reject(conn, r.code, r.detail)
+    rejectSession(link, r.code, r.detail)
   }
 
-  /** Runs one frame against the document now. */
-  const handle = (conn: Connection, frame: Uint8Array) => {
-    if (conn.closed) return
-    const rejection = dispatchFrame(conn, conn.doc!, frame, metrics)
-    if (rejection) reject(conn, rejection.code, rejection.detail)
+  /** Runs one message against the session's document now. */
+  const handle = (link: YwsLink, message: Uint8Array) => {
+    if (link.closed) return
+    const rejection = dispatchMessage(link.session, link.session.doc!, message, metrics)
+    if (rejection) rejectSession(link, rejection.code, rejection.detail)
   }
-  const queueFull = (conn: Connection) => reject(conn, CloseCodes.QUEUE_FULL, `too many messages or bytes waiting (${8 * config.MAX_MESSAGE_BYTES} bytes at most), or the node's waiting room is full`)
-  /** One frame of a served connection: now, or after what holds the document (keeping the connection's order). */
-  const deliver = (conn: Connection, frame: Uint8Array) => {
-    if (conn.closed) return
-    const writer = conn.doc!.writer
-    if (!writer.mustWait(conn)) return handle(conn, frame)
-    if (!writer.defer(conn, frame.length, () => handle(conn, frame))) queueFull(conn)
+  const queueFull = (link: YwsLink) => rejectSession(link, CloseCodes.QUEUE_FULL, `too many messages or bytes waiting (${8 * config.MAX_MESSAGE_BYTES} bytes at most), or the node's waiting room is full`)
+  /** One message of a served session: now, or after what holds the document (keeping the session's order). */
+  const deliver = (link: YwsLink, message: Uint8Array) => {
+    if (link.closed) return
+    const { session } = link
+    const writer = session.doc!.writer
+    if (!writer.mustWait(session)) return handle(link, message)
+    if (!writer.defer(session, message.length, () => handle(link, message))) queueFull(link)
   }
-  // No connection, and no burst of all of them, holds a turn of the event loop for long.
-  const turns = new FrameTurns<Connection>({
-    perConnectionMs: FRAME_MS_PER_CONNECTION,
+  // No session, and no burst of all of them, holds a turn of the event loop for long.
+  const turns = new FrameTurns<YwsLink>({
+    perSenderMs: FRAME_MS_PER_SESSION,
     perTurnMs: FRAME_MS_PER_TURN,
     // A client replaying typing sends thousands of tiny frames at once: bounded by bytes, and by a count far above that.
     maxMessages: FRAME_BACKLOG_MESSAGES,
@@ -103,35 +101,33 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     run: deliver,
     overflow: queueFull,
   })
-  const receive = (conn: Connection, frame: Uint8Array) => turns.offer(conn, frame)
 
-  const serve = (conn: Connection) => {
+  const serve = (link: YwsLink) => {
+    const { session } = link
     deps
       .registry()
-      .acquire(conn.docName)
+      .acquire(session.docName)
       .then(
         (doc) => {
-          if (conn.closed) return
-          deps.registry().attach(doc, conn)
-          conn.doc = doc
-          conn.ws!.subscribe(doc.topic)
-          doc.greet(conn)
-          const queued = conn.queue ?? []
-          conn.queue = null
-          for (const frame of queued) {
-            if (conn.closed) return
-            receive(conn, frame)
+          if (link.closed) return
+          deps.registry().attach(doc, session)
+          doc.greet(session)
+          const held = link.held ?? []
+          link.held = null
+          for (const message of held) {
+            if (link.closed) return
+            turns.offer(link, message)
           }
         },
         (err: Error) => {
-          if (conn.closed) return
+          if (link.closed) return
           const code = err instanceof DocumentQuarantined ? CloseCodes.DOCUMENT_QUARANTINED : CloseCodes.DOCUMENT_UNAVAILABLE
-          closeLogged(conn, code, { err: err.message })
+          closeLogged(link.conn, session.docName, code, { err: err.message })
         },
       )
   }
 
-  app.ws<{ conn: Connection }>('/*', {
+  app.ws<SocketData>('/*', {
     compression: uWS.DISABLED,
     // uWS drops (1006) frames over this length itself; up to it we close with MESSAGE_TOO_BIG and a reason.
     maxPayloadLength: config.MAX_MESSAGE_BYTES * 2,
@@ -143,11 +139,14 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     sendPingsAutomatically: true,
 
     upgrade: (res, req, context) => {
-      const name = docNameFromPath(req.getUrl())
+      const url = req.getUrl()
+      const name = docNameFromPath(url)
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const conn = new Connection(nextId++, name.ok ? name.name : req.getUrl(), name.ok ? null : name.error, remote, onSent, refused)
-      res.upgrade(
-        { conn },
+      const conn = new Connection(nextId++, remote, url, onSent)
+      // Rights are decided here, once (access control will read a token from `req` before any await).
+      const link = name.ok ? new YwsLink(conn, name.name, FULL_RIGHTS, refused) : null
+      res.upgrade<SocketData>(
+        { conn, link, nameError: name.ok ? null : name.error },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -156,34 +155,35 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     },
 
     open: (ws: Socket) => {
-      const conn = ws.getUserData().conn
+      const { conn, link, nameError } = ws.getUserData()
       conn.ws = ws
       connections.add(conn)
       metrics.connections.inc()
-      if (conn.nameError) return reject(conn, CloseCodes.INVALID_DOCUMENT_NAME, conn.nameError)
-      serve(conn)
+      if (!link) return reject(conn, conn.path, CloseCodes.INVALID_DOCUMENT_NAME, nameError!)
+      serve(link)
     },
 
     message: (ws: Socket, message: ArrayBuffer, isBinary: boolean) => {
-      const conn = ws.getUserData().conn
-      if (conn.closed) return
+      const { conn, link } = ws.getUserData()
+      if (conn.closed || !link) return
       metrics.bytesIn.inc(message.byteLength)
       if (message.byteLength > config.MAX_MESSAGE_BYTES) {
-        return reject(conn, CloseCodes.MESSAGE_TOO_BIG, `${message.byteLength} bytes > ${config.MAX_MESSAGE_BYTES}`)
+        return reject(conn, conn.docs, CloseCodes.MESSAGE_TOO_BIG, `${message.byteLength} bytes > ${config.MAX_MESSAGE_BYTES}`)
       }
-      if (!isBinary) return reject(conn, CloseCodes.MALFORMED_MESSAGE, 'text frame; the protocol is binary')
+      if (!isBinary) return reject(conn, conn.docs, CloseCodes.MALFORMED_MESSAGE, 'text frame; the protocol is binary')
       // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
+      // With this framing the frame is the session's message as it is.
       const frame = new Uint8Array(message.slice(0))
-      if (conn.queue) {
+      if (link.held) {
         // Bounded in count and bytes: a client cannot park unbounded memory behind a slow load.
-        conn.queueBytes += frame.length
-        if (conn.queue.length >= config.PRELOAD_QUEUE_MESSAGES || conn.queueBytes > preloadBytes) {
-          return reject(conn, CloseCodes.QUEUE_FULL, `${conn.queue.length + 1} messages, ${conn.queueBytes} bytes`)
+        link.heldBytes += frame.length
+        if (link.held.length >= config.PRELOAD_QUEUE_MESSAGES || link.heldBytes > preloadBytes) {
+          return rejectSession(link, CloseCodes.QUEUE_FULL, `${link.held.length + 1} messages, ${link.heldBytes} bytes`)
         }
-        conn.queue.push(frame)
+        link.held.push(frame)
         return
       }
-      receive(conn, frame)
+      turns.offer(link, frame)
     },
 
     drain: (ws: Socket) => {
@@ -191,23 +191,23 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     },
 
     close: (ws: Socket, code: number) => {
-      const conn = ws.getUserData().conn
+      const { conn } = ws.getUserData()
       conn.closed = true
       conn.ws = null
       connections.delete(conn)
       metrics.connections.dec()
-      if (conn.doc) deps.registry().detach(conn.doc, conn)
-      logger.debug({ conn: conn.id, doc: conn.docName, code }, 'connection closed')
+      for (const session of conn.sessions.values()) if (session.doc) deps.registry().detach(session.doc, session)
+      logger.debug({ conn: conn.id, doc: conn.docs, code }, 'connection closed')
     },
   })
 
   return { connections, stop: () => clearInterval(checking) }
 }
 
-/** Time the frames of one connection, and of all connections, may take in one turn of the event loop before the rest waits for the next. */
-const FRAME_MS_PER_CONNECTION = 5
+/** Time the messages of one session, and of all sessions, may take in one turn of the event loop before the rest waits for the next. */
+const FRAME_MS_PER_SESSION = 5
 const FRAME_MS_PER_TURN = 20
-/** Frames one connection may have waiting for later turns (besides 8 × MAX_MESSAGE_BYTES of them). */
+/** Messages one session may have waiting for later turns (besides 8 × MAX_MESSAGE_BYTES of them). */
 const FRAME_BACKLOG_MESSAGES = 100_000
 
 /** How often the node's buffered bytes are summed (also right after large fan-outs). */

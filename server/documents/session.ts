@@ -1,0 +1,93 @@
+/**
+ * A session: one document on one socket. A y-websocket socket carries exactly one; a socket of
+ * the Hocuspocus framing will carry many. Documents, their fan-out, the writer and the awareness
+ * relay deal in sessions only; how a session's messages reach its client (which socket, which
+ * framing) is its link's business (server/transport).
+ *
+ * Rules:
+ * - Rights are decided once, at the edge (the upgrade, or an auth message), before the session
+ *   exists; after that the hot path reads a boolean here, never a token.
+ * - What a client may spend on a document is counted on its session, never on its socket: one
+ *   socket's sessions must not share, or exhaust, each other's quotas.
+ * - A session is subscribed to at most one topic of its document, and a socket has at most one
+ *   session per document: so publishing from the session's socket skips exactly this session.
+ */
+import type { Refusal } from '../admission/admission.ts'
+import type { SharedDoc } from './shared-doc.ts'
+
+/**
+ * What a session may do to its document, each checked where its messages would take effect
+ * (SharedDoc). Reading is what a session is: a client refused reading gets no session.
+ */
+export interface Rights {
+  /** Its updates are applied (false: read-only, its updates are ignored). */
+  readonly write: boolean
+  /** Its awareness states are relayed (false: it sees others' presence, shows none). */
+  readonly awareness: boolean
+}
+
+/** Every right: what each y-websocket session has until access control decides otherwise. */
+export const FULL_RIGHTS: Rights = Object.freeze({ write: true, awareness: true })
+
+/** How a session's messages reach its client: the framing on its socket (server/transport). */
+export interface SessionLink {
+  /** The client can no longer be reached (its socket closed). */
+  readonly closed: boolean
+  send(message: Uint8Array): void
+  /** Sends messages in order as the socket drains (a large first sync). */
+  sendSequence(messages: Uint8Array[]): void
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  /** Sends `message` to the topic's other subscribers: everyone but this session. */
+  publish(topic: string, message: Uint8Array): void
+  /** A refusal decided after the turn that received the update: the session is closed with its code. */
+  refuse(refusal: Refusal): void
+}
+
+export class Session {
+  /** The document it joined (set by `SharedDoc.join`, cleared by `leave`). */
+  doc: SharedDoc | null = null
+  /** The topic of its document's fan-out it is subscribed to, or null. */
+  topic: string | null = null
+  /** Awareness client ids this session controls (bounded by the relay's `maxIdsPerOwner`). */
+  readonly awarenessIds = new Set<number>()
+  /** New client ids its updates added so far (bounded by the writer's `maxSessionNewClients`). */
+  newClients = 0
+
+  constructor(
+    readonly docName: string,
+    readonly rights: Rights,
+    readonly link: SessionLink,
+  ) {}
+
+  get closed(): boolean {
+    return this.link.closed
+  }
+
+  send(message: Uint8Array): void {
+    this.link.send(message)
+  }
+
+  sendSequence(messages: Uint8Array[]): void {
+    this.link.sendSequence(messages)
+  }
+
+  refuse(refusal: Refusal): void {
+    this.link.refuse(refusal)
+  }
+
+  /** Subscribes to `topic` (its document's fan-out), leaving the one it had. */
+  subscribe(topic: string): void {
+    if (this.topic === topic) return
+    this.unsubscribe()
+    this.link.subscribe(topic)
+    this.topic = topic
+  }
+
+  /** Leaves its topic; a closed socket has left every topic already. */
+  unsubscribe(): void {
+    if (this.topic === null) return
+    if (!this.link.closed) this.link.unsubscribe(this.topic)
+    this.topic = null
+  }
+}

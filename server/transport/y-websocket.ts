@@ -1,0 +1,65 @@
+/**
+ * The y-websocket framing: the upgrade's path names the socket's one document, and a frame is a
+ * y-protocol message as it is, both ways. So a frame's session is the socket's only one, and
+ * ending the session ends the socket (the protocol cannot close one document alone).
+ *
+ * A `YwsLink` is the transport's side of that session: what its client receives goes through
+ * it, and what its client sent waits in it (for the document to load, or for a later turn of
+ * the event loop). Those waits are bounded per session, like everything a client may spend.
+ */
+import Denque from 'denque'
+import type { Refusal } from '../admission/admission.ts'
+import { Session, type Rights, type SessionLink } from '../documents/session.ts'
+import type { Connection } from './connection.ts'
+import type { Backlogged } from './frame-turns.ts'
+
+export class YwsLink implements SessionLink, Backlogged {
+  readonly session: Session
+  /** Messages received while the document loads; null once it is served. */
+  held: Uint8Array[] | null = []
+  heldBytes = 0
+  /** Messages waiting for a later turn of the event loop (transport/frame-turns.ts). */
+  readonly backlog = new Denque<Uint8Array>()
+  backlogBytes = 0
+  turn = 0
+  turnMs = 0
+
+  constructor(
+    readonly conn: Connection,
+    docName: string,
+    rights: Rights,
+    private readonly onRefused: (link: YwsLink, refusal: Refusal) => void,
+  ) {
+    this.session = new Session(docName, rights, this)
+    conn.sessions.set(docName, this.session)
+  }
+
+  get closed(): boolean {
+    return this.conn.closed
+  }
+
+  send(message: Uint8Array): void {
+    this.conn.send(message)
+  }
+
+  sendSequence(messages: Uint8Array[]): void {
+    this.conn.sendSequence(messages)
+  }
+
+  subscribe(topic: string): void {
+    this.conn.ws?.subscribe(topic)
+  }
+
+  unsubscribe(topic: string): void {
+    this.conn.ws?.unsubscribe(topic)
+  }
+
+  /** uWS's publish from a socket skips that socket: here, exactly this session. */
+  publish(topic: string, message: Uint8Array): void {
+    this.conn.ws?.publish(topic, message, true)
+  }
+
+  refuse(refusal: Refusal): void {
+    this.onRefused(this, refusal)
+  }
+}
