@@ -1,3 +1,0 @@
-export * from './doc-store.ts'
-export { LmdbStore, type LmdbStoreOptions } from './lmdb-store.ts'
-export { MemoryStore } from './memory-store.ts'
