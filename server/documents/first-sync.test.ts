@@ -7,16 +7,29 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { decodeMessage } from '../../shared/protocol/messages.ts'
+import { until } from '../testing/clients.ts'
 import { writerOptions } from '../testing/writer-options.ts'
 import { Connection } from '../transport/connection.ts'
 import { chunk } from '../workers/compact.worker.ts'
 import { SharedDoc, type Peer } from './shared-doc.ts'
 
 
-function peer(): Peer & { frames: Uint8Array[]; sequences: Uint8Array[][] } {
+function peer(): Peer & { frames: Uint8Array[]; sequences: Uint8Array[][]; onSend: (wake: () => void) => () => void } {
   const frames: Uint8Array[] = []
   const sequences: Uint8Array[][] = []
-  return { id: 1, awarenessIds: new Set(), newClients: 0, frames, sequences, send: (f) => frames.push(f), sendSequence: (fs) => sequences.push(fs), refuse() {} }
+  const listeners = new Set<() => void>()
+  const sent = () => listeners.forEach((wake) => wake())
+  return {
+    id: 1,
+    awarenessIds: new Set(),
+    newClients: 0,
+    frames,
+    sequences,
+    send: (f) => (frames.push(f), sent()),
+    sendSequence: (fs) => (sequences.push(fs), sent()),
+    refuse() {},
+    onSend: (wake) => (listeners.add(wake), () => listeners.delete(wake)),
+  }
 }
 
 describe('large first syncs', () => {
@@ -31,7 +44,8 @@ describe('large first syncs', () => {
     generateSite(doc.doc, { objects: 3000 })
     const p = peer()
     doc.answerSyncStep1(p, Uint8Array.of(0))
-    await new Promise((r) => setTimeout(r, 0))
+    // The chunks are cut asynchronously: wait for whatever the peer is sent first.
+    await until('the answer to sync step 1', () => p.frames.length + p.sequences.length > 0, p.onSend, 5000)
     expect(p.frames).toEqual([])
     const [frames] = p.sequences
     expect(frames!.length).toBeGreaterThan(5)
