@@ -124,7 +124,8 @@ describe('failed document load', () => {
     const replica = new Y.Doc()
     for (const u of (await inner.load('doc/outage'))!.updates) Y.applyUpdate(replica, u)
     expect(replica.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
-    expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200)
+    // Ready again once the group commit has seen its append succeed (the data can be readable in LMDB a moment before).
+    await eventually('ready again', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 200)
   })
 
   it('serves the original content once storage recovers', async () => {
