@@ -31,7 +31,7 @@ describe('outbound bytes', () => {
     const edits = (async () => {
       while (editing) {
         setAnchor(owner.doc, `live${k++}`, { pose: { p: [k, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'live', confidence: 1, updatedBy: 't' })
-        await new Promise((r) => setTimeout(r, 5))
+        await new Promise((r) => setTimeout(r, 5)) // paces the owner's live edits during the join, not a wait for a condition
       }
     })()
     const joiner = provider(server.wsUrl, 'site/large')
