@@ -59,8 +59,8 @@ function source() {
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 5))
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms: ${check.toString()}`)
+    await new Promise((r) => setTimeout(r, 5)) // polling interval of this wait, not a wait of its own
   }
 }
 
@@ -76,11 +76,12 @@ describe('ShippingStore', () => {
     const src = source()
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
-    backend.hook = (op) => (op === 'insertLog' ? gate : undefined)
+    let inFlight = false
+    backend.hook = (op) => (op === 'insertLog' ? ((inFlight = true), gate) : undefined)
     const receipt = (await store.append([{ name: 'd', update: src.next() }, { name: 'e', update: src.next() }])) as number
     expect(receipt).toBe(2)
-    // Durable locally, not yet confirmed: still queued, receipt not confirmed.
-    await new Promise((r) => setTimeout(r, 30))
+    // Durable locally, being shipped, not yet confirmed: still queued, receipt not confirmed.
+    await until(() => inFlight)
     expect(store.outbox.entries).toBe(2)
     expect(store.confirmedReceipt).toBe(0)
     release()
@@ -127,10 +128,10 @@ describe('ShippingStore', () => {
   it('ships everything through a slow store while edits keep coming', async () => {
     const { store, backend, remote } = shipping({ batchEntries: 20 })
     const src = source()
-    backend.hook = () => new Promise((r) => setTimeout(r, 15))
+    backend.hook = () => new Promise((r) => setTimeout(r, 15)) // injected latency of the slow store, not a wait
     for (let i = 0; i < 200; i++) {
       await store.append([{ name: i % 2 ? 'a' : 'b', update: src.next() }])
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5))
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5)) // paces the edits so they keep coming while batches ship, not a wait
     }
     await until(() => store.outbox.entries === 0, 20_000)
     const merged = new Y.Doc()
@@ -243,11 +244,13 @@ describe('ShippingStore', () => {
     const { store, backend } = shipping()
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
-    backend.hook = (op) => (op === 'insertLog' ? gate : undefined)
+    let inFlight = false
+    backend.hook = (op) => (op === 'insertLog' ? ((inFlight = true), gate) : undefined)
     await store.append([{ name: 'd', update: Uint8Array.of(0, 0) }])
     let settled = false
     void store.settled('d').then(() => (settled = true))
-    await new Promise((r) => setTimeout(r, 30))
+    // The entry is on its way to the shared store, and held there: queued here until it lands.
+    await until(() => inFlight)
     expect(settled).toBe(false)
     release()
     await until(() => settled)

@@ -54,7 +54,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T>, ok: (
   while (Date.now() < deadline) {
     last = await probe()
     if (ok(last)) return last
-    await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, 25)) // polling interval of this wait, not a wait of its own
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}; last value: ${JSON.stringify(last)}`)
 }

@@ -85,6 +85,26 @@ function untilConverged(list: Editor[], ms: number): Promise<void> {
   )
 }
 
+/** Waits until every editor holds the `n`th edit each editor makes from now on: editing is under way and crossing nodes. */
+function untilEditsCross(list: Editor[], n: number, ms: number): Promise<void> {
+  const from = list.map((e) => e.wrote.length)
+  const holds = (e: Editor) => list.every((o, j) => {
+    const key = o.wrote[from[j]! + n - 1]
+    return key !== undefined && e.doc.getMap('m').has(key)
+  })
+  return until(
+    `every editor holding the next ${n} edits of every editor`,
+    () => list.every(holds),
+    (wake) => {
+      for (const e of list) e.doc.on('update', wake)
+      return () => {
+        for (const e of list) e.doc.off('update', wake)
+      }
+    },
+    ms,
+  )
+}
+
 function expectEveryEdit(list: Editor[]): void {
   const all = list.flatMap((e) => e.wrote)
   for (const e of list) {
@@ -130,7 +150,7 @@ describe('cluster mode: three nodes on one Redis', () => {
     await startCluster()
     const list = await editors('cluster/outage', 2)
     const stop = keepEditing(list)
-    await new Promise((r) => setTimeout(r, 500))
+    await untilEditsCross(list, 5, 10_000)
     await redis.stop()
     // Each node keeps serving its own clients and reports the degradation.
     for (const n of nodes) {
@@ -138,7 +158,7 @@ describe('cluster mode: three nodes on one Redis', () => {
       expect(ready.checks.redis).toBe('down')
     }
     const before = list.map((e) => e.doc.getMap('m').size)
-    await new Promise((r) => setTimeout(r, 3000))
+    await new Promise((r) => setTimeout(r, 3000)) // the outage's length is the scenario (longer than CLUSTER_NODE_TIMEOUT_MS), not a wait for a condition
     // Editors on one node still see each other's edits (node a: editors 0 and 3).
     expect(list[0]!.doc.getMap('m').size).toBeGreaterThan(before[0]!)
     expect(list[0]!.doc.getMap('m').has(list[3]!.wrote.at(-5)!)).toBe(true)
@@ -160,7 +180,7 @@ describe('cluster mode: three nodes on one Redis', () => {
     await startCluster()
     const list = await editors('cluster/kill', 2)
     const stop = keepEditing(list)
-    await new Promise((r) => setTimeout(r, 700))
+    await untilEditsCross(list, 5, 10_000)
     await nodes[1]!.kill('SIGKILL')
     // Like a load balancer would: the clients of node b reconnect to node c, same Y.Doc.
     for (const e of list.filter((x) => x.node === 1)) {
@@ -168,7 +188,8 @@ describe('cluster mode: three nodes on one Redis', () => {
       e.p = provider(nodes[2]!.wsUrl, 'cluster/kill', e.doc)
       open.push(e.p)
     }
-    await new Promise((r) => setTimeout(r, 700))
+    // Editing goes on after the move: the moved editors' new edits reach everyone, and everyone's reach them.
+    await untilEditsCross(list, 5, 15_000)
     stop()
     await untilConverged(list, 15_000)
     expectEveryEdit(list)

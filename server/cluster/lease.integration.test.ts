@@ -35,7 +35,7 @@ describe('RedisBus lease', () => {
       await first.release()
       const second = (await bus.acquireLease('atrium:compact:d', 50))!
       expect(second.token).toBeGreaterThan(first.token)
-      await new Promise((r) => setTimeout(r, 120)) // expires
+      await new Promise((r) => setTimeout(r, 120)) // real time: the 50 ms TTL itself is under test (Redis expires the key), not a wait for a condition
       const third = (await bus.acquireLease('atrium:compact:d', 5000))!
       await second.release() // expired holder: must not release the new one
       expect(await bus.acquireLease('atrium:compact:d', 5000)).toBeNull()

@@ -63,6 +63,11 @@ async function cluster(stores: DocStore[]): Promise<Atrium[]> {
   return list
 }
 
+/** Bus messages of one kind a node has published. */
+async function published(n: Atrium, kind: string): Promise<number> {
+  return (await n.metrics.busPublished.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0
+}
+
 function client(n: Atrium, name: string): { doc: Y.Doc; p: WebsocketProvider } {
   const doc = new Y.Doc()
   const p = provider(`ws://127.0.0.1:${n.port}`, name, doc)
@@ -102,11 +107,16 @@ describe('cluster mode with shared storage', () => {
     const onA = client(a!, 'shared/rescue')
     const onB = client(b!, 'shared/rescue')
     await Promise.all([synced(onA.p), synced(onB.p)])
-    // First make sure b is subscribed: an edit b missed on the bus reaches it as an
-    // anti-entropy repair, which b stores itself (by design), and this test is about the rescue.
+    // First make sure b is subscribed and the anti-entropy of both loads is over: an edit b gets
+    // as an anti-entropy repair it stores itself (by design), and this test is about the rescue.
+    // A node announces the document once subscribed to it; after both announcements the warm-up
+    // reaches b on the bus, and b's answer reaches a after everything b sent before it (one
+    // publisher's messages arrive in order), so a has answered every announcement and reply of b.
+    await eventually('a and b announced the document', async () => Math.min(await published(a!, 'state'), await published(b!, 'state')), (n) => n >= 1)
     onA.doc.getMap('m').set('warm-up', 1)
     await untilDoc(onB.doc, 'the warm-up via node b', (d) => d.getMap('m').get('warm-up') === 1)
-    await new Promise((r) => setTimeout(r, 300))
+    onB.doc.getMap('m').set('warm-up-back', 1)
+    await untilDoc(onA.doc, 'the answer via node a', (d) => d.getMap('m').get('warm-up-back') === 1)
     const stored = async () => {
       const doc = new Y.Doc()
       for (const u of (await store.load('shared/rescue'))?.updates ?? []) Y.applyUpdate(doc, u)
@@ -138,7 +148,9 @@ describe('cluster mode with shared storage', () => {
     await untilDoc(onB.doc, 'the edit via node b', (d) => d.getMap('m').get('from-a') === 'precious')
     // Durable on a's disk, never confirmed by the shared store: a's heartbeats must not count it as stored.
     await eventually('durable locally on a', async () => stores[0]!.outbox.entries, (n) => n > 0)
-    await new Promise((r) => setTimeout(r, 500)) // several heartbeats of a, all after the local write
+    // Several heartbeats of a, all after the local write (published ones reach Redis: the bus closes with QUIT).
+    const beats = await published(a!, 'heartbeat')
+    await eventually('3 more heartbeats of a', () => published(a!, 'heartbeat'), (n) => n >= beats + 3)
     onA.p.destroy()
     await a!.cluster!.close()
     const remote = new LogStore(new MemoryLogBackend(shared))

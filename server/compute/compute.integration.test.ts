@@ -10,7 +10,7 @@ import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import * as Y from 'yjs'
 import { seed } from '../../client/bots/seed.ts'
 import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
-import { provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
+import { provider, serverHas, synced, untilDoc } from '../../load-tests/harness/clients.ts'
 import type { Analytics } from './site.ts'
 
 interface Node {
@@ -98,7 +98,7 @@ describe('site compute over REST', () => {
     // Delete the component a connection starts from.
     const from = objects.get(link)!.get('from') as string
     objects.delete(from)
-    await new Promise((r) => setTimeout(r, 100))
+    await serverHas(url, 'site/tower', (d) => !d.getMap('objects').has(from))
     const a = ((await (await fetch(`${http}/api/documents/site%2Ftower/analytics`)).json()) as { cached: boolean; analytics: Analytics })
     expect(a.cached).toBe(false)
     expect(a.analytics.connections.dangling).toBeGreaterThanOrEqual(1)

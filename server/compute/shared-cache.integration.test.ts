@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../../client/bots/seed.ts'
 import type { Atrium } from '../atrium.ts'
-import { eventually, provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
+import { eventually, provider, synced, until, untilDoc } from '../../load-tests/harness/clients.ts'
 import { startRedis, stopAllRedis } from '../../load-tests/harness/redis.ts'
 import { startInProcess, type InProcessServer } from '../testing/in-process.ts'
 import type { Analytics } from './site.ts'
@@ -33,7 +33,18 @@ describe('compute cache shared across the cluster', () => {
     const onB = provider(`ws://127.0.0.1:${b.port}`, 'site/shared')
     await Promise.all([synced(onA), synced(onB)])
     await untilDoc(onB.doc, 'everything on b', (d) => d.getMap('objects').size === 2000 && d.getMap('anchors').size > 0 && d.getMap('humans').size > 0)
-    await new Promise((r) => setTimeout(r, 300))
+    // The shared cache is keyed by state: wait until both nodes' copies are in the same one.
+    const [docA, docB] = [a.registry.peek('site/shared')!, b.registry.peek('site/shared')!]
+    const sameState = () => {
+      const [x, y] = [docA.stateDigest(), docB.stateDigest()]
+      return x.digest === y.digest && Buffer.from(x.stateVector).equals(Buffer.from(y.stateVector))
+    }
+    await until('a and b hold the same state', sameState, (wake) => {
+      for (const d of [docA, docB]) d.doc.on('update', wake)
+      return () => {
+        for (const d of [docA, docB]) d.doc.off('update', wake)
+      }
+    })
 
     const ask = (n: Atrium) => fetch(`http://127.0.0.1:${n.port}/api/documents/site%2Fshared/analytics`).then((r) => r.json() as Promise<{ source: string; analytics: Analytics }>)
     const answers = await Promise.all([a, b, a, b, a, b, a, b, a, b].map(ask))

@@ -15,24 +15,25 @@ import { Compactor } from './compactor.ts'
 const pool = new WorkerPool(2)
 afterAll(() => pool.close())
 
-/** A lease like the Redis one: expires after ttlMs, and every grant gets a higher token. */
-function leases(ttlMs: number) {
+/** A lease like the Redis one: exclusive until it expires (here when `expire()` says its TTL ran out), and every grant gets a higher token. */
+function leases() {
   let token = 0
-  let holder: { token: number; until: number } | null = null
-  return async (_name: string) => {
-    if (holder && holder.until > Date.now()) return null
-    const mine = { token: ++token, until: Date.now() + ttlMs }
+  let holder: { token: number; expired: boolean } | null = null
+  const acquire = async (_name: string) => {
+    if (holder && !holder.expired) return null
+    const mine = { token: ++token, expired: false }
     holder = mine
     return { token: mine.token, release: async () => void (holder === mine && (holder = null)) }
   }
+  return { acquire, expire: () => void (holder && (holder.expired = true)) }
 }
 
 describe('Compactor on a shared store', () => {
   it('a compactor whose lease expired while it was slow writes nothing; no update is lost or rolled back', async () => {
     const backend = new MemoryLogBackend()
     const store = new LogStore(backend)
-    const lease = leases(50)
-    const make = () => new Compactor({ store, pool, threshold: 1_000_000, logger: pino({ level: 'silent' }), metrics: createMetrics(), lease })
+    const lease = leases()
+    const make = () => new Compactor({ store, pool, threshold: 1_000_000, logger: pino({ level: 'silent' }), metrics: createMetrics(), lease: lease.acquire })
     const [slow, fast] = [make(), make()]
     const src = new Y.Doc()
     const edit = (from: number, to: number) => {
@@ -57,7 +58,7 @@ describe('Compactor on a shared store', () => {
     }
     const slowRun = slow.compact('d')
     await reached
-    await new Promise((r) => setTimeout(r, 80)) // its lease expires
+    lease.expire() // its lease runs out while it is stalled
     await edit(50, 80)
     expect(await fast.compact('d')).toBe('ok')
     release()

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { decodeMessage } from '../../shared/protocol/messages.ts'
+import { eventually } from '../../load-tests/harness/clients.ts'
 import { testSession } from '../testing/session.ts'
 import { writerOptions } from '../testing/writer-options.ts'
 import { Connection } from '../transport/connection.ts'
@@ -25,7 +26,8 @@ describe('large first syncs', () => {
     generateSite(doc.doc, { objects: 3000 })
     const p = testSession('site/big')
     doc.answerSyncStep1(p, Uint8Array.of(0))
-    await new Promise((r) => setTimeout(r, 0))
+    // The chunks are cut asynchronously: wait for whatever the session is sent first.
+    await eventually('the answer to sync step 1', async () => p.link.sent.length + p.link.sequences.length, (n) => n > 0, 5000)
     expect(p.link.sent).toEqual([])
     const [frames] = p.link.sequences
     expect(frames!.length).toBeGreaterThan(5)

@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import type { AppendEntry } from '../../persistence/doc-store.ts'
 import { MemoryStore } from '../../persistence/testing/memory-store.ts'
 import { createMetrics } from '../metrics.ts'
+import { eventually } from '../../load-tests/harness/clients.ts'
 import { GroupCommit } from './group-commit.ts'
 
 /** MemoryStore whose appends fail while `failing` is set. */
@@ -59,7 +60,7 @@ describe('GroupCommit', () => {
     const durable = gc.flushed()
     let resolved = false
     void durable.then(() => (resolved = true))
-    await new Promise((r) => setTimeout(r, 20))
+    await eventually('a failed append', async () => gc.healthy, (healthy) => !healthy, 5000)
     expect(resolved).toBe(false) // not acknowledged while failing
     expect(gc.healthy).toBe(false)
     for (const u of first.slice(3)) gc.enqueue('d', u) // arrives during the outage
@@ -80,10 +81,10 @@ describe('GroupCommit', () => {
 
   it('stops waiting for a write that never answers at the deadline, and reports it unwritten', async () => {
     const store = new FailingStore()
-    store.append = () => new Promise<void>(() => {}) // a store that hangs
+    store.append = (entries) => (store.calls.push([...entries]), new Promise<void>(() => {})) // a store that hangs
     const gc = make(store)
     for (const u of updates(3)) gc.enqueue('d', u)
-    await new Promise((r) => setTimeout(r, 60)) // the write is in flight
+    await eventually('the write in flight', async () => store.calls.length, (n) => n === 1, 5000)
     expect(await gc.close(Date.now() + 200)).toBe(3)
   })
 })

@@ -25,10 +25,10 @@ const shipDelay = Number(process.env.TEST_SHIP_DELAY_MS ?? 0)
 const compactPause = Number(process.env.TEST_COMPACT_PAUSE_MS ?? 0)
 const backend = new LmdbLogBackend(remoteDir)
 backend.hook = async (op) => {
-  if (op === 'insertLog' && shipDelay > 0) await new Promise((r) => setTimeout(r, shipDelay))
+  if (op === 'insertLog' && shipDelay > 0) await new Promise((r) => setTimeout(r, shipDelay)) // injected latency of the shared store, not a wait
   if (op === 'deleteLog' && compactPause > 0) {
     writeFileSync(join(remoteDir, 'compaction-switched'), String(Date.now()))
-    await new Promise((r) => setTimeout(r, compactPause))
+    await new Promise((r) => setTimeout(r, compactPause)) // holds the compaction here for the test to SIGKILL, not a wait
   }
 }
 const store = new ShippingStore({ outbox: openLmdbOutbox(resolve(config.DATA_DIR)), remote: new LogStore(backend), batchEntries: Number(process.env.TEST_SHIP_BATCH_ENTRIES ?? 10) })

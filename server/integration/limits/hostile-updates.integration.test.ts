@@ -25,7 +25,7 @@ function keepEditing(p: WebsocketProvider, prefix: string, site = false): () => 
       if (site) setAnchor(p.doc, key, { pose: { p: [keys.length, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'bystander', confidence: 1, updatedBy: 'test' })
       else p.doc.getMap('bystander').set(key, keys.length)
       keys.push(key)
-      await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => setTimeout(r, 5)) // paces the bystander like a person editing, not a wait for a condition
     }
   })()
   return async () => {

@@ -31,7 +31,7 @@ describe('outbound bytes', () => {
     const edits = (async () => {
       while (editing) {
         setAnchor(owner.doc, `live${k++}`, { pose: { p: [k, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'live', confidence: 1, updatedBy: 't' })
-        await new Promise((r) => setTimeout(r, 5))
+        await new Promise((r) => setTimeout(r, 5)) // paces the owner's live edits during the join, not a wait for a condition
       }
     })()
     const joiner = provider(server.wsUrl, 'site/large')
@@ -57,13 +57,6 @@ describe('outbound bytes', () => {
       s.send(encodeSyncStep1(new Uint8Array([0])))
       ;(s.ws as unknown as { _socket: Socket })._socket.pause() // stops reading: the server's buffer for it grows
     }
-    // An unchanged y-websocket provider that stops reading too: closed with a retryable code, it reconnects by itself.
-    const sleeper = provider(server.wsUrl, doc)
-    await synced(sleeper)
-    const sleeperCloses: number[] = []
-    sleeper.on('connection-close', (e: CloseEvent | null) => e && sleeperCloses.push(e.code))
-    const sleeperSocket = (sleeper.ws as unknown as { _socket: Socket })._socket
-    sleeperSocket.pause()
     // One writer: 400 updates of 30 KB (12 MB), fanned out to every socket of the document.
     const writer = await rawClient(`${server.wsUrl}/${doc}`)
     const local = new Y.Doc()
@@ -78,7 +71,6 @@ describe('outbound bytes', () => {
     expect(await metric(server.httpUrl, 'atrium_outbound_buffered_bytes')).toBeLessThanOrEqual(4 * 1024 * 1024)
     // The stalled clients learn it once they read again: the close frame is behind what they never read.
     for (const s of stalled) (s.ws as unknown as { _socket: Socket })._socket.resume()
-    sleeperSocket.resume()
     const closes = await Promise.all(stalled.map((s) => Promise.race([s.closed, new Promise<{ code: number }>((r) => setTimeout(() => r({ code: 0 }), 20_000))])))
     expect(closes.filter((c) => c.code === CloseCodes.TOO_SLOW.code).length).toBeGreaterThanOrEqual(1)
     // The reader kept up and is still connected, and sees the last state.
@@ -86,11 +78,32 @@ describe('outbound bytes', () => {
     await synced(check)
     await untilDoc(check.doc, 'the reader edit', (d) => d.getMap('m').get('still') === 'working')
     expect(reader.wsconnected).toBe(true)
-    await untilDoc(sleeper.doc, 'the sleeper resynced', (d) => d.getMap('m').get('still') === 'working' && d.getText('t').length === 400 * 30_000, 20_000)
-    expect(sleeperCloses).toContain(CloseCodes.TOO_SLOW.code)
     reader.destroy()
-    sleeper.destroy()
     check.destroy()
+    writer.ws.close()
+  })
+
+  it('an unchanged y-websocket provider closed as too slow (4509, retryable) reconnects and resyncs by itself', async () => {
+    const server = await startServerProcess({ MAX_OUTBOUND_BYTES: 1024 * 1024, MAX_BACKPRESSURE_BYTES: 64 * 1024 * 1024 })
+    const doc = 'doc/sleeper'
+    const sleeper = provider(server.wsUrl, doc)
+    await synced(sleeper)
+    const closes: number[] = []
+    sleeper.on('connection-close', (e: CloseEvent | null) => e && closes.push(e.code))
+    const socket = (sleeper.ws as unknown as { _socket: Socket })._socket
+    socket.pause() // the only socket that stops reading: once the node holds more than 1 MiB, it is the largest
+    const writer = await rawClient(`${server.wsUrl}/${doc}`)
+    const local = new Y.Doc()
+    local.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)))
+    for (let i = 0; i < 400; i++) {
+      local.getText('t').insert(0, 'x'.repeat(30_000))
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r))
+    }
+    await eventually('the sleeper closed', () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }), (n) => n >= 1, 20_000)
+    socket.resume()
+    await untilDoc(sleeper.doc, 'the sleeper resynced', (d) => d.getText('t').length === 400 * 30_000, 20_000)
+    expect(closes).toContain(CloseCodes.TOO_SLOW.code)
+    sleeper.destroy()
     writer.ws.close()
   })
 })

@@ -9,7 +9,7 @@ import { startInProcess, type InProcessServer } from '../../testing/in-process.t
 import * as Y from 'yjs'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
 import { createObject, readObjects, updateObject } from '../../../shared/schema/document.ts'
-import { provider, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { eventually, provider, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
 
 describe('schema validation of site documents', () => {
   let node: InProcessServer
@@ -46,12 +46,14 @@ describe('schema validation of site documents', () => {
     expect(readObjects(check.doc).get('f')).toMatchObject({ level: 1, name: 'Ground floor' })
     good.destroy()
     check.destroy()
-    // Stored: the valid edits, never the invalid one.
-    await new Promise((r) => setTimeout(r, 100))
-    const stored = (await node.store.load('site/guarded'))!
-    const replica = new Y.Doc()
-    for (const u of stored.updates) Y.applyUpdate(replica, u)
-    expect(readObjects(replica).get('f')).toMatchObject({ level: 1, name: 'Ground floor' })
+    // Stored: the valid edits (up to the last one, the zone), never the invalid one.
+    const storedObjects = async () => {
+      const replica = new Y.Doc()
+      for (const u of (await node.store.load('site/guarded'))?.updates ?? []) Y.applyUpdate(replica, u)
+      return readObjects(replica)
+    }
+    const stored = await eventually('the zone stored', storedObjects, (objects) => objects.has('z'))
+    expect(stored.get('f')).toMatchObject({ level: 1, name: 'Ground floor' })
     expect(Number((await node.server.metrics.schemaViolations.get()).values[0]?.value)).toBe(1)
   })
 

@@ -6,8 +6,6 @@ import { killAllServers, metric, startServerProcess } from '../../../load-tests/
 
 afterEach(() => killAllServers())
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 describe('document lifecycle', () => {
   it('30 clients joining one document at the same instant trigger exactly one storage load', async () => {
     const server = await startServerProcess({ DOC_UNLOAD_GRACE_MS: 300 })
@@ -31,7 +29,7 @@ describe('document lifecycle', () => {
 })
 
 describe('durability', () => {
-  it('an edit survives SIGKILL once the flush window has passed', async () => {
+  it('an edit survives SIGKILL once its flush window has passed and the server reports it durable', async () => {
     const server = await startServerProcess({ FLUSH_INTERVAL_MS: 25 })
     const writer = provider(server.wsUrl, 'doc/durable')
     const watcher = provider(server.wsUrl, 'doc/durable')
@@ -39,9 +37,9 @@ describe('durability', () => {
     const objects = writer.doc.getMap('objects')
     for (let i = 0; i < 200; i++) objects.set(`o${i}`, { type: 'component', name: `c${i}` })
     writer.doc.getText('notes').insert(0, 'survives kill -9')
-    // The watcher seeing every edit proves the server accepted them; then the window passes.
+    // The watcher seeing every edit proves the server accepted (and queued) them; then the flush makes them durable.
     await untilDoc(watcher.doc, 'server accepted all edits', (d) => d.getMap('objects').size === 200 && d.getText('notes').length > 0)
-    await delay(25 + 1000)
+    await eventually('every edit durable', () => metric(server.httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
     expect((await server.kill('SIGKILL')).signal).toBe('SIGKILL')
     writer.destroy()
     watcher.destroy()
@@ -67,7 +65,8 @@ describe('durability', () => {
       if (i % 3 === 0) text.insert(text.length, `${i},`)
       if (i % 10 === 9) a.doc.getMap('m').delete(`k${i - 5}`)
       await untilDoc(b.doc, `edit ${i}`, (d) => d.getMap('m').get(`k${i}`) === i)
-      await delay(3) // let each edit become its own group commit, so the log really grows
+      // Each edit durable before the next: its own group commit, so the log really grows.
+      await eventually(`edit ${i} durable`, () => metric(server.httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
     }
     await eventually('a compaction', () => metric(server.httpUrl, 'atrium_compactions_total', { result: 'ok' }), (n) => n >= 1)
     const expected = { m: a.doc.getMap('m').toJSON(), t: text.toString() }

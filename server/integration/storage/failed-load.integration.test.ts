@@ -25,8 +25,9 @@ class FlakyStore implements DocStore {
   appended: AppendEntry[] = []
   constructor(private readonly inner: DocStore) {}
   load(name: string): Promise<StoredDoc | null> {
-    // Fails after a while, like a timeout, so joiners arriving meanwhile share the failing load.
+    // Injected latency, not waits. Fails after a while, like a timeout, so joiners arriving meanwhile share the failing load.
     if (this.failLoads.has(name)) return new Promise((_, reject) => setTimeout(() => reject(new Error('injected: storage unreachable')), 300))
+    // Slow, so frames queue on the connections while the document loads.
     if (this.slowLoads.has(name)) return new Promise((resolve) => setTimeout(() => resolve(this.inner.load(name)), 500))
     return this.inner.load(name)
   }
@@ -111,7 +112,9 @@ describe('failed document load', () => {
     editor.doc.getMap('objects').set('z1', { type: 'zone', name: 'written during an outage' })
     await eventually('write failing', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 503)
     editor.destroy()
-    await new Promise((r) => setTimeout(r, 400)) // past the 200 ms unload grace: the unload now waits on the store
+    // A negative check: real time past the 200 ms unload grace (nothing observable says the unload began), and the document must still be loaded.
+    await new Promise((r) => setTimeout(r, 400))
+    expect(server.registry.peek('doc/outage')).toBeDefined()
     const back = provider(url, 'doc/outage')
     await synced(back)
     expect(back.doc.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
@@ -121,7 +124,8 @@ describe('failed document load', () => {
     const replica = new Y.Doc()
     for (const u of (await inner.load('doc/outage'))!.updates) Y.applyUpdate(replica, u)
     expect(replica.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
-    expect((await fetch(`http://127.0.0.1:${server.port}/readyz`)).status).toBe(200)
+    // Ready again once the group commit has seen its append succeed (the data can be readable in LMDB a moment before).
+    await eventually('ready again', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 200)
   })
 
   it('serves the original content once storage recovers', async () => {

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { storedToDoc } from '../../../persistence/doc-store.ts'
 import { LogStore } from '../../../persistence/mongo/log-store.ts'
@@ -77,6 +77,7 @@ describe('MongoDB mode', () => {
     const remote = new LogStore(backend)
     const dataDir = await dir()
     const store = new ShippingStore({ outbox: openLmdbOutbox(dataDir, 256 * 1024 ** 2), remote, minBackoffMs: 20, maxBackoffMs: 100 })
+    const settled = vi.spyOn(store, 'settled')
     const server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 100 }), logger: createLogger({ level: 'silent', pretty: false }), store })
     const url = `ws://127.0.0.1:${server.port}`
     const http = `http://127.0.0.1:${server.port}`
@@ -99,7 +100,8 @@ describe('MongoDB mode', () => {
       const expected = a.doc.getMap('objects').toJSON()
       a.destroy()
       b.destroy()
-      await new Promise((r) => setTimeout(r, 400)) // past the unload grace: the unload waits for shipping
+      // Past the unload grace: the unload waits for shipping.
+      await eventually('the unload waiting for shipping', async () => settled.mock.calls.some(([name]) => name === 'doc/live'), (waiting) => waiting)
       expect(server.registry.peek('doc/live')).toBeDefined()
       expect(store.outbox.has('doc/live')).toBe(true)
 
@@ -115,17 +117,22 @@ describe('MongoDB mode', () => {
     }
   })
 
+  /** Waits until the server has received `count` updates and made every one durable locally. */
+  async function durable(httpUrl: string, count: number): Promise<void> {
+    await eventually(`${count} edits received`, () => metric(httpUrl, 'atrium_messages_received_total', { type: 'update' }), (n) => n >= count)
+    await eventually(`${count} edits durable locally`, () => metric(httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
+  }
+
   /** Edits through a y-websocket client until the server has made them durable locally; returns the content. */
   async function editUntilDurable(wsUrl: string, httpUrl: string, name: string, count: number): Promise<unknown> {
     const p = provider(wsUrl, name)
     await synced(p)
     for (let i = 0; i < count; i++) {
       p.doc.getMap('objects').set(`o${i}`, { type: 'component', name: `object ${i}`, at: [i, i * 2, 0] })
-      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 40)) // several group commits, several batches
+      if (i % 10 === 9) await durable(httpUrl, i + 1) // each ten edits durable before the next: several group commits, several batches
     }
     const content = p.doc.getMap('objects').toJSON()
-    await eventually('every edit received', () => metric(httpUrl, 'atrium_messages_received_total', { type: 'update' }), (n) => n >= count)
-    await eventually('every edit durable locally', () => metric(httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
+    await durable(httpUrl, count)
     p.destroy()
     return content
   }

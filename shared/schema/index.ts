@@ -1,2 +1,0 @@
-export * from './domain.ts'
-export * from './document.ts'
