@@ -16,6 +16,7 @@
  *   served from a partial copy) and adds whatever of the document is still queued here.
  */
 import * as Y from 'yjs'
+import { backoffMs } from '../shared/backoff.ts'
 import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
 
@@ -220,7 +221,7 @@ export class ShippingStore implements DocStore {
         this.failures++
         this.observer.failed?.(err, this.failures)
         await this.coalesceIfLong().catch((e: unknown) => this.observer.failed?.(e, this.failures))
-        const backoff = Math.min(this.opts.maxBackoffMs ?? 5000, (this.opts.minBackoffMs ?? 100) * 2 ** (this.failures - 1))
+        const backoff = backoffMs(this.failures - 1, { baseMs: this.opts.minBackoffMs ?? 100, maxMs: this.opts.maxBackoffMs ?? 5000 })
         await this.sleep(backoff, false)
       }
     }
