@@ -15,12 +15,11 @@
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
-
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+import { createPool } from '../workers/piscina.ts'
 
 export class ComputeError extends Error {}
 
@@ -68,15 +67,9 @@ export class ComputeService {
     private readonly metrics: Metrics,
     private readonly shared: () => SharedCache | null = () => null,
   ) {
-    this.worker = new Piscina({
-      filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
-      // Started by the first job, not at start-up (most servers never compute; a thread and its
-      // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
-      minThreads: 0,
-      maxThreads: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
-    })
+    // Started by the first job, not at start-up (most servers never compute; a thread and its
+    // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
+    this.worker = createPool({ task: 'compute', maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY })
     this.cache = new LRUCache({
       max: 500,
       maxSize: 64 * 1024 * 1024,
