@@ -19,6 +19,7 @@ import * as Y from 'yjs'
 import { backoffMs } from '../shared/backoff.ts'
 import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
+import { AtriumError } from '../shared/errors.ts'
 
 export interface ShippingObserver {
   shipped?(entries: number, bytes: number, seconds: number): void
@@ -43,10 +44,13 @@ export interface ShippingStoreOptions {
   readonly maxBackoffMs?: number
 }
 
-export class ShippingQueueFullError extends Error {
-  constructor(bytes: number, max: number) {
+export class ShippingQueueFullError extends AtriumError {
+  override readonly name = 'ShippingQueueFullError'
+  constructor(
+    readonly bytes: number,
+    readonly max: number,
+  ) {
     super(`shipping queue holds ${bytes} bytes, over its limit of ${max}: the shared store is not keeping up`)
-    this.name = 'ShippingQueueFullError'
   }
 }
 

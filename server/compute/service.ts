@@ -20,14 +20,18 @@ import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
 import { createPool } from '../workers/piscina.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
-export class ComputeError extends Error {}
+/** A computation failed or found nothing (an export's missing floor): answered 404 with its message. */
+export class ComputeError extends AtriumError {
+  override readonly name = 'ComputeError'
+}
 
 /** Too many computations waiting for the worker: answered 503 with Retry-After. */
-export class ComputeBusy extends Error {
+export class ComputeBusy extends AtriumError {
+  override readonly name = 'ComputeBusy'
   constructor(readonly waiting: number) {
     super(`${waiting} computations are waiting for the compute worker`)
-    this.name = 'ComputeBusy'
   }
 }
 
