@@ -14,6 +14,7 @@
  * - `load` of a document that was never written resolves to null.
  */
 import * as Y from 'yjs'
+import { AtriumError } from '../shared/errors.ts'
 
 export interface StoredDoc {
   /** Merged state of the compacted past, or null when never compacted. */
@@ -130,9 +131,9 @@ export function storedToDoc(stored: StoredDoc | null): Y.Doc {
   return doc
 }
 
-export class StoreClosedError extends Error {
-  constructor(kind: string) {
+export class StoreClosedError extends AtriumError {
+  override readonly name = 'StoreClosedError'
+  constructor(readonly kind: string) {
     super(`${kind} store is closed`)
-    this.name = 'StoreClosedError'
   }
 }

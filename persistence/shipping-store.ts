@@ -16,8 +16,10 @@
  *   served from a partial copy) and adds whatever of the document is still queued here.
  */
 import * as Y from 'yjs'
+import { backoffMs } from '../shared/backoff.ts'
 import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
+import { AtriumError } from '../shared/errors.ts'
 
 export interface ShippingObserver {
   shipped?(entries: number, bytes: number, seconds: number): void
@@ -42,10 +44,13 @@ export interface ShippingStoreOptions {
   readonly maxBackoffMs?: number
 }
 
-export class ShippingQueueFullError extends Error {
-  constructor(bytes: number, max: number) {
+export class ShippingQueueFullError extends AtriumError {
+  override readonly name = 'ShippingQueueFullError'
+  constructor(
+    readonly bytes: number,
+    readonly max: number,
+  ) {
     super(`shipping queue holds ${bytes} bytes, over its limit of ${max}: the shared store is not keeping up`)
-    this.name = 'ShippingQueueFullError'
   }
 }
 
@@ -220,7 +225,7 @@ export class ShippingStore implements DocStore {
         this.failures++
         this.observer.failed?.(err, this.failures)
         await this.coalesceIfLong().catch((e: unknown) => this.observer.failed?.(e, this.failures))
-        const backoff = Math.min(this.opts.maxBackoffMs ?? 5000, (this.opts.minBackoffMs ?? 100) * 2 ** (this.failures - 1))
+        const backoff = backoffMs(this.failures - 1, { baseMs: this.opts.minBackoffMs ?? 100, maxMs: this.opts.maxBackoffMs ?? 5000 })
         await this.sleep(backoff, false)
       }
     }

@@ -4,6 +4,7 @@
  * process.env, so two servers can run in one process with different configs.
  */
 import { z } from 'zod'
+import { AtriumError } from '../shared/errors.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 /** Whether `source` compiles as a regular expression. */
@@ -64,13 +65,13 @@ export const ENV_SPEC = {
 type Spec = typeof ENV_SPEC
 export type Config = Readonly<{ [K in keyof Spec]: z.output<Spec[K]['schema']> }>
 
-export class ConfigError extends Error {
+export class ConfigError extends AtriumError {
+  override readonly name = 'ConfigError'
   constructor(
     readonly variable: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`Invalid configuration: ${variable} ${detail}`)
-    this.name = 'ConfigError'
   }
 }
 

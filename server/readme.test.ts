@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
 import { ENV_SPEC } from './config.ts'
+import { HttpErrors } from './http/errors.ts'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -13,5 +14,8 @@ describe('README stays in step with the code', () => {
   })
   it.each(Object.values(CloseCodes).map((c) => [c.code, c] as const))('lists close code %i', (_, c) => {
     expect(readme).toContain(`| ${c.code} | \`${c.name}\` | ${c.reason} |`)
+  })
+  it.each(Object.values(HttpErrors).map((e) => [e.name, e] as const))('lists REST error %s', (_, e) => {
+    expect(readme).toContain(`| ${e.status} | \`${e.code}\` | \`${e.name}\` | \`${e.message}\` |`)
   })
 })

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import type { LoadPlan } from '../core/run.ts'
 import type { Slo } from '../core/report.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 export const USAGE = `Usage: atrium-load --url ws://host:port [options]
 
@@ -30,8 +31,8 @@ Simulated editors edit documents with real Yjs updates and measure end-to-end la
 
 Exit codes: 0 ok, 1 an SLO was broken (or replicas diverged), 2 bad flags.`
 
-export class UsageError extends Error {
-  override name = 'UsageError'
+export class UsageError extends AtriumError {
+  override readonly name = 'UsageError'
 }
 
 export interface CliOptions {

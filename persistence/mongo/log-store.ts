@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { newVersionId, StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc, type VersionInfo } from '../doc-store.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 export interface LogRecord {
   readonly name: string
@@ -84,10 +85,10 @@ export interface LogStoreOptions {
   readonly loadAttempts?: number
 }
 
-export class SnapshotChangedError extends Error {
-  constructor(name: string) {
-    super(`snapshot of ${JSON.stringify(name)} kept changing while it was being read`)
-    this.name = 'SnapshotChangedError'
+export class SnapshotChangedError extends AtriumError {
+  override readonly name = 'SnapshotChangedError'
+  constructor(readonly docName: string) {
+    super(`snapshot of ${JSON.stringify(docName)} kept changing while it was being read`)
   }
 }
 

@@ -23,6 +23,7 @@ import { maxSteps, type UpdateLimits } from './limits.ts'
 import { BrokenReference, IntegrationModel, MODEL_NS_PER_UNIT, OverBudget } from './model.ts'
 import { Ref, Scanner, TooMany, UpdateFormatError } from './scan.ts'
 import { planSlices, type SlicePlan } from './slices.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 /**
  * Why an update was refused: `invalid` (Yjs could not apply it), `limit` (over a bound),
@@ -62,7 +63,8 @@ export interface AdmissionOptions {
   readonly sliceWork: number
 }
 
-class Refused extends Error {
+class Refused extends AtriumError {
+  override readonly name = 'Refused'
   constructor(readonly refusal: Refusal) {
     super(refusal.detail)
   }

@@ -17,6 +17,7 @@
  */
 import * as Y from 'yjs'
 import { Ref, type ScannedUpdate } from './scan.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 /**
  * Work units of each kind of step, calibrated so that one unit is about one nanosecond of
@@ -42,14 +43,14 @@ export const Work = {
 export const MODEL_NS_PER_UNIT = 2.5
 
 /** The model passed its budget: the update costs more than the caller allows. */
-export class OverBudget extends Error {
+export class OverBudget extends AtriumError {
+  override readonly name = 'OverBudget'
   constructor(
     /** `work`: all of it; `steps`: conflict scans alone (the quadratic part). */
     readonly kind: 'work' | 'steps',
     readonly limit: number,
   ) {
     super(kind === 'work' ? `integration work passes ${limit} units` : `concurrent-insert scans pass ${limit} steps`)
-    this.name = 'OverBudget'
   }
 }
 
@@ -58,15 +59,20 @@ type YStruct = Y.Item | Y.GC
 type YType = Y.AbstractType<any>
 
 /** The update refers to an id that neither the document nor the update will have where Yjs looks it up (Yjs would throw half-way). */
-export class BrokenReference extends Error {
-  constructor(client: number, clock: number) {
+export class BrokenReference extends AtriumError {
+  override readonly name = 'BrokenReference'
+  constructor(
+    readonly client: number,
+    readonly clock: number,
+  ) {
     super(`update refers to ${client}:${clock}, which does not exist`)
-    this.name = 'BrokenReference'
   }
 }
 
 /** Repair mode: the struct being integrated scans too far (internal to the model). */
-class TooCostly extends Error {}
+class TooCostly extends AtriumError {
+  override readonly name = 'TooCostly'
+}
 
 /** A list or map the model places items in: a document type, or a type created by the update. */
 export class ModelType {

@@ -10,6 +10,7 @@
  * bounded pass here. The layout mirrors Yjs 13's readClientsStructRefs / readDeleteSet.
  */
 import * as decoding from 'lib0/decoding'
+import { AtriumError } from '../../shared/errors.ts'
 
 export interface Id {
   readonly client: number
@@ -125,21 +126,18 @@ export interface DeleteRange {
   readonly len: number
 }
 
-export class UpdateFormatError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'UpdateFormatError'
-  }
+export class UpdateFormatError extends AtriumError {
+  override readonly name = 'UpdateFormatError'
 }
 
 /** The update has more structs or delete ranges than the caller allows (thrown before they are all read). */
-export class TooMany extends Error {
+export class TooMany extends AtriumError {
+  override readonly name = 'TooMany'
   constructor(
     readonly what: 'structs' | 'delete ranges' | 'new client ids',
     readonly limit: number,
   ) {
     super(`update has more than ${limit} ${what}`)
-    this.name = 'TooMany'
   }
 }
 

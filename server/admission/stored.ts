@@ -15,12 +15,13 @@ import { IntegrationModel, OverBudget } from './model.ts'
 import { maxSteps, TRUSTED_LIMITS } from './limits.ts'
 import { scanUpdate } from './scan.ts'
 import { writeRuns, type Run } from './slices.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 /** Loading the document would stall whoever loads it. */
-export class Poisoned extends Error {
+export class Poisoned extends AtriumError {
+  override readonly name = 'Poisoned'
   constructor(readonly detail: string) {
     super(`document would stall its loader: ${detail}`)
-    this.name = 'Poisoned'
   }
 }
 

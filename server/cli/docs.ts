@@ -32,6 +32,7 @@ import { WorkerPool } from '../workers/pool.ts'
 import { buildChecked, Poisoned, salvage, stallReason, type Checked } from '../admission/stored.ts'
 import { scanUpdate } from '../admission/scan.ts'
 import { sortedByClient } from '../admission/slices.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 const USAGE = `usage: npm run docs -- <command>
   list [--after NAME] [--limit N]
@@ -42,7 +43,10 @@ const USAGE = `usage: npm run docs -- <command>
   repair NAME
 The store is the one the environment configures: MONGODB_URL (+ MONGODB_DB), else DATA_DIR.`
 
-export class UsageError extends Error {}
+/** A bad command line: the usage is printed with it (an empty message prints only the usage). */
+export class UsageError extends AtriumError {
+  override readonly name = 'UsageError'
+}
 
 function openStore(config: Config): DocStore {
   if (config.MONGODB_URL) {

@@ -10,6 +10,7 @@
  * before their replies can be heard.
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis'
+import { backoffMs } from '../../shared/backoff.ts'
 import type { Logger } from '../log.ts'
 
 export interface BusOptions {
@@ -58,9 +59,9 @@ export class RedisBus {
   private readyRun = 0
 
   constructor(private readonly opts: BusOptions) {
-    const cap = opts.maxReconnectDelayMs ?? 2000
+    const reconnect = { baseMs: 50, maxMs: opts.maxReconnectDelayMs ?? 2000, jitter: 0.25 }
     // Exponential from 50 ms, capped, with jitter so a fleet does not reconnect in lockstep.
-    const retryStrategy = (times: number) => Math.min(cap, 50 * 2 ** Math.min(times, 10)) * (0.75 + Math.random() * 0.5)
+    const retryStrategy = (times: number) => backoffMs(Math.min(times, 10), reconnect)
     const options: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,

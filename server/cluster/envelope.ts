@@ -6,6 +6,7 @@
  * corrupted document.
  */
 import { decode, encode } from '@msgpack/msgpack'
+import { AtriumError } from '../../shared/errors.ts'
 
 export const ENVELOPE_VERSION = 1
 
@@ -39,8 +40,8 @@ export interface Envelope {
   readonly digest: number
 }
 
-export class EnvelopeError extends Error {
-  override name = 'EnvelopeError'
+export class EnvelopeError extends AtriumError {
+  override readonly name = 'EnvelopeError'
 }
 
 const MAX_KIND = BusKind.heartbeat

@@ -15,20 +15,23 @@
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
+import { createPool } from '../workers/piscina.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-
-export class ComputeError extends Error {}
+/** A computation failed or found nothing (an export's missing floor): answered 404 with its message. */
+export class ComputeError extends AtriumError {
+  override readonly name = 'ComputeError'
+}
 
 /** Too many computations waiting for the worker: answered 503 with Retry-After. */
-export class ComputeBusy extends Error {
+export class ComputeBusy extends AtriumError {
+  override readonly name = 'ComputeBusy'
   constructor(readonly waiting: number) {
     super(`${waiting} computations are waiting for the compute worker`)
-    this.name = 'ComputeBusy'
   }
 }
 
@@ -68,15 +71,9 @@ export class ComputeService {
     private readonly metrics: Metrics,
     private readonly shared: () => SharedCache | null = () => null,
   ) {
-    this.worker = new Piscina({
-      filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
-      // Started by the first job, not at start-up (most servers never compute; a thread and its
-      // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
-      minThreads: 0,
-      maxThreads: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
-    })
+    // Started by the first job, not at start-up (most servers never compute; a thread and its
+    // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
+    this.worker = createPool({ task: 'compute', maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY })
     this.cache = new LRUCache({
       max: 500,
       maxSize: 64 * 1024 * 1024,

@@ -10,6 +10,7 @@
 import type { Anchor, BBox, BuildingObject, ObjectType } from '../../shared/schema/domain.ts'
 import { OBJECT_TYPES, PARENT_TYPES } from '../../shared/schema/domain.ts'
 import { resolveHierarchy, type Hierarchy } from '../../shared/schema/document.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 export interface Site {
   /** Objects as `sanitizeObject` returns them (valid type, name, parent; invalid fields left out). */
@@ -253,7 +254,9 @@ export interface SvgOptions {
   readonly viewport?: readonly [number, number, number, number] | undefined
 }
 
-export class ExportError extends Error {}
+export class ExportError extends AtriumError {
+  override readonly name = 'ExportError'
+}
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const n = (x: number) => String(Math.round(x * 100) / 100)

@@ -16,13 +16,11 @@
  *   `timeoutMs` are removed, as y-protocols' own clients time them out.
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '../../shared/protocol/awareness.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 /** A message the relay refuses whole (the sender is closed with 4415). */
-export class AwarenessError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'AwarenessError'
-  }
+export class AwarenessError extends AtriumError {
+  override readonly name = 'AwarenessError'
 }
 
 export interface AwarenessLimits {

@@ -6,6 +6,7 @@
  * owner closes (and then reports what could not be written).
  */
 import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
+import { backoffMs, type Backoff } from '../../shared/backoff.ts'
 import { coalesce } from './coalesce.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -24,7 +25,8 @@ interface Waiter {
   readonly resolve: () => void
 }
 
-const MAX_BACKOFF_MS = 5_000
+/** Retrying a failed append: from 50 ms, doubling, at most 5 s apart. */
+const RETRY: Backoff = { baseMs: 50, maxMs: 5_000 }
 
 export class GroupCommit {
   private pending = new Map<string, Uint8Array[]>()
@@ -156,7 +158,7 @@ export class GroupCommit {
       this.inFlight = null
       this.inFlightNames = new Set()
       if (this.pendingCount > 0 && !this.closed) {
-        const backoff = this.failures === 0 ? (this.waiters.length > 0 ? 0 : this.opts.intervalMs) : Math.min(MAX_BACKOFF_MS, 50 * 2 ** (this.failures - 1))
+        const backoff = this.failures === 0 ? (this.waiters.length > 0 ? 0 : this.opts.intervalMs) : backoffMs(this.failures - 1, RETRY)
         this.schedule(backoff)
       }
     })

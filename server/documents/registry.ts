@@ -14,6 +14,7 @@ import { applyStored } from './loader.ts'
 import { SchemaViolation, SiteGuard } from './schema-guard.ts'
 import type { Session } from './session.ts'
 import { SharedDoc, type ClusterOutbox, type Publisher, type SharedDocHooks } from './shared-doc.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
 /** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
 export interface ClusterMembership extends ClusterOutbox {
@@ -49,24 +50,25 @@ export interface RegistryOptions {
 }
 
 /** Why a document could not be served; carries the underlying cause. */
-export class DocumentLoadError extends Error {
+export class DocumentLoadError extends AtriumError {
+  // Typed `string`, not the literal, so that DocumentQuarantined can name itself.
+  override readonly name: string = 'DocumentLoadError'
   constructor(
     readonly docName: string,
-    override readonly cause: unknown,
+    cause: unknown,
   ) {
-    super(`document ${JSON.stringify(docName)} could not be loaded: ${(cause as Error)?.message ?? String(cause)}`)
-    this.name = 'DocumentLoadError'
+    super(`document ${JSON.stringify(docName)} could not be loaded: ${(cause as Error)?.message ?? String(cause)}`, { cause })
   }
 }
 
 /** The stored document would stall the node when loaded (even merged): not served until an operator repairs it. */
 export class DocumentQuarantined extends DocumentLoadError {
+  override readonly name = 'DocumentQuarantined'
   constructor(
     docName: string,
     readonly reason: string,
   ) {
     super(docName, new Error(`quarantined: ${reason}`))
-    this.name = 'DocumentQuarantined'
   }
 }
 

@@ -22,12 +22,10 @@ import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, O
 import { MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel, type ModelType, type Node } from '../admission/model.ts'
 import { Ref, scanUpdate, TypeRef } from '../admission/scan.ts'
+import { AtriumError } from '../../shared/errors.ts'
 
-export class SchemaViolation extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'SchemaViolation'
-  }
+export class SchemaViolation extends AtriumError {
+  override readonly name = 'SchemaViolation'
 }
 
 function fail(message: string): never {

@@ -12,6 +12,7 @@ import { LODS } from '../compute/site.ts'
 import { DocumentLoadError, DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import { SharedDoc } from '../documents/shared-doc.ts'
 import { describeIssue, Id } from '../../shared/schema/domain.ts'
+import { errorBody, HttpErrors, type HttpError, type Values } from './errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 
@@ -50,7 +51,8 @@ const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400:
 
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
-const problem = (status: number, error: string, message: string) => json(status, { error, message })
+/** An error answer from the catalogue (errors.ts): its status, code and filled-in message. */
+const problem = <M extends string>(error: HttpError<M>, ...values: Values<M>): Reply => json(error.status, errorBody(error, ...values))
 
 /**
  * Runs an async handler with the uWS abort/cork discipline. With `withBody`, the request
@@ -74,10 +76,10 @@ function route(logger: Logger, handler: (url: string, query: URLSearchParams, bo
     }
     const body = withBody ? readBody(res) : Promise.resolve(null)
     body
-      .then((bytes) => (bytes === 'too-large' ? problem(413, 'too_large', `request body over ${MAX_BODY_BYTES} bytes`) : handler(url, query, bytes, contentType)))
+      .then((bytes) => (bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType)))
       .then(send, (err: unknown) => {
         logger.error({ err, url }, 'http handler failed')
-        send(problem(500, 'internal', 'internal server error'))
+        send(problem(HttpErrors.INTERNAL))
       })
   }
 }
@@ -108,26 +110,26 @@ function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
   })
 }
 
-/** One URL path segment, percent-decoded; a bad escape is the client's error. */
-function decodeSegment(raw: string, what: string): string | Reply {
+/** One URL path segment, percent-decoded; a bad escape is the client's error (`badEscape`). */
+function decodeSegment(raw: string, badEscape: typeof HttpErrors.BAD_NAME_ESCAPE | typeof HttpErrors.BAD_ID_ESCAPE): string | Reply {
   try {
     return decodeURIComponent(raw)
   } catch {
-    return problem(400, `bad_${what}`, `${what === 'name' ? 'document name' : `${what}`} has an invalid percent-escape`)
+    return problem(badEscape)
   }
 }
 
 /** `/api/documents/<url-encoded name>[/<resource>…]`: the checked name (its / travels as %2F) and the rest. */
 function documentPath(url: string): { name: string; rest: string[] } | Reply {
   const [rawName = '', ...rest] = url.slice('/api/documents/'.length).split('/')
-  const name = decodeSegment(rawName, 'name')
+  const name = decodeSegment(rawName, HttpErrors.BAD_NAME_ESCAPE)
   if (typeof name !== 'string') return name
   const check = checkDocName(name)
-  if (!check.ok) return problem(400, 'bad_name', check.error)
+  if (!check.ok) return problem(HttpErrors.BAD_NAME, { reason: check.error })
   return { name, rest }
 }
 
-const badInput = (error: string, issues: z.ZodError) => problem(400, error, describeIssue(issues))
+const badInput = (error: typeof HttpErrors.BAD_QUERY | typeof HttpErrors.BAD_BODY, issues: z.ZodError) => problem(error, { issue: describeIssue(issues) })
 
 function parseLimit(raw: string | null): number | null {
   if (raw === null) return 100
@@ -185,7 +187,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     '/api/documents',
     route(logger, async (_url, query) => {
       const limit = parseLimit(query.get('limit'))
-      if (limit === null) return problem(400, 'bad_limit', 'limit must be an integer from 1 to 1000')
+      if (limit === null) return problem(HttpErrors.BAD_LIMIT)
       const after = query.get('after') ?? undefined
       const names = await store.list({ after, limit })
       return json(200, { documents: names, next: names.length === limit ? names[names.length - 1] : null })
@@ -207,13 +209,13 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       const r = await compute(() => deps.compute.run(doc, { kind: 'json', maxBytes: deps.maxJsonBytes }))
       if ('status' in r) return r
       const v = r.value as { json: string | null; jsonBytes: number; size: number }
-      if (v.json === null) return problem(413, 'too_large', `the document is ${v.jsonBytes} bytes as JSON (over MAX_REST_JSON_BYTES, ${deps.maxJsonBytes}); export it with npm run docs -- export`)
+      if (v.json === null) return problem(HttpErrors.JSON_TOO_LARGE, { bytes: v.jsonBytes, max: deps.maxJsonBytes })
       const head = JSON.stringify({ name, loaded: wasLoaded, size: v.size, updateLogLength: info?.logLength ?? 0, snapshotBytes: info?.snapshotBytes ?? 0 })
       return { status: 200, type: 'application/json', body: `${head.slice(0, -1)},"content":${v.json}}` }
     }),
   )
 
-  const busy = (err: ComputeBusy): Reply => ({ ...problem(503, 'busy', `${err.message}; retry shortly`), headers: { 'retry-after': '1' } })
+  const busy = (err: ComputeBusy): Reply => ({ ...problem(HttpErrors.COMPUTE_BUSY, { waiting: err.waiting }), headers: { 'retry-after': '1' } })
 
   /** Runs a computation; a full compute queue is a 503 with Retry-After, never a wait without bound. */
   async function compute<T>(job: () => Promise<T>): Promise<T | Reply> {
@@ -227,12 +229,12 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. `info`: the store's, when the caller has it already. */
   async function existing(name: string, info?: Awaited<ReturnType<typeof store.info>>): Promise<SharedDoc | Reply> {
-    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info)) return problem(404, 'not_found', `no document named ${JSON.stringify(name)}`)
+    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info)) return problem(HttpErrors.DOCUMENT_NOT_FOUND, { name: JSON.stringify(name) })
     try {
       return await deps.registry().acquire(name)
     } catch (err) {
-      if (err instanceof DocumentQuarantined) return problem(503, 'quarantined', `the document is quarantined (${err.reason}); an operator must repair it: npm run docs -- repair`)
-      if (err instanceof DocumentLoadError) return problem(503, 'unavailable', 'the document could not be loaded from storage; retry later')
+      if (err instanceof DocumentQuarantined) return problem(HttpErrors.DOCUMENT_QUARANTINED, { reason: err.reason })
+      if (err instanceof DocumentLoadError) return problem(HttpErrors.DOCUMENT_UNAVAILABLE)
       throw err
     }
   }
@@ -240,7 +242,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   /** Analytics, SVG export and single objects of a site document, computed in a worker. */
   async function siteResource(name: string, rest: string[], query: URLSearchParams): Promise<Reply> {
     const resource = rest.join('/')
-    if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects`)
+    if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE, { name: JSON.stringify(name) })
     const doc = await existing(name)
     if (!(doc instanceof SharedDoc)) return doc
     try {
@@ -250,30 +252,30 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       }
       if (resource === 'export.svg') {
         const q = SvgQuery.safeParse(Object.fromEntries(query))
-        if (!q.success) return badInput('bad_query', q.error)
+        if (!q.success) return badInput(HttpErrors.BAD_QUERY, q.error)
         const r = await deps.compute.run(doc, { kind: 'svg', floor: q.data.floor, lod: q.data.lod, viewport: q.data.viewport })
         return { status: 200, body: r.value as string, type: 'image/svg+xml' }
       }
       if (resource === 'snapshots') return json(200, { name, snapshots: await store.listVersions(name) })
       if (rest[0] === 'snapshots' && rest.length === 2) {
-        const id = decodeSegment(rest[1]!, 'id')
+        const id = decodeSegment(rest[1]!, HttpErrors.BAD_ID_ESCAPE)
         if (typeof id !== 'string') return id
         const version = await store.loadVersion(name, id)
-        if (!version) return problem(404, 'not_found', `no snapshot ${JSON.stringify(rest[1])} of ${JSON.stringify(name)}`)
+        if (!version) return problem(HttpErrors.SNAPSHOT_NOT_FOUND, { id: JSON.stringify(rest[1]), name: JSON.stringify(name) })
         return { status: 200, body: version.state, type: 'application/octet-stream' }
       }
       if (rest[0] === 'objects' && rest.length === 2) {
-        const id = decodeSegment(rest[1]!, 'id')
+        const id = decodeSegment(rest[1]!, HttpErrors.BAD_ID_ESCAPE)
         if (typeof id !== 'string') return id
-        if (!Id.safeParse(id).success) return problem(400, 'bad_id', 'an object id is 1-128 characters of A-Z a-z 0-9 _ . : -')
+        if (!Id.safeParse(id).success) return problem(HttpErrors.BAD_ID)
         // In the compute worker: resolving the hierarchy of a large site is not event-loop work.
         const view = (await deps.compute.run(doc, { kind: 'object', id })).value
-        if (!view) return problem(404, 'not_found', `no object ${JSON.stringify(id)} in ${JSON.stringify(name)}`)
+        if (!view) return problem(HttpErrors.OBJECT_NOT_FOUND, { id: JSON.stringify(id), name: JSON.stringify(name) })
         return json(200, view)
       }
-      return problem(404, 'not_found', `no resource ${JSON.stringify(resource)} (analytics, export.svg, objects/<id>)`)
+      return problem(HttpErrors.RESOURCE_NOT_FOUND, { resource: JSON.stringify(resource) })
     } catch (err) {
-      if (err instanceof ComputeError) return problem(404, 'not_found', err.message)
+      if (err instanceof ComputeError) return problem(HttpErrors.COMPUTE_NOT_FOUND, { reason: err.message })
       if (err instanceof ComputeBusy) return busy(err)
       throw err
     }
@@ -287,17 +289,17 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         const path = documentPath(url)
         if (!('name' in path)) return path
         const { name, rest } = path
-        if (rest.join('/') !== 'snapshots') return problem(404, 'not_found', 'POST goes to /api/documents/<name>/snapshots')
-        if (!deps.isSite(name)) return problem(409, 'not_a_site', `${JSON.stringify(name)} is not a site document (SCHEMA_DOCS); named snapshots are for site documents`)
-        if (!contentType.startsWith('application/json')) return problem(415, 'bad_content_type', 'send {"label": "…"} as application/json')
+        if (rest.join('/') !== 'snapshots') return problem(HttpErrors.POST_NOT_FOUND)
+        if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE_SNAPSHOT, { name: JSON.stringify(name) })
+        if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_CONTENT_TYPE)
         let parsed: unknown
         try {
           parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
         } catch {
-          return problem(400, 'bad_json', 'the body is not JSON')
+          return problem(HttpErrors.BAD_JSON)
         }
         const input = SnapshotBody.safeParse(parsed)
-        if (!input.success) return badInput('bad_body', input.error)
+        if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
         const doc = await existing(name)
         if (!(doc instanceof SharedDoc)) return doc
         // The whole state, encoded by the compute worker's copy (never on the event loop).
@@ -308,12 +310,12 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
           return json(201, info)
         } catch (err) {
           logger.error({ err, doc: name }, 'saving a named version failed')
-          return problem(503, 'unavailable', 'the version could not be stored; retry later')
+          return problem(HttpErrors.VERSION_UNAVAILABLE)
         }
       },
       true,
     ),
   )
 
-  app.any('/*', route(logger, () => problem(404, 'not_found', 'no such route')))
+  app.any('/*', route(logger, () => problem(HttpErrors.ROUTE_NOT_FOUND)))
 }

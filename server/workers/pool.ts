@@ -1,26 +1,16 @@
 /**
  * The worker-thread pool (piscina) for everything that may take over a millisecond on a
- * large document. Tasks are files next to this one; from source (.ts) the workers load
- * them through tsx, from a build (.js) directly.
+ * large document: compaction, merges and chunking, all tasks of `compact.worker.ts`.
  */
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 import type { ChunkInput, CompactInput, CompactOutput } from './compact.worker.ts'
-
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-const taskFile = (name: string) => new URL(`./${name}.worker${ext}`, import.meta.url).href
+import { createPool } from './piscina.ts'
 
 export class WorkerPool {
   private readonly piscina: Piscina
 
   constructor(threads: number) {
-    this.piscina = new Piscina({
-      filename: taskFile('compact'),
-      // Started on demand: an idle node holds no worker thread (about 25 MiB each).
-      minThreads: 0,
-      maxThreads: threads,
-      idleTimeout: 30_000,
-      ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
-    })
+    this.piscina = createPool({ task: 'compact', maxThreads: threads, idleTimeout: 30_000 })
   }
 
   compact(input: CompactInput): Promise<CompactOutput> {

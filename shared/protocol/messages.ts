@@ -10,6 +10,7 @@
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { AtriumError } from '../errors.ts'
 
 export const MessageType = { Sync: 0, Awareness: 1, Auth: 2, QueryAwareness: 3 } as const
 export const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const
@@ -23,13 +24,13 @@ export type Message =
   | { type: 'query-awareness' }
 
 /** Why a frame could not be decoded; maps 1:1 to a close code. */
-export class ProtocolError extends Error {
+export class ProtocolError extends AtriumError {
+  override readonly name = 'ProtocolError'
   constructor(
     readonly kind: 'malformed' | 'unknown-type',
     message: string,
   ) {
     super(message)
-    this.name = 'ProtocolError'
   }
 }
 

@@ -6,12 +6,10 @@
 import * as Y from 'yjs'
 import type { z } from 'zod'
 import { Anchor, BuildingObject, describeIssue, fieldAllowed, Human, HUMAN_FIELDS, Id, OBJECT_FIELDS, type ObjectType } from './domain.ts'
+import { AtriumError } from '../errors.ts'
 
-export class SchemaError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'SchemaError'
-  }
+export class SchemaError extends AtriumError {
+  override readonly name = 'SchemaError'
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
