@@ -68,7 +68,7 @@ describe('durability', () => {
       // Each edit durable before the next: its own group commit, so the log really grows.
       await eventually(`edit ${i} durable`, () => metric(server.httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
     }
-    await eventually('a compaction', () => metric(server.httpUrl, 'atrium_compactions_total', { result: 'ok' }), (n) => n >= 1)
+    await eventually('a compaction', () => metric(server.httpUrl, 'atrium_compactions_total', { result: 'ok' }), (n) => n >= 1, 30_000)
     const expected = { m: a.doc.getMap('m').toJSON(), t: text.toString() }
     a.destroy()
     b.destroy()
