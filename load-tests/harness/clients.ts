@@ -27,13 +27,22 @@ export function until(what: string, check: () => boolean, on: (wake: () => void)
   })
 }
 
+/** What `until` listens to: `event` of `emitter` (a Y.Doc, a provider, an awareness). */
+// biome-ignore lint/suspicious/noExplicitAny: the emitters' listener types differ; only the wake-up matters here
+export function on(emitter: { on(event: string, f: any): unknown; off(event: string, f: any): unknown }, event: string) {
+  return (wake: () => void): (() => void) => {
+    emitter.on(event, wake)
+    return () => emitter.off(event, wake)
+  }
+}
+
 /** Waits until `check(doc)` holds, re-checking on each update of the doc. */
 export function untilDoc(doc: Y.Doc, what: string, check: (doc: Y.Doc) => boolean, ms?: number): Promise<void> {
-  return until(what, () => check(doc), (wake) => (doc.on('update', wake), () => doc.off('update', wake)), ms)
+  return until(what, () => check(doc), on(doc, 'update'), ms)
 }
 
 export function synced(p: WebsocketProvider, ms?: number): Promise<void> {
-  return until('provider sync', () => p.synced, (wake) => (p.on('sync', wake), () => p.off('sync', wake)), ms)
+  return until('provider sync', () => p.synced, on(p, 'sync'), ms)
 }
 
 /** Waits until the server's copy of `docName` satisfies `check`, as a new client receives it. */

@@ -127,7 +127,7 @@ export class LogStore implements DocStore {
       for (const update of updates) {
         seq++
         const parts = split(update, this.maxRecordBytes)
-        parts.forEach((bytes, part) => records.push({ name, seq, part, parts: parts.length, bytes }))
+        for (const [part, bytes] of parts.entries()) records.push({ name, seq, part, parts: parts.length, bytes })
       }
     }
     await this.backend.insertLog(records)

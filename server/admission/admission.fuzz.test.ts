@@ -61,7 +61,7 @@ describe('admission on mutated updates', () => {
       for (const original of updates) {
         const bytes = mutate(gen, original)
         const admission = new Admission(doc, bytes, { limits, sliceWork: prng.int32(gen, 1000, 1_000_000) })
-        let result
+        let result: typeof admission.result
         try {
           while (!admission.advance(prng.int32(gen, 1000, 200_000)));
           result = admission.result

@@ -8,7 +8,7 @@ import * as encoding from 'lib0/encoding'
 import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { IntegrationModel, ModelType, OverBudget, type Node } from './model.ts'
+import { IntegrationModel, type ModelType, OverBudget, type Node, type YType } from './model.ts'
 import { scanUpdate } from './scan.ts'
 
 type Gen = prng.PRNG
@@ -60,7 +60,7 @@ function randomEdit(gen: Gen, doc: Y.Doc): void {
 const sync = (from: Y.Doc, to: Y.Doc) => Y.applyUpdate(to, Y.encodeStateAsUpdate(from, Y.encodeStateVector(to)))
 
 /** Every clock unit of a list in order, as "client:clock". */
-function realSequence(t: Y.AbstractType<any>): string[] {
+function realSequence(t: YType): string[] {
   const out: string[] = []
   for (let item = t._start; item; item = item.right) for (let k = 0; k < item.length; k++) out.push(`${item.id.client}:${item.id.clock + k}`)
   return out
@@ -72,16 +72,16 @@ function modelSequence(model: IntegrationModel, t: ModelType): string[] {
   return out
 }
 
-function allTypes(doc: Y.Doc): Y.AbstractType<any>[] {
-  const out: Y.AbstractType<any>[] = []
-  const visit = (t: Y.AbstractType<any>) => {
+function allTypes(doc: Y.Doc): YType[] {
+  const out: YType[] = []
+  const visit = (t: YType) => {
     out.push(t)
     const children = (item: Y.Item | null) => {
-      for (; item; item = item.right) if (item.content instanceof Y.ContentType) visit(item.content.type as Y.AbstractType<any>)
+      for (; item; item = item.right) if (item.content instanceof Y.ContentType) visit(item.content.type as YType)
     }
     children(t._start)
     for (const item of t._map.values()) {
-      for (let i: Y.Item | null = item; i; i = i.left) if (i.content instanceof Y.ContentType) visit(i.content.type as Y.AbstractType<any>)
+      for (let i: Y.Item | null = item; i; i = i.left) if (i.content instanceof Y.ContentType) visit(i.content.type as YType)
     }
   }
   for (const t of doc.share.values()) visit(t)
@@ -89,7 +89,7 @@ function allTypes(doc: Y.Doc): Y.AbstractType<any>[] {
 }
 
 /** A type's identity that survives applying the update: the real type, or the id of the item holding a new one. */
-function typeKey(t: Y.AbstractType<any>): unknown {
+function typeKey(t: YType): unknown {
   return t._item ? `${t._item.id.client}:${t._item.id.clock}` : t
 }
 
@@ -144,10 +144,10 @@ describe('the integration model places items exactly as Yjs does', () => {
       try {
         const replicas = Array.from({ length: prng.int32(gen, 2, 5) }, () => new Y.Doc({ gc: prng.bool(gen) }))
         // Small client ids in random order, so conflicts are resolved both ways.
-        replicas.forEach((r, k) => (r.clientID = prng.int32(gen, 1, 40) * 10 + k))
+        for (const [k, r] of replicas.entries()) r.clientID = prng.int32(gen, 1, 40) * 10 + k
         const server = new Y.Doc()
         const logs: Uint8Array[][] = replicas.map(() => [])
-        replicas.forEach((r, k) => r.on('update', (u: Uint8Array) => logs[k]!.push(u)))
+        for (const [k, r] of replicas.entries()) r.on('update', (u: Uint8Array) => logs[k]!.push(u))
         for (let round = 0; round < prng.int32(gen, 3, 12); round++) {
           for (const r of replicas) for (let e = prng.int32(gen, 0, 8); e > 0; e--) randomEdit(gen, r)
           const a = prng.oneOf(gen, replicas)

@@ -56,7 +56,9 @@ export class OverBudget extends AtriumError {
 
 type YItem = Y.Item
 type YStruct = Y.Item | Y.GC
-type YType = Y.AbstractType<any>
+/** Any Yjs type: Yjs's own generic is its event type, invariant here, and its own default is `any`. */
+// biome-ignore lint/suspicious/noExplicitAny: the one place Atrium names Yjs's any-typed AbstractType
+export type YType = Y.AbstractType<any>
 
 /** The update refers to an id that neither the document nor the update will have where Yjs looks it up (Yjs would throw half-way). */
 export class BrokenReference extends AtriumError {
@@ -615,7 +617,7 @@ export class IntegrationModel {
     }
     let parent: ModelType | null = null
     let parentSub: string | null = u.parentSub[i] === -1 ? null : u.strings[u.parentSub[i]!]!
-    if ((left && left.isGC) || (right && right.isGC)) parent = null
+    if (left?.isGC || right?.isGC) parent = null
     else if (u.parentRoot[i] !== -1) parent = this.rootType(u.strings[u.parentRoot[i]!]!)
     else if (u.parentClient[i] !== -1) parent = this.typeHeldBy(this.findOrThrow(u.parentClient[i]!, u.parentClock[i]!))
     else {
@@ -632,7 +634,18 @@ export class IntegrationModel {
     const u = this.update
     const client = u.client[i]!
     this.spend(Work.struct + Work.byte * (u.end[i]! - u.start[i]!) + (this.fresh.has(client) ? 0 : Work.client))
-    const node = new Node(client, u.clock[i]! + offset, u.length[i]! - offset, u.originClient[i]!, u.originClock[i]!, u.rightClient[i]!, u.rightClock[i]!, null, i, u.ref[i] === Ref.Deleted)
+    const node = new Node(
+      client,
+      u.clock[i]! + offset,
+      u.length[i]! - offset,
+      u.originClient[i]!,
+      u.originClock[i]!,
+      u.rightClient[i]!,
+      u.rightClock[i]!,
+      null,
+      i,
+      u.ref[i] === Ref.Deleted,
+    )
     if (!resolved) {
       node.gc = true
       this.add(i, node)

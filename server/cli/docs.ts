@@ -139,7 +139,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         if (!file) throw new UsageError('missing input file (or - for stdin)')
         const bytes = new Uint8Array(readFileSync(file === '-' ? 0 : file))
         if (bytes.length < 2) throw new Error(`${file} is empty; nothing was imported`)
-        let scanned
+        let scanned: ReturnType<typeof scanUpdate>
         try {
           scanned = scanUpdate(bytes)
         } catch (err) {

@@ -265,7 +265,7 @@ const n = (x: number) => String(Math.round(x * 100) / 100)
 export function exportSvg(site: Site, options: SvgOptions): string {
   const { objects } = site
   const floor = objects.get(options.floor)
-  if (!floor || floor.type !== 'floor') throw new ExportError(`no floor ${JSON.stringify(options.floor)}`)
+  if (floor?.type !== 'floor') throw new ExportError(`no floor ${JSON.stringify(options.floor)}`)
   const h = hierarchyOf(site)
   const path = [] as string[]
   for (let at: string | null = options.floor; at !== null; at = h.parent.get(at) ?? null) path.unshift(at)

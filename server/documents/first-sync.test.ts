@@ -52,7 +52,13 @@ describe('large first syncs', () => {
   it('are sent only while the socket buffers less than a megabyte, the rest on drain', () => {
     let buffered = 0
     const sent: number[] = []
-    const ws = { send: (f: Uint8Array) => (sent.push(f.length), (buffered += f.length)), getBufferedAmount: () => buffered }
+    const ws = {
+      send: (f: Uint8Array) => {
+        sent.push(f.length)
+        buffered += f.length
+      },
+      getBufferedAmount: () => buffered,
+    }
     const conn = new Connection(1, '127.0.0.1', '/doc', () => {})
     conn.ws = ws as never
     conn.sendSequence(Array.from({ length: 8 }, () => new Uint8Array(400 * 1024)))

@@ -5,7 +5,7 @@
  * close code the session must be closed with, as a value.
  */
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
-import { ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
+import { type ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
 import { AwarenessError } from '../documents/awareness-relay.ts'
 import type { Session } from '../documents/session.ts'

@@ -42,8 +42,14 @@ export class FrameTurns<C extends Backlogged> {
   /** A frame from `sender`: runs now, or waits behind its backlog or the turn's budgets. */
   offer(sender: C, frame: Uint8Array): void {
     this.arm()
-    if (sender.backlog.length === 0 && this.spent < this.opts.perTurnMs && this.spentBy(sender) < this.opts.perSenderMs) return this.exec(sender, frame)
-    if (sender.backlog.length >= this.opts.maxMessages || sender.backlogBytes + frame.length > this.opts.maxBytes) return this.opts.overflow(sender)
+    if (sender.backlog.length === 0 && this.spent < this.opts.perTurnMs && this.spentBy(sender) < this.opts.perSenderMs) {
+      this.exec(sender, frame)
+      return
+    }
+    if (sender.backlog.length >= this.opts.maxMessages || sender.backlogBytes + frame.length > this.opts.maxBytes) {
+      this.opts.overflow(sender)
+      return
+    }
     sender.backlog.push(frame)
     sender.backlogBytes += frame.length
     this.waiting.add(sender)

@@ -7,7 +7,7 @@ import { createPublisher } from './publisher.ts'
 
 function app(subscribers: number) {
   const fromApp: string[] = []
-  const fake = { numSubscribers: () => subscribers, publish: (topic: string) => (fromApp.push(topic), true) }
+  const fake = { numSubscribers: () => subscribers, publish: (topic: string) => fromApp.push(topic) > 0 }
   return { app: fake as unknown as TemplatedApp, fromApp }
 }
 

@@ -61,7 +61,10 @@ describe('honest clients pass admission', () => {
     await until('convergence', () => sameContent(a.doc, b.doc), (wake) => {
       a.doc.on('update', wake)
       b.doc.on('update', wake)
-      return () => (a.doc.off('update', wake), b.doc.off('update', wake))
+      return () => {
+        a.doc.off('update', wake)
+        b.doc.off('update', wake)
+      }
     }, 20_000)
     expect([...closesA, ...closesB]).toEqual([])
     expect(await metric(server.httpUrl, 'atrium_updates_refused_total')).toBe(0)

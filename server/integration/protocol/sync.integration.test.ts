@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { provider, synced, until, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { on, provider, synced, until, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, startServerProcess, type ServerProcess } from '../../../load-tests/harness/server-process.ts'
 
 describe('y-websocket clients against a real Atrium process', () => {
@@ -47,12 +47,12 @@ describe('y-websocket clients against a real Atrium process', () => {
     await Promise.all([synced(a), synced(b)])
     a.awareness.setLocalStateField('user', { name: 'Ada', pose: { p: [1, 2, 3], q: [0, 0, 0, 1] } })
     const seesAda = () => (b.awareness.getStates().get(a.awareness.clientID) as { user?: { name: string } } | undefined)?.user?.name === 'Ada'
-    const onB = (wake: () => void) => (b.awareness.on('change', wake), () => b.awareness.off('change', wake))
+    const onB = on(b.awareness, 'change')
     await until('b sees a', seesAda, onB)
 
     const c = provider(server.wsUrl, name)
     await synced(c)
-    const onC = (wake: () => void) => (c.awareness.on('change', wake), () => c.awareness.off('change', wake))
+    const onC = on(c.awareness, 'change')
     await until('late joiner sees a', () => c.awareness.getStates().has(a.awareness.clientID), onC)
 
     a.destroy() // y-websocket sends no removal itself when the socket just closes; the server announces it
