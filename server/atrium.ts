@@ -59,15 +59,22 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
   const shipping = store instanceof ShippingStore ? store : null
+  // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
+  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
+  const cluster = clusterFrom(config, logger, {
+    registry: () => registry,
+    groupCommit,
+    // With a store all nodes share, the node a change arrived on is the one that stores it.
+    persistRemote: store.shared !== true,
+    metrics,
+  })
   // Compaction works on the store every node loads from: with shipping, the shared one.
   const compactionStore = shipping ? shipping.remote : store
   // With a store every node shares, compaction of a document runs on one node at a time.
   // (Merging is deterministic, so a lease that expires under a slow compactor costs work, not data.)
   // A single node (no cluster) needs no lease.
-  const lease = store.shared ? (name: string) => (cluster ? cluster.acquireLease(`compact:${name}`, COMPACTION_LEASE_MS) : Promise.resolve({ release: async () => {} })) : undefined
+  const lease = store.shared && cluster ? (name: string) => cluster.kv.lease(`compact:${name}`, COMPACTION_LEASE_MS) : undefined
   const compactor = new Compactor({ store: compactionStore, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
-  // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
-  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
   if (shipping) {
     metrics.beforeScrape.push(() => updateShippingGauges(shipping, metrics))
     shipping.onShipped = (names) => compactor.appended([...names.keys()])
@@ -81,18 +88,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const app = uWS.App()
   const fanout = { sent: (_bytes: number) => {} }
   const publisher = createPublisher(app, metrics, fanout)
-  const cluster = clusterFrom(config, logger, {
-    registry: () => registry,
-    groupCommit,
-    // With a store all nodes share, the node a change arrived on is the one that stores it.
-    persistRemote: store.shared !== true,
-    metrics,
-  })
-  const compute = new ComputeService(metrics, () =>
-    cluster?.isUp
-      ? { get: (k) => cluster.cacheGet(k), set: (k, v, ttl) => cluster.cacheSet(k, v, ttl), lease: (k, ttl) => cluster.acquireLease(k, ttl) }
-      : null,
-  )
+  const compute = new ComputeService(metrics, cluster?.kv ?? null)
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const writer = writerOptions(config)
   metrics.beforeScrape.push(() => metrics.updateJobBytes.set(writer.inFlight.bytes))

@@ -25,21 +25,15 @@ import type { ClusterMembership, DocumentRegistry } from '../documents/registry.
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import type { Lease } from './bus.ts'
 import { BusKind, decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope } from './envelope.ts'
+import { RedisKv, type KvConnection, type SharedKv } from './kv.ts'
 
-/** The bytes-moving side (Redis in production; an in-memory hub in unit tests of this logic). */
-export interface BusTransport {
-  readonly isUp: boolean
+/** The bytes-moving side (server/cluster/bus.ts); its connection also carries the shared key-value commands. */
+export interface BusTransport extends KvConnection {
   subscribe(...channels: string[]): Promise<void>
   unsubscribe(...channels: string[]): Promise<void>
   /** Returns false when the message was dropped (bus down). */
   publish(channel: string, message: Uint8Array): boolean
-  acquireLease(key: string, ttlMs: number): Promise<Lease | null>
-  /** A small shared cache (compute results); null when missing or Redis is down. */
-  cacheGet(key: string): Promise<string | null>
-  /** Best effort: resolves false when it could not store. */
-  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -86,6 +80,8 @@ export class ClusterNode implements ClusterMembership {
   readonly busId: string
   readonly persistRemote: boolean
   private readonly transport: BusTransport
+  /** Leases and the compute cache, on the same Redis. */
+  readonly kv: SharedKv
   /** Per document, per origin node: the awareness client ids that node's clients own. */
   private readonly remoteAwareness = new Map<string, Map<string, Set<number>>>()
   /** Other nodes heard from, with when. */
@@ -110,6 +106,7 @@ export class ClusterNode implements ClusterMembership {
       onReady: () => this.busReady(),
       onDown: () => opts.metrics.redisUp.set(0),
     })
+    this.kv = new RedisKv(this.transport, opts.prefix)
     void this.transport.subscribe(this.nodeChannel(this.busId), this.clusterChannel)
     this.lastAntiEntropy = Date.now()
     this.timer = setInterval(() => this.tick(), opts.heartbeatMs)
@@ -142,19 +139,6 @@ export class ClusterNode implements ClusterMembership {
     if (ok) this.opts.metrics.busPublished.inc({ kind: KIND_NAMES[kind] })
     else this.opts.metrics.busDropped.inc()
     return ok
-  }
-
-  /** A cluster-wide lease (e.g. `compact:<doc>`); null when someone else holds it or Redis is down. */
-  acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
-    return this.transport.acquireLease(`${this.opts.prefix}${key}`, ttlMs)
-  }
-
-  cacheGet(key: string): Promise<string | null> {
-    return this.transport.cacheGet(`${this.opts.prefix}${key}`)
-  }
-
-  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.transport.cacheSet(`${this.opts.prefix}${key}`, value, ttlMs)
   }
 
   // ---- ClusterMembership (called by the registry and SharedDoc) ----

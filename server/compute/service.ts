@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { Piscina } from 'piscina'
+import type { SharedKv } from '../cluster/kv.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
@@ -43,13 +44,6 @@ interface Cached {
   readonly source: 'computed' | 'shared'
 }
 
-/** The cluster's shared cache (Redis), when there is one. */
-export interface SharedCache {
-  get(key: string): Promise<string | null>
-  set(key: string, value: string, ttlMs: number): Promise<boolean>
-  lease(key: string, ttlMs: number): Promise<{ release(): Promise<void> } | null>
-}
-
 const SHARED_TTL_MS = 10 * 60_000
 const SHARED_MAX_BYTES = 8 * 1024 * 1024
 const SHARED_LEASE_MS = 30_000
@@ -66,7 +60,8 @@ export class ComputeService {
 
   constructor(
     private readonly metrics: Metrics,
-    private readonly shared: () => SharedCache | null = () => null,
+    /** The cluster's shared cache and leases (Redis), when there is a cluster. */
+    private readonly shared: SharedKv | null = null,
   ) {
     this.worker = new Piscina({
       filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
@@ -98,7 +93,7 @@ export class ComputeService {
 
   /** A local cache miss: the cluster's shared cache, else compute (once per state across the cluster). */
   private async fetch(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
-    const shared = this.shared()
+    const shared = this.shared?.isUp ? this.shared : null
     // Single objects are cheap next to a Redis round trip, and a document's JSON is the document
     // itself (megabytes through Redis, parsed back here): shared only for analytics and exports.
     if (!shared || job.kind === 'object' || job.kind === 'json') return this.compute(doc, job)
@@ -130,7 +125,7 @@ export class ComputeService {
     }
   }
 
-  private async fromShared(shared: SharedCache, key: string): Promise<Cached | null> {
+  private async fromShared(shared: SharedKv, key: string): Promise<Cached | null> {
     const text = await shared.get(key)
     if (!text) return null
     const { value, ms } = JSON.parse(text) as { value: unknown; ms: number }
