@@ -20,7 +20,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import * as Y from 'yjs'
-import type { GroupCommit } from '../documents/group-commit.ts'
+import type { DurableWatermark } from '../documents/durability.ts'
 import type { ClusterMembership, DocumentRegistry } from '../documents/registry.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Logger } from '../log.ts'
@@ -48,7 +48,10 @@ export interface ClusterOptions {
   readonly prefix: string
   readonly connect: (handlers: BusHandlers) => BusTransport
   readonly registry: () => DocumentRegistry
-  readonly groupCommit: GroupCommit
+  /** What storage made durable (read only: durability flows from storage to the cluster). */
+  readonly durability: DurableWatermark
+  /** Hands an update to storage: what this node stores although it did not accept it (shared storage: repairs, rescues). */
+  readonly persist: (name: string, update: Uint8Array) => void
   /** False with shared storage. */
   readonly persistRemote: boolean
   readonly antiEntropyIntervalMs: number
@@ -88,7 +91,7 @@ export class ClusterNode implements ClusterMembership {
   private readonly nodes = new Map<string, number>()
   /** Shared storage: updates from each origin not yet confirmed durable there. */
   private readonly unconfirmed = new Map<string, Unconfirmed[]>()
-  /** Our own published updates: [seq, group-commit generation that makes them durable]. */
+  /** Our own published updates: [seq, durability mark that makes them durable]. */
   private readonly published: [number, number][] = []
   private seq = 0
   private durableSeq = 0
@@ -159,7 +162,7 @@ export class ClusterNode implements ClusterMembership {
     const seq = ++this.seq
     const sent = this.send(this.docChannel(doc.name), BusKind.update, doc.name, update, { seq })
     // Durability confirmations only matter where the others do not persist what we send.
-    if (sent && !this.persistRemote) this.published.push([seq, this.opts.groupCommit.enqueuedGeneration])
+    if (sent && !this.persistRemote) this.published.push([seq, this.opts.durability.handed])
   }
 
   publishAwareness(doc: SharedDoc, update: Uint8Array): void {
@@ -220,7 +223,7 @@ export class ClusterNode implements ClusterMembership {
 
   /** Our highest published seq whose update is durable in the (shared) store. */
   private confirmDurable(): void {
-    const durable = this.opts.groupCommit.confirmedGeneration
+    const durable = this.opts.durability.shared
     let i = 0
     while (i < this.published.length && this.published[i]![1] <= durable) this.durableSeq = this.published[i++]![0]
     if (i > 0) this.published.splice(0, i)
@@ -254,7 +257,7 @@ export class ClusterNode implements ClusterMembership {
     this.unconfirmed.delete(id)
     if (list && list.length > 0) {
       // Idempotent for Yjs: if the origin did store them after all, nothing is lost or doubled in content.
-      for (const { doc, update } of list) this.opts.groupCommit.enqueue(doc, update)
+      for (const { doc, update } of list) this.opts.persist(doc, update)
       this.opts.metrics.busRescuedUpdates.inc(list.length)
       this.opts.logger.warn({ node: id, updates: list.length }, 'persisted updates a gone node had not confirmed durable')
     }
@@ -295,7 +298,7 @@ export class ClusterNode implements ClusterMembership {
           this.opts.metrics.antiEntropyBytes.inc({ direction: 'received' }, env.payload.length)
           // Shared storage: a repair is what someone missed on the bus; rare, and Yjs merges
           // are idempotent, so store it rather than trust that its origin did.
-          if (!this.persistRemote) this.opts.groupCommit.enqueue(env.doc, env.payload)
+          if (!this.persistRemote) this.opts.persist(env.doc, env.payload)
           break
         case BusKind.state:
         case BusKind.stateReply:
