@@ -89,7 +89,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const app = uWS.App()
   const fanout = { sent: (_bytes: number) => {} }
   const publisher = createPublisher(app, metrics, fanout)
-  const compute = new ComputeService(metrics, cluster?.kv ?? null)
+  const compute = new ComputeService(metrics, {
+    shared: cluster?.kv ?? null,
+    merge: (parts) => pool.merge(parts),
+    mergeFailed: (doc, err) => logger.warn({ err, doc: doc.name }, 'merging document parts failed; retried when they grow again'),
+  })
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const writer = writerOptions(config)
   metrics.beforeScrape.push(() => metrics.updateJobBytes.set(writer.inFlight.bytes))
@@ -105,13 +109,9 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     logger,
     metrics,
     schemaDocs,
-    // Encoded parts for the compute worker (site documents from the load, others from their first compute), merged in the pool as they pile up.
-    rebaseParts: (doc) => {
-      const { parts, throughSeq } = doc.partsSince(-1)
-      pool.merge(parts).then(
-        (merged) => doc.rebase(throughSeq, merged),
-        (err: unknown) => logger.warn({ err, doc: doc.name }, 'merging document parts failed; retried when they grow again'),
-      )
+    // Compute reads of site documents are common: their compute feed starts with the load.
+    created: (doc) => {
+      if (schemaDocs.test(doc.name)) compute.feed(doc)
     },
     onUnload: (doc) => compute.forget(doc),
     merge: (updates) => pool.merge(updates),

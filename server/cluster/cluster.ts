@@ -19,6 +19,7 @@
  * the rest, and if the origin goes silent before saying so, they persist it themselves.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import type { DurableWatermark } from '../documents/durability.ts'
 import type { ClusterMembership, DocumentRegistry } from '../documents/registry.ts'
@@ -73,6 +74,13 @@ const MAX_UNCONFIRMED = 50_000
 
 const now = () => performance.timeOrigin + performance.now()
 
+interface StateDigest {
+  readonly version: number
+  readonly stateVector: Uint8Array
+  readonly clocks: Map<number, number>
+  readonly digest: number
+}
+
 export class ClusterNode implements ClusterMembership {
   readonly nodeId: string
   /**
@@ -97,6 +105,8 @@ export class ClusterNode implements ClusterMembership {
   private durableSeq = 0
   private readonly timer: NodeJS.Timeout
   private lastAntiEntropy = 0
+  /** Per document, its state digest as of its `version` (anti-entropy compares them every pass). */
+  private readonly digests = new WeakMap<SharedDoc, StateDigest>()
   private invalidLogged = 0
   private closed = false
 
@@ -171,13 +181,28 @@ export class ClusterNode implements ClusterMembership {
 
   // ---- anti-entropy ----
 
+  /**
+   * State vector and a digest of the delete set (deletes do not show in a state vector),
+   * cached per version: together they identify the document's state on any node.
+   */
+  private stateDigest(doc: SharedDoc): StateDigest {
+    const cached = this.digests.get(doc)
+    if (cached?.version === doc.version) return cached
+    const stateVector = Y.encodeStateVector(doc.doc)
+    // Yjs writes delete sets sorted and merged, so equal sets give equal bytes.
+    const digest = crc32(Y.encodeStateAsUpdate(doc.doc, stateVector))
+    const state = { version: doc.version, stateVector, clocks: Y.decodeStateVector(stateVector), digest }
+    this.digests.set(doc, state)
+    return state
+  }
+
   private announce(doc: SharedDoc, kind: BusKind, channel: string): void {
-    const state = doc.stateDigest()
+    const state = this.stateDigest(doc)
     this.send(channel, kind, doc.name, state.stateVector, { digest: state.digest })
   }
 
   private answerState(doc: SharedDoc, env: Envelope): void {
-    const mine = doc.stateDigest()
+    const mine = this.stateDigest(doc)
     const theirs = Y.decodeStateVector(env.payload)
     let weHaveMore = false
     let theyHaveMore = false

@@ -18,6 +18,7 @@ import { LRUCache } from 'lru-cache'
 import { Piscina } from 'piscina'
 import type { SharedKv } from '../cluster/kv.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
+import { PartsFeeds } from './parts-feed.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
 
@@ -50,6 +51,14 @@ const SHARED_LEASE_MS = 30_000
 /** How long a node waits for another's result before computing itself (the other may store it under a newer state). */
 const SHARED_WAIT_MS = 10_000
 
+export interface ComputeOptions {
+  /** The cluster's shared cache and leases (Redis), when there is a cluster. */
+  readonly shared: SharedKv | null
+  /** Merges a document's parts off the event loop (the worker pool). */
+  readonly merge: (parts: readonly Uint8Array[]) => Promise<Uint8Array>
+  readonly mergeFailed: (doc: SharedDoc, err: unknown) => void
+}
+
 export class ComputeService {
   private readonly worker: Piscina
   /** What the worker's copy of each document holds (as dispatched; tasks run in order). */
@@ -57,12 +66,16 @@ export class ComputeService {
   private readonly cache: LRUCache<string, Cached, { doc: SharedDoc; job: ComputeJob }>
   /** Computations dispatched and not finished. */
   private active = 0
+  /** What the worker's copies are built from (server/compute/parts-feed.ts). */
+  private readonly feeds: PartsFeeds
+  private readonly shared: SharedKv | null
 
   constructor(
     private readonly metrics: Metrics,
-    /** The cluster's shared cache and leases (Redis), when there is a cluster. */
-    private readonly shared: SharedKv | null = null,
+    opts: ComputeOptions,
   ) {
+    this.shared = opts.shared
+    this.feeds = new PartsFeeds(opts.merge, opts.mergeFailed)
     this.worker = new Piscina({
       filename: new URL(`../workers/compute.worker${ext}`, import.meta.url).href,
       // Started by the first job, not at start-up (most servers never compute; a thread and its
@@ -152,7 +165,7 @@ export class ComputeService {
   }
 
   private dispatch(doc: SharedDoc, replica: string, afterSeq: number, job: ComputeJob, withKey: boolean): Promise<ComputeOutput> {
-    const { parts, throughSeq } = doc.partsSince(afterSeq)
+    const { parts, throughSeq } = this.feeds.since(doc, afterSeq)
     this.sent.set(replica, throughSeq)
     const input: ComputeInput = { key: replica, afterSeq, throughSeq, parts, job, withKey }
     return this.worker.run(input).catch((err: unknown) => {
@@ -165,6 +178,11 @@ export class ComputeService {
   async encodeState(doc: SharedDoc): Promise<Uint8Array> {
     const out = await this.compute(doc, { kind: 'state' })
     return out.value as Uint8Array
+  }
+
+  /** Feeds the worker this document from now on (before its load: the loaded slices become its first parts). */
+  feed(doc: SharedDoc): void {
+    this.feeds.start(doc)
   }
 
   /** The document was unloaded: its copy in the worker is dropped when it is evicted there. */
