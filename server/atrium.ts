@@ -62,7 +62,6 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
   const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
   const cluster = clusterFrom(config, logger, {
-    registry: () => registry,
     durability: groupCommit.watermark,
     persist: (name, update) => groupCommit.enqueue(name, update),
     // With a store all nodes share, the node a change arrived on is the one that stores it.
@@ -196,7 +195,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   }
 }
 
-function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'registry' | 'durability' | 'persist' | 'persistRemote' | 'metrics'>): ClusterNode | null {
+function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics'>): ClusterNode | null {
   const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':')
     return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) }

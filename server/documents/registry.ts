@@ -14,7 +14,11 @@ import { applyStored } from './loader.ts'
 import { SchemaViolation, SiteGuard } from './schema-guard.ts'
 import { SharedDoc, type ClusterOutbox, type Peer, type Publisher, type SharedDocHooks } from './shared-doc.ts'
 
-/** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
+/**
+ * Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel).
+ * The dependency goes this way only: the cluster knows the loaded documents from these
+ * calls and never asks the registry.
+ */
 export interface ClusterMembership extends ClusterOutbox {
   loaded(doc: SharedDoc): void
   unloaded(doc: SharedDoc): void
