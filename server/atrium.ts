@@ -60,6 +60,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
   const shipping = store instanceof ShippingStore ? store : null
   // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
+  // (It is made below, after the cluster its lease comes from; it is only called once an append is durable.)
   const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
   const cluster = clusterFrom(config, logger, {
     durability: groupCommit.watermark,

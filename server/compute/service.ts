@@ -18,9 +18,9 @@ import { LRUCache } from 'lru-cache'
 import { Piscina } from 'piscina'
 import type { SharedKv } from '../cluster/kv.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
-import { PartsFeeds } from './parts-feed.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
+import { PartsFeeds } from './parts-feed.ts'
 
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 
