@@ -37,6 +37,12 @@ export interface CompactionBasis {
   readonly seqs: readonly number[]
 }
 
+/** What a tiered store's `append` resolves with. */
+export interface AppendReceipt {
+  /** Resolves once the appended entries are in the shared store too (never, if the store closes first). */
+  readonly shared: Promise<void>
+}
+
 export interface AppendEntry {
   readonly name: string
   readonly update: Uint8Array
@@ -75,13 +81,10 @@ export interface DocStore {
   readonly shared?: boolean
   load(name: string): Promise<StoredDoc | null>
   /**
-   * Appends every entry in one durable write (group commit). A tiered store resolves with
-   * a receipt that grows with each append; `confirmedReceipt` reaches it once the entries
-   * are in the shared store too.
+   * Appends every entry in one durable write (group commit). A tiered store (a local log
+   * shipped to a shared store) resolves with a receipt that says when they are shipped.
    */
-  append(entries: readonly AppendEntry[]): Promise<number | void>
-  /** Tiered stores: the highest receipt whose entries are confirmed in the shared store. */
-  readonly confirmedReceipt?: number
+  append(entries: readonly AppendEntry[]): Promise<AppendReceipt | void>
   /**
    * Stores `snapshot` (the merge of `basis`'s snapshot and entries) and deletes those
    * entries. Resolves false, having written nothing, when the stored snapshot is no longer

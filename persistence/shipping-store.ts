@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs'
 import { backoffMs } from '../shared/backoff.ts'
-import type { AppendEntry, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
+import type { AppendEntry, AppendReceipt, CompactionBasis, DocInfo, DocStore, ListOptions, StoredDoc, VersionInfo } from './doc-store.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
 import { AtriumError } from '../shared/errors.ts'
 
@@ -68,6 +68,8 @@ export class ShippingStore implements DocStore {
   private coalescedAt = 0
   private sleeper: { resolve: () => void; forWork: boolean } | null = null
   private settledWaiters: { name: string; resolve: () => void }[] = []
+  /** Appends waiting to be shipped: the last outbox key of each, in key order. */
+  private shippedWaiters: { key: number; resolve: () => void }[] = []
   private closed = false
   private readonly loop: Promise<void>
   /** Told of each batch shipped, each failed attempt and each merge of queued entries. */
@@ -96,10 +98,6 @@ export class ShippingStore implements DocStore {
     return this.outbox.bytes >= this.maxQueueBytes
   }
 
-  get confirmedReceipt(): number {
-    return this.outbox.confirmedThrough()
-  }
-
   async load(name: string): Promise<StoredDoc | null> {
     // Queue first, shared store second: an entry shipped (and removed here) in between is
     // then read twice, harmlessly, instead of not at all.
@@ -116,11 +114,14 @@ export class ShippingStore implements DocStore {
     }
   }
 
-  async append(entries: readonly AppendEntry[]): Promise<number> {
+  /** Durable here when it resolves; its receipt's `shared` resolves once MongoDB confirmed every entry up to these. */
+  async append(entries: readonly AppendEntry[]): Promise<AppendReceipt> {
     if (this.queueFull) throw new ShippingQueueFullError(this.outbox.bytes, this.maxQueueBytes)
-    const receipt = await this.outbox.append(entries)
+    const last = await this.outbox.append(entries)
     this.wake()
-    return receipt
+    if (last <= this.outbox.confirmedThrough()) return { shared: Promise.resolve() }
+    // Appends land in key order (the outbox serializes its writes), so the list stays sorted.
+    return { shared: new Promise((resolve) => this.shippedWaiters.push({ key: last, resolve })) }
   }
 
   compact(name: string, snapshot: Uint8Array, stateVector: Uint8Array, basis: CompactionBasis, fence?: number): Promise<boolean> {
@@ -186,6 +187,7 @@ export class ShippingStore implements DocStore {
     this.sleeper?.resolve()
     for (const w of this.settledWaiters) w.resolve()
     this.settledWaiters = []
+    this.shippedWaiters = [] // not shipped: never resolved
     // A shipping attempt in flight ends with its driver timeout; shutdown does not wait that long.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, 2000).unref())])
     await this.outbox.close()
@@ -252,6 +254,10 @@ export class ShippingStore implements DocStore {
     await this.outbox.remove(batch.map((e) => e.key))
     this.observer.shipped?.(batch.length, bytes, (performance.now() - started) / 1000)
     this.onShipped?.(new Map([...groups.keys()].map((name) => [name, 1])))
+    const through = this.outbox.confirmedThrough()
+    let shipped = 0
+    while (shipped < this.shippedWaiters.length && this.shippedWaiters[shipped]!.key <= through) this.shippedWaiters[shipped++]!.resolve()
+    if (shipped > 0) this.shippedWaiters.splice(0, shipped)
     if (this.settledWaiters.length > 0) {
       this.settledWaiters = this.settledWaiters.filter((w) => (this.outbox.has(w.name) ? true : (w.resolve(), false)))
     }

@@ -60,15 +60,23 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
   const shipping = store instanceof ShippingStore ? store : null
+  // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
+  // (It is made below, after the cluster its lease comes from; it is only called once an append is durable.)
+  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
+  const cluster = clusterFrom(config, logger, {
+    durability: groupCommit.watermark,
+    persist: (name, update) => groupCommit.enqueue(name, update),
+    // With a store all nodes share, the node a change arrived on is the one that stores it.
+    persistRemote: store.shared !== true,
+    metrics,
+  })
   // Compaction works on the store every node loads from: with shipping, the shared one.
   const compactionStore = shipping ? shipping.remote : store
   // With a store every node shares, compaction of a document runs on one node at a time.
   // (Merging is deterministic, so a lease that expires under a slow compactor costs work, not data.)
   // A single node (no cluster) needs no lease.
-  const lease = store.shared ? (name: string) => (cluster ? cluster.acquireLease(`compact:${name}`, COMPACTION_LEASE_MS) : Promise.resolve({ release: async () => {} })) : undefined
+  const lease = store.shared && cluster ? (name: string) => cluster.kv.lease(`compact:${name}`, COMPACTION_LEASE_MS) : undefined
   const compactor = new Compactor({ store: compactionStore, pool, threshold: config.COMPACT_THRESHOLD, logger, metrics, lease })
-  // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
-  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
   if (shipping) {
     metrics.beforeScrape.push(() => updateShippingGauges(shipping, metrics))
     shipping.onShipped = (names) => compactor.appended([...names.keys()])
@@ -82,18 +90,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const app = uWS.App()
   const fanout = { sent: (_bytes: number) => {} }
   const publisher = createPublisher(app, metrics, fanout)
-  const cluster = clusterFrom(config, logger, {
-    registry: () => registry,
-    groupCommit,
-    // With a store all nodes share, the node a change arrived on is the one that stores it.
-    persistRemote: store.shared !== true,
-    metrics,
+  const compute = new ComputeService(metrics, {
+    shared: cluster?.kv ?? null,
+    merge: (parts) => pool.merge(parts),
+    mergeFailed: (doc, err) => logger.warn({ err, doc: doc.name }, 'merging document parts failed; retried when they grow again'),
   })
-  const compute = new ComputeService(metrics, () =>
-    cluster?.isUp
-      ? { get: (k) => cluster.cacheGet(k), set: (k, v, ttl) => cluster.cacheSet(k, v, ttl), lease: (k, ttl) => cluster.acquireLease(k, ttl) }
-      : null,
-  )
   const schemaDocs = new RegExp(config.SCHEMA_DOCS)
   const writer = writerOptions(config)
   metrics.beforeScrape.push(() => metrics.updateJobBytes.set(writer.inFlight.bytes))
@@ -109,13 +110,9 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     logger,
     metrics,
     schemaDocs,
-    // Encoded parts for the compute worker (site documents from the load, others from their first compute), merged in the pool as they pile up.
-    rebaseParts: (doc) => {
-      const { parts, throughSeq } = doc.partsSince(-1)
-      pool.merge(parts).then(
-        (merged) => doc.rebase(throughSeq, merged),
-        (err: unknown) => logger.warn({ err, doc: doc.name }, 'merging document parts failed; retried when they grow again'),
-      )
+    // Compute reads of site documents are common: their compute feed starts with the load.
+    created: (doc) => {
+      if (schemaDocs.test(doc.name)) compute.feed(doc)
     },
     onUnload: (doc) => compute.forget(doc),
     merge: (updates) => pool.merge(updates),
@@ -200,7 +197,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   }
 }
 
-function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'registry' | 'groupCommit' | 'persistRemote' | 'metrics'>): ClusterNode | null {
+function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics'>): ClusterNode | null {
   const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':')
     return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) }

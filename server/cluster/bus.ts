@@ -1,7 +1,8 @@
 /**
  * The Redis side of cluster mode: one connection that publishes, one that subscribes
  * (Redis requires a dedicated one), channel bookkeeping and connection state. It moves
- * bytes and knows nothing about documents.
+ * bytes and knows nothing about documents; its publishing connection also carries the
+ * plain commands of server/cluster/kv.ts (leases, the compute cache).
  *
  * While Redis is unreachable nothing is queued: publishes are dropped (anti-entropy
  * repairs the gap once Redis is back), and ioredis reconnects with capped backoff. The set
@@ -12,6 +13,7 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis'
 import { backoffMs } from '../../shared/backoff.ts'
 import type { Logger } from '../log.ts'
+import type { KvCommands } from './kv.ts'
 
 export interface BusOptions {
   /** redis:// or rediss:// URL of a single Redis (or a Sentinel-less primary). */
@@ -29,26 +31,6 @@ export interface BusOptions {
 }
 
 type Client = Redis | Cluster
-
-export interface Lease {
-  /** Fencing token: higher than every earlier holder's. */
-  readonly token: number
-  release(): Promise<void>
-}
-
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-/**
- * Takes the lease if free; returns its fencing token, or false. The token is the Redis
- * server's clock in microseconds: it grows with every grant however many nodes ask (one
- * key lives on one server), and unlike an INCR counter it keeps growing after Redis
- * restarts without persistence — a counter starting again at 1 would be refused by a store
- * that remembers a higher token. Two grants in one microsecond cannot both win SET NX.
- * Built as a decimal string (Lua would print a 16-digit number in exponent form).
- */
-const ACQUIRE = `local t = redis.call('TIME')
-local token = t[1] .. string.format('%06d', tonumber(t[2]))
-if redis.call('SET', KEYS[1], token, 'PX', ARGV[1], 'NX') then return token end
-return false`
 
 export class RedisBus {
   private readonly pub: Client
@@ -140,53 +122,16 @@ export class RedisBus {
     if (gone.length > 0 && this.up) await this.sub.unsubscribe(...gone).catch(() => {})
   }
 
+  /** The publishing connection, for plain commands (server/cluster/kv.ts); usable while `isUp`. */
+  get commands(): KvCommands {
+    return this.pub
+  }
+
   /** Publishes when connected; returns false (dropped) otherwise. */
   publish(channel: string, message: Uint8Array): boolean {
     if (!this.up) return false
     this.pub.publish(channel, Buffer.from(message.buffer, message.byteOffset, message.byteLength)).catch(() => {})
     return true
-  }
-
-  /**
-   * A short exclusive lease on `key` (SET NX PX) with a fencing token (strictly increasing
-   * per key, see ACQUIRE, so a store can refuse a holder whose lease already expired).
-   * Null when another holder has it or Redis is unreachable: the caller skips the work.
-   */
-  async acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
-    if (!this.up) return null
-    const leaseKey = `{${key}}:lease`
-    try {
-      const granted = (await this.pub.eval(ACQUIRE, 1, leaseKey, String(ttlMs))) as string | null
-      if (granted === null) return null
-      const token = Number(granted)
-      return {
-        token,
-        release: async () => {
-          // Only our own lease: after expiry someone else may hold the key.
-          await this.pub.eval(RELEASE, 1, leaseKey, granted).catch(() => {})
-        },
-      }
-    } catch {
-      return null
-    }
-  }
-
-  async cacheGet(key: string): Promise<string | null> {
-    if (!this.up) return null
-    try {
-      return await this.pub.get(key)
-    } catch {
-      return null
-    }
-  }
-
-  async cacheSet(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (!this.up) return false
-    try {
-      return (await this.pub.set(key, value, 'PX', ttlMs)) === 'OK'
-    } catch {
-      return false
-    }
   }
 
   async close(): Promise<void> {

@@ -1,45 +1,44 @@
 /**
  * Cluster mode: any node serves any document, and what one node accepts reaches every node
- * that has the document loaded.
+ * that has the document loaded. Each job is a module of its own:
  *
- *   channels   <prefix>doc:<name>   updates, awareness, anti-entropy requests of a document
- *              <prefix>node:<id>    repairs and replies meant for one node
- *              <prefix>cluster      heartbeats
+ *   channels.ts      where each kind of message travels
+ *   relay.ts         this node's clients' changes out, other nodes' changes in
+ *   anti-entropy.ts  convergence although the bus drops messages
+ *   membership.ts    heartbeats, and the rescue of a silent node's updates (shared storage)
+ *   kv.ts            leases and the compute cache, on the same Redis
  *
- * Each node publishes its own clients' changes once per tick (merged) and applies what
- * others publish; nothing from the bus is ever published again, and a node ignores its own
- * messages. Redis pub/sub is at-most-once, so convergence never depends on it: a node
- * announces a document's state vector and delete-set digest when it loads the document,
- * whenever the bus comes back, and every ANTI_ENTROPY_INTERVAL_MS; a node that holds more
- * sends the difference to that node only, and a node that holds less asks back. Equal
- * states cost one small message and two cached comparisons.
+ * This node composes them and owns what they share: the bus connection (bus.ts), the
+ * documents loaded here, and the decoding and checking of everything that arrives (a node
+ * ignores its own messages, and garbage costs a counter, never a crash).
+ *
+ * Dependencies go one way. The registry tells the cluster what is loaded and its documents
+ * hand over their own changes (ClusterMembership, server/documents/registry.ts); the cluster
+ * never asks the registry. Storage tells it what is durable (the durability watermark) and
+ * is handed what only the cluster will store; it never reaches into the group commit.
  *
  * With shared storage (the store says `shared`), only the node a change arrived on persists
- * it. Its heartbeat says up to which of its updates everything is durable; the others keep
- * the rest, and if the origin goes silent before saying so, they persist it themselves.
+ * it (membership.ts says how the others make sure it did).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import * as Y from 'yjs'
-import type { GroupCommit } from '../documents/group-commit.ts'
-import type { ClusterMembership, DocumentRegistry } from '../documents/registry.ts'
+import type { DurableWatermark } from '../documents/durability.ts'
+import type { ClusterMembership } from '../documents/registry.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import type { Lease } from './bus.ts'
+import { AntiEntropy } from './anti-entropy.ts'
+import { Channels } from './channels.ts'
 import { BusKind, decodeEnvelope, encodeEnvelope, EnvelopeError, type Envelope } from './envelope.ts'
+import { RedisKv, type KvConnection, type SharedKv } from './kv.ts'
+import { Membership } from './membership.ts'
+import { Relay } from './relay.ts'
 
-/** The bytes-moving side (Redis in production; an in-memory hub in unit tests of this logic). */
-export interface BusTransport {
-  readonly isUp: boolean
+/** The bytes-moving side (server/cluster/bus.ts); its connection also carries the shared key-value commands. */
+export interface BusTransport extends KvConnection {
   subscribe(...channels: string[]): Promise<void>
   unsubscribe(...channels: string[]): Promise<void>
   /** Returns false when the message was dropped (bus down). */
   publish(channel: string, message: Uint8Array): boolean
-  acquireLease(key: string, ttlMs: number): Promise<Lease | null>
-  /** A small shared cache (compute results); null when missing or Redis is down. */
-  cacheGet(key: string): Promise<string | null>
-  /** Best effort: resolves false when it could not store. */
-  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -53,8 +52,10 @@ export interface ClusterOptions {
   readonly nodeId?: string | undefined
   readonly prefix: string
   readonly connect: (handlers: BusHandlers) => BusTransport
-  readonly registry: () => DocumentRegistry
-  readonly groupCommit: GroupCommit
+  /** What storage made durable (read only: durability flows from storage to the cluster). */
+  readonly durability: DurableWatermark
+  /** Hands an update to storage: what this node stores although it did not accept it (shared storage: repairs, rescues). */
+  readonly persist: (name: string, update: Uint8Array) => void
   /** False with shared storage. */
   readonly persistRemote: boolean
   readonly antiEntropyIntervalMs: number
@@ -64,15 +65,6 @@ export interface ClusterOptions {
   readonly logger: Logger
   readonly metrics: Metrics
 }
-
-interface Unconfirmed {
-  readonly seq: number
-  readonly doc: string
-  readonly update: Uint8Array
-}
-
-/** Most unconfirmed updates kept per origin node (shared storage only). */
-const MAX_UNCONFIRMED = 50_000
 
 const now = () => performance.timeOrigin + performance.now()
 
@@ -85,19 +77,16 @@ export class ClusterNode implements ClusterMembership {
    */
   readonly busId: string
   readonly persistRemote: boolean
+  /** Leases and the compute cache, on the same Redis. */
+  readonly kv: SharedKv
   private readonly transport: BusTransport
-  /** Per document, per origin node: the awareness client ids that node's clients own. */
-  private readonly remoteAwareness = new Map<string, Map<string, Set<number>>>()
-  /** Other nodes heard from, with when. */
-  private readonly nodes = new Map<string, number>()
-  /** Shared storage: updates from each origin not yet confirmed durable there. */
-  private readonly unconfirmed = new Map<string, Unconfirmed[]>()
-  /** Our own published updates: [seq, group-commit generation that makes them durable]. */
-  private readonly published: [number, number][] = []
-  private seq = 0
-  private durableSeq = 0
+  private readonly channels: Channels
+  private readonly relay: Relay
+  private readonly antiEntropy: AntiEntropy
+  private readonly membership: Membership
+  /** The documents loaded here, as the registry told us. */
+  private readonly docs = new Map<string, SharedDoc>()
   private readonly timer: NodeJS.Timeout
-  private lastAntiEntropy = 0
   private invalidLogged = 0
   private closed = false
 
@@ -105,13 +94,21 @@ export class ClusterNode implements ClusterMembership {
     this.nodeId = opts.nodeId ?? randomUUID()
     this.busId = `${this.nodeId}.${randomBytes(4).toString('hex')}`
     this.persistRemote = opts.persistRemote
+    this.channels = new Channels(opts.prefix, this.busId)
+    const send = this.send.bind(this)
+    const { metrics, logger } = opts
+    // With shared storage, the others store nothing of ours: what they missed, we must have stored.
+    const rescue = opts.persistRemote ? undefined : { durability: opts.durability, persist: opts.persist }
+    this.relay = new Relay({ send, channels: this.channels, metrics })
+    this.antiEntropy = new AntiEntropy({ send, channels: this.channels, metrics, intervalMs: opts.antiEntropyIntervalMs, persist: rescue?.persist })
+    this.membership = new Membership({ send, channels: this.channels, timeoutMs: opts.nodeTimeoutMs, rescue, gone: (id) => this.relay.nodeGone(id, (name) => this.docs.get(name)), logger, metrics })
     this.transport = opts.connect({
       onMessage: (channel, message) => this.receive(channel, message),
       onReady: () => this.busReady(),
-      onDown: () => opts.metrics.redisUp.set(0),
+      onDown: () => metrics.redisUp.set(0),
     })
-    void this.transport.subscribe(this.nodeChannel(this.busId), this.clusterChannel)
-    this.lastAntiEntropy = Date.now()
+    this.kv = new RedisKv(this.transport, opts.prefix)
+    void this.transport.subscribe(this.channels.own, this.channels.cluster)
     this.timer = setInterval(() => this.tick(), opts.heartbeatMs)
     this.timer.unref()
   }
@@ -122,161 +119,54 @@ export class ClusterNode implements ClusterMembership {
 
   /** Other nodes currently heard from. */
   get peers(): string[] {
-    return [...this.nodes.keys()]
+    return this.membership.peers
   }
 
-  private docChannel(name: string): string {
-    return `${this.opts.prefix}doc:${name}`
+  // ---- ClusterMembership (called by the registry and SharedDoc) ----
+
+  loaded(doc: SharedDoc): void {
+    this.docs.set(doc.name, doc)
+    void this.transport.subscribe(this.channels.doc(doc.name)).then(() => {
+      // Subscribed first, so the answers to this announcement reach us.
+      if (this.docs.get(doc.name) === doc) this.antiEntropy.announce(doc)
+    })
   }
 
-  private nodeChannel(id: string): string {
-    return `${this.opts.prefix}node:${id}`
+  unloaded(doc: SharedDoc): void {
+    if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name)
+    void this.transport.unsubscribe(this.channels.doc(doc.name))
+    this.relay.unloaded(doc.name)
   }
 
-  private get clusterChannel(): string {
-    return `${this.opts.prefix}cluster`
+  publishUpdate(doc: SharedDoc, update: Uint8Array): void {
+    const seq = this.relay.publishUpdate(doc, update)
+    if (seq > 0) this.membership.sent(seq)
   }
 
-  private send(channel: string, kind: BusKind, doc: string, payload: Uint8Array, extra: { seq?: number; digest?: number } = {}): boolean {
+  publishAwareness(doc: SharedDoc, update: Uint8Array): void {
+    this.relay.publishAwareness(doc, update)
+  }
+
+  // ---- the bus ----
+
+  private send(channel: string, kind: BusKind, doc: string, payload: Uint8Array, extra: { readonly seq?: number; readonly digest?: number } = {}): boolean {
     const ok = this.transport.publish(channel, encodeEnvelope({ origin: this.busId, kind, doc, payload, sentAt: now(), seq: extra.seq ?? 0, digest: extra.digest ?? 0 }))
     if (ok) this.opts.metrics.busPublished.inc({ kind: KIND_NAMES[kind] })
     else this.opts.metrics.busDropped.inc()
     return ok
   }
 
-  /** A cluster-wide lease (e.g. `compact:<doc>`); null when someone else holds it or Redis is down. */
-  acquireLease(key: string, ttlMs: number): Promise<Lease | null> {
-    return this.transport.acquireLease(`${this.opts.prefix}${key}`, ttlMs)
-  }
-
-  cacheGet(key: string): Promise<string | null> {
-    return this.transport.cacheGet(`${this.opts.prefix}${key}`)
-  }
-
-  cacheSet(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.transport.cacheSet(`${this.opts.prefix}${key}`, value, ttlMs)
-  }
-
-  // ---- ClusterMembership (called by the registry and SharedDoc) ----
-
-  loaded(doc: SharedDoc): void {
-    void this.transport.subscribe(this.docChannel(doc.name)).then(() => {
-      // Subscribed first, so the answers to this announcement reach us.
-      if (this.opts.registry().peek(doc.name) === doc) this.announce(doc, BusKind.state, this.docChannel(doc.name))
-    })
-  }
-
-  unloaded(doc: SharedDoc): void {
-    void this.transport.unsubscribe(this.docChannel(doc.name))
-    this.remoteAwareness.delete(doc.name)
-  }
-
-  publishUpdate(doc: SharedDoc, update: Uint8Array): void {
-    const seq = ++this.seq
-    const sent = this.send(this.docChannel(doc.name), BusKind.update, doc.name, update, { seq })
-    // Durability confirmations only matter where the others do not persist what we send.
-    if (sent && !this.persistRemote) this.published.push([seq, this.opts.groupCommit.enqueuedGeneration])
-  }
-
-  publishAwareness(doc: SharedDoc, update: Uint8Array): void {
-    this.send(this.docChannel(doc.name), BusKind.awareness, doc.name, update)
-  }
-
-  // ---- anti-entropy ----
-
-  private announce(doc: SharedDoc, kind: BusKind, channel: string): void {
-    const state = doc.stateDigest()
-    this.send(channel, kind, doc.name, state.stateVector, { digest: state.digest })
-  }
-
-  private answerState(doc: SharedDoc, env: Envelope): void {
-    const mine = doc.stateDigest()
-    const theirs = Y.decodeStateVector(env.payload)
-    let weHaveMore = false
-    let theyHaveMore = false
-    for (const [client, clock] of mine.clocks) if (clock > (theirs.get(client) ?? 0)) weHaveMore = true
-    for (const [client, clock] of theirs) if (clock > (mine.clocks.get(client) ?? 0)) theyHaveMore = true
-    const deletesDiffer = env.digest !== mine.digest
-    const to = this.nodeChannel(env.origin)
-    if (weHaveMore || deletesDiffer) {
-      const diff = Y.encodeStateAsUpdate(doc.doc, env.payload)
-      if (this.send(to, BusKind.repair, doc.name, diff)) {
-        this.opts.metrics.antiEntropyRepairs.inc({ direction: 'sent' })
-        this.opts.metrics.antiEntropyBytes.inc({ direction: 'sent' }, diff.length)
-      }
-    }
-    // A reply never triggers another reply: two nodes cannot ping-pong.
-    if ((theyHaveMore || deletesDiffer) && env.kind === BusKind.state) this.announce(doc, BusKind.stateReply, to)
-    if (env.kind === BusKind.state) {
-      // The asker may also have missed our clients' awareness (it loaded late, or the bus was down).
-      const awareness = doc.encodeLocalAwareness()
-      if (awareness) this.send(to, BusKind.awareness, doc.name, awareness)
-    }
-  }
-
   private busReady(): void {
     this.opts.metrics.redisUp.set(1)
     // Whatever was published while we could not hear it is repaired now, document by document.
-    for (const doc of this.opts.registry().loaded()) this.announce(doc, BusKind.state, this.docChannel(doc.name))
-    this.lastAntiEntropy = Date.now()
+    this.antiEntropy.pass(this.docs.values())
   }
 
   private tick(): void {
     if (this.closed) return
-    const t = Date.now()
-    this.confirmDurable()
-    this.send(this.clusterChannel, BusKind.heartbeat, '', EMPTY, { seq: this.durableSeq })
-    for (const [id, seen] of this.nodes) if (t - seen > this.opts.nodeTimeoutMs) this.nodeGone(id)
-    this.opts.metrics.clusterNodes.set(this.nodes.size + 1)
-    if (t - this.lastAntiEntropy >= this.opts.antiEntropyIntervalMs && this.transport.isUp) {
-      this.lastAntiEntropy = t
-      for (const doc of this.opts.registry().loaded()) this.announce(doc, BusKind.state, this.docChannel(doc.name))
-    }
+    this.membership.tick()
+    this.antiEntropy.tick(this.docs.values(), this.transport.isUp)
   }
-
-  /** Our highest published seq whose update is durable in the (shared) store. */
-  private confirmDurable(): void {
-    const durable = this.opts.groupCommit.confirmedGeneration
-    let i = 0
-    while (i < this.published.length && this.published[i]![1] <= durable) this.durableSeq = this.published[i++]![0]
-    if (i > 0) this.published.splice(0, i)
-  }
-
-  private heard(origin: string, env: Envelope): void {
-    const known = this.nodes.has(origin)
-    this.nodes.set(origin, Date.now())
-    if (!known) this.opts.logger.info({ node: origin }, 'cluster node joined')
-    if (env.kind === BusKind.heartbeat && !this.persistRemote) {
-      const list = this.unconfirmed.get(origin)
-      if (list) {
-        let i = 0
-        while (i < list.length && list[i]!.seq <= env.seq) i++
-        if (i > 0) list.splice(0, i)
-      }
-    }
-  }
-
-  /** A node went silent: its clients' awareness goes, and (shared storage) we persist what it may not have. */
-  private nodeGone(id: string): void {
-    this.nodes.delete(id)
-    this.opts.logger.warn({ node: id }, 'cluster node gone (no heartbeat)')
-    for (const [docName, byNode] of this.remoteAwareness) {
-      const owned = byNode.get(id)
-      if (!owned) continue
-      byNode.delete(id)
-      this.opts.registry().peek(docName)?.removeRemoteAwareness(owned)
-    }
-    const list = this.unconfirmed.get(id)
-    this.unconfirmed.delete(id)
-    if (list && list.length > 0) {
-      // Idempotent for Yjs: if the origin did store them after all, nothing is lost or doubled in content.
-      for (const { doc, update } of list) this.opts.groupCommit.enqueue(doc, update)
-      this.opts.metrics.busRescuedUpdates.inc(list.length)
-      this.opts.logger.warn({ node: id, updates: list.length }, 'persisted updates a gone node had not confirmed durable')
-    }
-  }
-
-  // ---- receiving ----
 
   private receive(channel: string, message: Uint8Array): void {
     let env: Envelope
@@ -287,55 +177,32 @@ export class ClusterNode implements ClusterMembership {
       return
     }
     if (env.origin === this.busId) return
-    const expected = env.kind === BusKind.heartbeat ? this.clusterChannel : channel === this.nodeChannel(this.busId) ? channel : this.docChannel(env.doc)
-    if (channel !== expected) return this.invalid(channel, new EnvelopeError(`a ${KIND_NAMES[env.kind]} message for ${JSON.stringify(env.doc)} on the wrong channel`))
+    if (!this.channels.fits(channel, env)) return this.invalid(channel, new EnvelopeError(`a ${KIND_NAMES[env.kind]} message for ${JSON.stringify(env.doc)} on the wrong channel`))
     this.opts.metrics.busReceived.inc({ kind: KIND_NAMES[env.kind] })
-    this.heard(env.origin, env)
+    this.membership.heard(env)
     if (env.kind === BusKind.heartbeat) return
-    const doc = this.opts.registry().peek(env.doc)
+    const doc = this.docs.get(env.doc)
     if (!doc) return // not loaded here; it loads from storage and anti-entropy when needed
     try {
       switch (env.kind) {
         case BusKind.update:
-          doc.applyRemoteUpdate(env.payload)
-          this.opts.metrics.busLatency.observe(Math.max(0, now() - env.sentAt) / 1000)
-          if (!this.persistRemote) this.keepUnconfirmed(env)
+          this.relay.receiveUpdate(doc, env)
+          this.membership.keep(env)
           break
         case BusKind.awareness:
-          doc.applyRemoteAwareness(env.payload, this.ownedBy(env.doc, env.origin))
-          this.opts.metrics.busLatency.observe(Math.max(0, now() - env.sentAt) / 1000)
+          this.relay.receiveAwareness(doc, env)
           break
         case BusKind.repair:
-          doc.applyRemoteUpdate(env.payload)
-          this.opts.metrics.antiEntropyRepairs.inc({ direction: 'received' })
-          this.opts.metrics.antiEntropyBytes.inc({ direction: 'received' }, env.payload.length)
-          // Shared storage: a repair is what someone missed on the bus; rare, and Yjs merges
-          // are idempotent, so store it rather than trust that its origin did.
-          if (!this.persistRemote) this.opts.groupCommit.enqueue(env.doc, env.payload)
+          this.antiEntropy.receiveRepair(doc, env)
           break
         case BusKind.state:
         case BusKind.stateReply:
-          this.answerState(doc, env)
+          this.antiEntropy.receiveState(doc, env)
           break
       }
     } catch (err) {
       this.invalid(channel, err as Error)
     }
-  }
-
-  private keepUnconfirmed(env: Envelope): void {
-    let list = this.unconfirmed.get(env.origin)
-    if (!list) this.unconfirmed.set(env.origin, (list = []))
-    list.push({ seq: env.seq, doc: env.doc, update: env.payload })
-    if (list.length > MAX_UNCONFIRMED) list.splice(0, list.length - MAX_UNCONFIRMED)
-  }
-
-  private ownedBy(docName: string, origin: string): Set<number> {
-    let byNode = this.remoteAwareness.get(docName)
-    if (!byNode) this.remoteAwareness.set(docName, (byNode = new Map()))
-    let owned = byNode.get(origin)
-    if (!owned) byNode.set(origin, (owned = new Set()))
-    return owned
   }
 
   private invalid(channel: string, err: Error): void {
@@ -355,5 +222,4 @@ export class ClusterNode implements ClusterMembership {
   }
 }
 
-const EMPTY = new Uint8Array(0)
 const KIND_NAMES: Record<BusKind, string> = { 0: 'update', 1: 'awareness', 2: 'state', 3: 'state_reply', 4: 'repair', 5: 'heartbeat' }

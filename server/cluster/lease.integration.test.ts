@@ -9,10 +9,11 @@ import { createLogger } from '../log.ts'
 import { eventually } from '../../load-tests/harness/clients.ts'
 import { startRedis, stopAllRedis } from '../../load-tests/harness/redis.ts'
 import { RedisBus } from './bus.ts'
+import { RedisKv } from './kv.ts'
 
 afterAll(() => stopAllRedis())
 
-describe('RedisBus lease', () => {
+describe('RedisKv lease', () => {
   it('is exclusive, released by its holder only, and its tokens grow across a Redis restart', async () => {
     const redis = await startRedis()
     let up = false
@@ -25,26 +26,27 @@ describe('RedisBus lease', () => {
       onDown: () => (up = false),
     })
     bus.start()
+    const kv = new RedisKv(bus, 'atrium:')
     try {
       await eventually('bus up', async () => up, (v) => v)
-      const first = (await bus.acquireLease('atrium:compact:d', 5000))!
+      const first = (await kv.lease('compact:d', 5000))!
       expect(first.token).toBeGreaterThan(1.7e15) // microseconds of the Redis clock
       expect(Number.isSafeInteger(first.token)).toBe(true)
-      expect(await bus.acquireLease('atrium:compact:d', 5000)).toBeNull()
-      expect(await bus.acquireLease('atrium:compact:other', 5000)).not.toBeNull()
+      expect(await kv.lease('compact:d', 5000)).toBeNull()
+      expect(await kv.lease('compact:other', 5000)).not.toBeNull()
       await first.release()
-      const second = (await bus.acquireLease('atrium:compact:d', 50))!
+      const second = (await kv.lease('compact:d', 50))!
       expect(second.token).toBeGreaterThan(first.token)
       await new Promise((r) => setTimeout(r, 120)) // real time: the 50 ms TTL itself is under test (Redis expires the key), not a wait for a condition
-      const third = (await bus.acquireLease('atrium:compact:d', 5000))!
+      const third = (await kv.lease('compact:d', 5000))!
       await second.release() // expired holder: must not release the new one
-      expect(await bus.acquireLease('atrium:compact:d', 5000)).toBeNull()
+      expect(await kv.lease('compact:d', 5000)).toBeNull()
       expect(third.token).toBeGreaterThan(second.token)
 
       await redis.stop() // no persistence: every key is gone after the restart
       await redis.start()
       await eventually('bus up again', async () => up, (v) => v)
-      const afterRestart = (await bus.acquireLease('atrium:compact:d', 5000))!
+      const afterRestart = (await kv.lease('compact:d', 5000))!
       expect(afterRestart.token).toBeGreaterThan(third.token)
     } finally {
       await bus.close()

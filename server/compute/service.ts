@@ -14,13 +14,15 @@
  * what that thread has. Compaction and merges keep using the pool.
  */
 import { createHash } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
 import type { Piscina } from 'piscina'
+import { LRUCache } from 'lru-cache'
+import type { SharedKv } from '../cluster/kv.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
 import type { ComputeInput, ComputeJob, ComputeOutput } from '../workers/compute.worker.ts'
 import { createPool } from '../workers/piscina.ts'
 import { AtriumError } from '../../shared/errors.ts'
+import { PartsFeeds } from './parts-feed.ts'
 
 /** A computation failed or found nothing (an export's missing floor): answered 404 with its message. */
 export class ComputeError extends AtriumError {
@@ -46,18 +48,19 @@ interface Cached {
   readonly source: 'computed' | 'shared'
 }
 
-/** The cluster's shared cache (Redis), when there is one. */
-export interface SharedCache {
-  get(key: string): Promise<string | null>
-  set(key: string, value: string, ttlMs: number): Promise<boolean>
-  lease(key: string, ttlMs: number): Promise<{ release(): Promise<void> } | null>
-}
-
 const SHARED_TTL_MS = 10 * 60_000
 const SHARED_MAX_BYTES = 8 * 1024 * 1024
 const SHARED_LEASE_MS = 30_000
 /** How long a node waits for another's result before computing itself (the other may store it under a newer state). */
 const SHARED_WAIT_MS = 10_000
+
+export interface ComputeOptions {
+  /** The cluster's shared cache and leases (Redis), when there is a cluster. */
+  readonly shared: SharedKv | null
+  /** Merges a document's parts off the event loop (the worker pool). */
+  readonly merge: (parts: readonly Uint8Array[]) => Promise<Uint8Array>
+  readonly mergeFailed: (doc: SharedDoc, err: unknown) => void
+}
 
 export class ComputeService {
   private readonly worker: Piscina
@@ -66,11 +69,16 @@ export class ComputeService {
   private readonly cache: LRUCache<string, Cached, { doc: SharedDoc; job: ComputeJob }>
   /** Computations dispatched and not finished. */
   private active = 0
+  /** What the worker's copies are built from (server/compute/parts-feed.ts). */
+  private readonly feeds: PartsFeeds
+  private readonly shared: SharedKv | null
 
   constructor(
     private readonly metrics: Metrics,
-    private readonly shared: () => SharedCache | null = () => null,
+    opts: ComputeOptions,
   ) {
+    this.shared = opts.shared
+    this.feeds = new PartsFeeds(opts.merge, opts.mergeFailed)
     // Started by the first job, not at start-up (most servers never compute; a thread and its
     // warm-up cost memory and CPU), and then kept: it holds the documents' copies.
     this.worker = createPool({ task: 'compute', maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY })
@@ -95,7 +103,7 @@ export class ComputeService {
 
   /** A local cache miss: the cluster's shared cache, else compute (once per state across the cluster). */
   private async fetch(doc: SharedDoc, job: ComputeJob): Promise<Cached> {
-    const shared = this.shared()
+    const shared = this.shared?.isUp ? this.shared : null
     // Single objects are cheap next to a Redis round trip, and a document's JSON is the document
     // itself (megabytes through Redis, parsed back here): shared only for analytics and exports.
     if (!shared || job.kind === 'object' || job.kind === 'json') return this.compute(doc, job)
@@ -127,7 +135,7 @@ export class ComputeService {
     }
   }
 
-  private async fromShared(shared: SharedCache, key: string): Promise<Cached | null> {
+  private async fromShared(shared: SharedKv, key: string): Promise<Cached | null> {
     const text = await shared.get(key)
     if (!text) return null
     const { value, ms } = JSON.parse(text) as { value: unknown; ms: number }
@@ -154,7 +162,7 @@ export class ComputeService {
   }
 
   private dispatch(doc: SharedDoc, replica: string, afterSeq: number, job: ComputeJob, withKey: boolean): Promise<ComputeOutput> {
-    const { parts, throughSeq } = doc.partsSince(afterSeq)
+    const { parts, throughSeq } = this.feeds.since(doc, afterSeq)
     this.sent.set(replica, throughSeq)
     const input: ComputeInput = { key: replica, afterSeq, throughSeq, parts, job, withKey }
     return this.worker.run(input).catch((err: unknown) => {
@@ -167,6 +175,11 @@ export class ComputeService {
   async encodeState(doc: SharedDoc): Promise<Uint8Array> {
     const out = await this.compute(doc, { kind: 'state' })
     return out.value as Uint8Array
+  }
+
+  /** Feeds the worker this document from now on (before its load: the loaded slices become its first parts). */
+  feed(doc: SharedDoc): void {
+    this.feeds.start(doc)
   }
 
   /** The document was unloaded: its copy in the worker is dropped when it is evicted there. */

@@ -4,6 +4,7 @@
  * cluster; the other node serves the shared result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { seed } from '../../client/bots/seed.ts'
 import type { Atrium } from '../atrium.ts'
 import { eventually, provider, synced, until, untilDoc } from '../../load-tests/harness/clients.ts'
@@ -35,10 +36,7 @@ describe('compute cache shared across the cluster', () => {
     await untilDoc(onB.doc, 'everything on b', (d) => d.getMap('objects').size === 2000 && d.getMap('anchors').size > 0 && d.getMap('humans').size > 0)
     // The shared cache is keyed by state: wait until both nodes' copies are in the same one.
     const [docA, docB] = [a.registry.peek('site/shared')!, b.registry.peek('site/shared')!]
-    const sameState = () => {
-      const [x, y] = [docA.stateDigest(), docB.stateDigest()]
-      return x.digest === y.digest && Buffer.from(x.stateVector).equals(Buffer.from(y.stateVector))
-    }
+    const sameState = () => Y.equalSnapshots(Y.snapshot(docA.doc), Y.snapshot(docB.doc)) // state vector and delete set
     await until('a and b hold the same state', sameState, (wake) => {
       for (const d of [docA, docB]) d.doc.on('update', wake)
       return () => {

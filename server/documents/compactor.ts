@@ -8,6 +8,7 @@
  * lease expired harmless: it writes nothing.
  */
 import type { DocStore } from '../../persistence/doc-store.ts'
+import type { Lease } from '../cluster/kv.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { WorkerPool } from '../workers/pool.ts'
@@ -22,7 +23,7 @@ export interface CompactorOptions {
    * Shared storage in cluster mode: a short cluster-wide lease per document, so two nodes
    * never compact the same document at once. Resolves null when another node holds it.
    */
-  readonly lease?: ((name: string) => Promise<{ readonly token?: number; release(): Promise<void> } | null>) | undefined
+  readonly lease?: ((name: string) => Promise<Lease | null>) | undefined
 }
 
 /** `stale`: another compaction wrote first (nothing written, nothing lost); `skipped`: another node holds the lease. */

@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { AppendEntry } from '../../persistence/doc-store.ts'
+import type { AppendEntry, AppendReceipt, DocStore } from '../../persistence/doc-store.ts'
 import { MemoryStore } from '../../persistence/testing/memory-store.ts'
 import { createMetrics } from '../metrics.ts'
 import { eventually } from '../../load-tests/harness/clients.ts'
@@ -86,5 +86,23 @@ describe('GroupCommit', () => {
     for (const u of updates(3)) gc.enqueue('d', u)
     await eventually('the write in flight', async () => store.calls.length, (n) => n === 1, 5000)
     expect(await gc.close(Date.now() + 200)).toBe(3)
+  })
+
+  it('moves its watermark: local once an append is durable, shared once a tiered store says it shipped', async () => {
+    let ship!: () => void
+    const shipped = new Promise<void>((r) => (ship = r))
+    const memory = new MemoryStore()
+    const tiered: DocStore = Object.assign(Object.create(memory) as MemoryStore, {
+      append: async (entries: readonly AppendEntry[]): Promise<AppendReceipt> => (await memory.append(entries), { shared: shipped }),
+    })
+    const gc = new GroupCommit({ store: tiered, intervalMs: 5, logger: pino({ level: 'silent' }), metrics: createMetrics() })
+    for (const u of updates(3)) gc.enqueue('d', u)
+    expect(gc.watermark).toEqual({ handed: 3, local: 0, shared: 0 })
+    await gc.flushed()
+    expect(gc.watermark).toEqual({ handed: 3, local: 3, shared: 0 })
+    ship()
+    await shipped
+    expect(gc.watermark.shared).toBe(3)
+    expect(await gc.close(Date.now() + 1000)).toBe(0)
   })
 })

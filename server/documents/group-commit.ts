@@ -4,10 +4,15 @@
  * a time; whatever arrives meanwhile forms the next group. A failing store keeps every
  * update in memory and retries with capped exponential backoff until it succeeds or the
  * owner closes (and then reports what could not be written).
+ *
+ * What is durable is reported one way, through `watermark` (server/documents/durability.ts):
+ * its marks are this group commit's generations, moved forward when an append is durable and,
+ * with a tiered store, when the store says the append reached the shared store.
  */
 import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
 import { backoffMs, type Backoff } from '../../shared/backoff.ts'
 import { coalesce } from './coalesce.ts'
+import type { DurableWatermark } from './durability.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 
@@ -35,13 +40,9 @@ export class GroupCommit {
   private inFlight: Promise<void> | null = null
   private inFlightNames: ReadonlySet<string> = new Set()
   private inFlightCount = 0
-  /** Generation of the last enqueued update, and the last generation known durable. */
-  private enqueued = 0
-  private durable = 0
+  /** Generations: of the last enqueued update (`handed`), and the last durable here and in the shared store. */
+  private readonly marks = { handed: 0, local: 0, shared: 0 }
   private waiters: Waiter[] = []
-  /** Tiered stores: [generation, receipt] of appends not yet confirmed by the shared store. */
-  private receipts: [number, number][] = []
-  private confirmed = 0
   private failures = 0
   private closed = false
 
@@ -52,31 +53,9 @@ export class GroupCommit {
     return this.failures === 0
   }
 
-  /** Generation of the last enqueued update; `durableGeneration` reaches it once it is durable. */
-  get enqueuedGeneration(): number {
-    return this.enqueued
-  }
-
-  get durableGeneration(): number {
-    return this.durable
-  }
-
-  /**
-   * Generation up to which everything is in the store every node reads: the durable one,
-   * or with a tiered store (local log shipped to MongoDB) the one MongoDB confirmed.
-   */
-  get confirmedGeneration(): number {
-    if (this.opts.store.confirmedReceipt === undefined) return this.durable
-    this.pruneReceipts()
-    return this.confirmed
-  }
-
-  /** Drops the receipts the shared store has confirmed; the list holds only unshipped appends. */
-  private pruneReceipts(): void {
-    const through = this.opts.store.confirmedReceipt ?? 0
-    let i = 0
-    while (i < this.receipts.length && this.receipts[i]![1] <= through) this.confirmed = this.receipts[i++]![0]
-    if (i > 0) this.receipts.splice(0, i)
+  /** What is durable, for readers that must not reach in here (the cluster; client acknowledgements). */
+  get watermark(): DurableWatermark {
+    return this.marks
   }
 
   get pendingUpdates(): number {
@@ -93,15 +72,15 @@ export class GroupCommit {
     if (list) list.push(update)
     else this.pending.set(name, [update])
     this.pendingCount++
-    this.enqueued++
+    this.marks.handed++
     this.opts.metrics.storagePendingUpdates.set(this.pendingCount)
     this.schedule(this.opts.intervalMs)
   }
 
   /** Resolves when everything enqueued before this call is durable. */
   flushed(): Promise<void> {
-    if (this.durable >= this.enqueued) return Promise.resolve()
-    const generation = this.enqueued
+    if (this.marks.local >= this.marks.handed) return Promise.resolve()
+    const generation = this.marks.handed
     const promise = new Promise<void>((resolve) => this.waiters.push({ generation, resolve }))
     this.schedule(0)
     return promise
@@ -123,7 +102,7 @@ export class GroupCommit {
     if (this.pendingCount === 0) return Promise.resolve()
     const batch = this.pending
     const count = this.pendingCount
-    const generation = this.enqueued
+    const generation = this.marks.handed
     this.pending = new Map()
     this.pendingCount = 0
     const entries: AppendEntry[] = []
@@ -134,12 +113,10 @@ export class GroupCommit {
     this.inFlight = this.opts.store.append(entries).then(
       (receipt) => {
         stopTimer()
-        if (typeof receipt === 'number') {
-          this.receipts.push([generation, receipt])
-          this.pruneReceipts()
-        }
         this.failures = 0
-        this.durable = generation
+        this.marks.local = generation
+        if (receipt) void receipt.shared.then(() => (this.marks.shared = Math.max(this.marks.shared, generation)))
+        else this.marks.shared = generation
         this.opts.metrics.storagePendingUpdates.set(this.pendingCount)
         this.waiters = this.waiters.filter((w) => (w.generation <= generation ? (w.resolve(), false) : true))
         this.opts.onDurable?.(entries.map((e) => e.name))

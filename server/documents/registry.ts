@@ -16,7 +16,11 @@ import type { Session } from './session.ts'
 import { SharedDoc, type ClusterOutbox, type Publisher, type SharedDocHooks } from './shared-doc.ts'
 import { AtriumError } from '../../shared/errors.ts'
 
-/** Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel). */
+/**
+ * Cluster mode: told when a document is loaded and unloaded (to (un)subscribe its channel).
+ * The dependency goes this way only: the cluster knows the loaded documents from these
+ * calls and never asks the registry.
+ */
 export interface ClusterMembership extends ClusterOutbox {
   loaded(doc: SharedDoc): void
   unloaded(doc: SharedDoc): void
@@ -44,8 +48,8 @@ export interface RegistryOptions {
   readonly firstSync?: SharedDocHooks['firstSync']
   /** Merges stored updates into one, off the event loop (the worker pool), for a document that only loads merged. */
   readonly merge: (updates: readonly Uint8Array[]) => Promise<Uint8Array>
-  /** Merges a document's encoded parts (kept for compute: from the load for site documents, else from the first compute) when they pile up. */
-  readonly rebaseParts?: ((doc: SharedDoc) => void) | undefined
+  /** Told of each document made, before it loads (compute starts feeding a site document here). */
+  readonly created?: ((doc: SharedDoc) => void) | undefined
   readonly onUnload?: ((doc: SharedDoc) => void) | undefined
 }
 
@@ -125,17 +129,18 @@ export class DocumentRegistry {
 
   private create(name: string): SharedDoc {
     const site = this.opts.schemaDocs?.test(name) === true
-    return new SharedDoc(name, {
+    const doc = new SharedDoc(name, {
       publisher: this.opts.publisher,
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
-      parts: this.opts.rebaseParts ? { eager: site, grown: this.opts.rebaseParts } : undefined,
       awareness: this.opts.awareness,
       firstSync: this.opts.firstSync,
     })
+    this.opts.created?.(doc)
+    return doc
   }
 
   private async load(name: string): Promise<SharedDoc> {

@@ -4,7 +4,6 @@
  * (server/documents/session.ts), so the y-websocket and (later) Hocuspocus framings share it.
  * A session's rights are checked here, where its messages would take effect.
  */
-import { crc32 } from 'node:zlib'
 import * as Y from 'yjs'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
@@ -40,12 +39,6 @@ export interface SharedDocHooks {
    * arrived on stores it and nobody else does.
    */
   readonly persistRemote?: boolean | undefined
-  /**
-   * The document's encoded parts (for compute in workers): kept from the load when `eager`
-   * (site documents, whose compute reads are common), else from the first `partsSince`; told
-   * when they pass PARTS_REBASE_AT, to merge them off the event loop.
-   */
-  readonly parts?: { readonly eager: boolean; readonly grown: (doc: SharedDoc) => void } | undefined
   /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
   readonly writer: WriterOptions
   readonly awareness?: { readonly limits: AwarenessLimits; readonly dropped: (why: Dropped) => void } | undefined
@@ -54,8 +47,6 @@ export interface SharedDocHooks {
 }
 
 let incarnations = 0
-/** Parts kept before they are merged into one (in a worker). */
-export const PARTS_REBASE_AT = 500
 
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
@@ -65,7 +56,7 @@ export class SharedDoc {
   /** The one way client and remote updates reach `doc`. */
   readonly writer: DocWriter
 
-  /** Bumped on every change: cheap cache key for anti-entropy digests. */
+  /** Bumped on every change: a cheap cache key for what is derived from the state (compute results, anti-entropy digests). */
   version = 0
   private batch: Uint8Array[] = []
   /** This node's own changes of the tick, for the cluster bus. */
@@ -80,26 +71,14 @@ export class SharedDoc {
   private fullChunks: Promise<Uint8Array[]> | null = null
   private stateVector: Uint8Array | null = null
   private destroyed = false
-  /**
-   * The document as encoded parts (what was loaded, then every update since), so a worker
-   * can rebuild a consistent copy without an encode on the event loop. `rebase` shrinks it.
-   * Kept only once `keepingParts`: a document nobody computes on does not pay for them.
-   */
-  private parts: Uint8Array[] = []
-  private keepingParts: boolean
-  /** Sequence number of each part: a part covers every update up to its number. */
-  private partSeqs: number[] = []
-  private partSeq = 0
   /** Distinguishes this load of the document from an earlier one (caches key on it and `version`). */
   readonly incarnation = ++incarnations
-  private digest: { readonly version: number; readonly stateVector: Uint8Array; readonly clocks: Map<number, number>; readonly digest: number } | null = null
 
   constructor(
     readonly name: string,
     private readonly hooks: SharedDocHooks,
   ) {
     this.topic = name
-    this.keepingParts = hooks.parts?.eager ?? false
     this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
     this.awareness = new AwarenessRelay(hooks.cluster !== undefined, hooks.awareness?.limits, hooks.awareness?.dropped)
     this.doc.on('update', this.onUpdate)
@@ -108,54 +87,6 @@ export class SharedDoc {
   /** Applies (a slice of) stored state without persisting or publishing it (documents/loader.ts admits it first). */
   loadSlice(update: Uint8Array): void {
     Y.applyUpdate(this.doc, update, Origin.storage)
-    this.addPart(update)
-  }
-
-  private addPart(update: Uint8Array): void {
-    if (!this.keepingParts) return
-    if (this.parts.length > 0 && this.parts.length % PARTS_REBASE_AT === 0) this.hooks.parts?.grown(this)
-    this.parts.push(update)
-    this.partSeqs.push(++this.partSeq)
-  }
-
-  /**
-   * A consistent copy of the document as encoded parts, or only the parts after `afterSeq`
-   * (for a worker whose copy already has everything up to it). Apply them in order.
-   * The first call on a document not keeping parts starts them with one encoding of its
-   * state on the event loop (what a joiner's first sync costs too).
-   */
-  partsSince(afterSeq: number): { parts: Uint8Array[]; throughSeq: number } {
-    if (!this.keepingParts) {
-      this.keepingParts = true
-      this.parts = [Y.encodeStateAsUpdate(this.doc)]
-      this.partSeqs = [++this.partSeq]
-    }
-    // A merged first part covers everything up to its number: sent whole when that is past
-    // `afterSeq` (applying what a copy already has is a no-op for Yjs).
-    const first = this.partSeqs.findIndex((s) => s > afterSeq)
-    return { parts: first < 0 ? [] : this.parts.slice(first), throughSeq: this.partSeq }
-  }
-
-  /** Replaces the parts up to `throughSeq` by their merge (made by a worker). */
-  rebase(throughSeq: number, merged: Uint8Array): void {
-    const count = this.partSeqs.findIndex((s) => s > throughSeq)
-    const n = count < 0 ? this.parts.length : count
-    if (n < 2) return
-    this.parts.splice(0, n, merged)
-    this.partSeqs.splice(0, n, throughSeq)
-  }
-
-  /**
-   * State vector and a digest of the delete set (deletes do not show in a state vector),
-   * cached per version: together they identify the document's state on any node.
-   */
-  stateDigest(): { readonly stateVector: Uint8Array; readonly clocks: Map<number, number>; readonly digest: number } {
-    if (this.digest?.version === this.version) return this.digest
-    const stateVector = Y.encodeStateVector(this.doc)
-    // Yjs writes delete sets sorted and merged, so equal sets give equal bytes.
-    const digest = crc32(Y.encodeStateAsUpdate(this.doc, stateVector))
-    this.digest = { version: this.version, stateVector, clocks: Y.decodeStateVector(stateVector), digest }
-    return this.digest
   }
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -164,7 +95,6 @@ export class SharedDoc {
     this.stateVector = null
     this.version++
     if (origin === Origin.storage) return
-    this.addPart(update)
     const remote = origin === Origin.remote
     if (!remote || this.hooks.persistRemote !== false) this.hooks.persist(this.name, update)
     if (!remote && this.hooks.cluster) this.outbound.push(update)
