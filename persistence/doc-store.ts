@@ -84,6 +84,7 @@ export interface DocStore {
    * Appends every entry in one durable write (group commit). A tiered store (a local log
    * shipped to a shared store) resolves with a receipt that says when they are shipped.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store with one tier resolves with nothing (an async method that returns nothing)
   append(entries: readonly AppendEntry[]): Promise<AppendReceipt | void>
   /**
    * Stores `snapshot` (the merge of `basis`'s snapshot and entries) and deletes those

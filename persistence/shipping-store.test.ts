@@ -77,7 +77,11 @@ describe('ShippingStore', () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     let inFlight = false
-    backend.hook = (op) => (op === 'insertLog' ? ((inFlight = true), gate) : undefined)
+    backend.hook = (op) => {
+      if (op !== 'insertLog') return undefined
+      inFlight = true
+      return gate
+    }
     const receipt = await store.append([{ name: 'd', update: src.next() }, { name: 'e', update: src.next() }])
     let shipped = false
     void receipt.shared.then(() => (shipped = true))
@@ -246,7 +250,11 @@ describe('ShippingStore', () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
     let inFlight = false
-    backend.hook = (op) => (op === 'insertLog' ? ((inFlight = true), gate) : undefined)
+    backend.hook = (op) => {
+      if (op !== 'insertLog') return undefined
+      inFlight = true
+      return gate
+    }
     await store.append([{ name: 'd', update: Uint8Array.of(0, 0) }])
     let settled = false
     void store.settled('d').then(() => (settled = true))

@@ -259,7 +259,9 @@ export class ShippingStore implements DocStore {
     while (shipped < this.shippedWaiters.length && this.shippedWaiters[shipped]!.key <= through) this.shippedWaiters[shipped++]!.resolve()
     if (shipped > 0) this.shippedWaiters.splice(0, shipped)
     if (this.settledWaiters.length > 0) {
-      this.settledWaiters = this.settledWaiters.filter((w) => (this.outbox.has(w.name) ? true : (w.resolve(), false)))
+      const done = this.settledWaiters.filter((w) => !this.outbox.has(w.name))
+      this.settledWaiters = this.settledWaiters.filter((w) => this.outbox.has(w.name))
+      for (const w of done) w.resolve()
     }
   }
 

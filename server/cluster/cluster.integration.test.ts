@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { eventually, provider, synced, until } from '../../load-tests/harness/clients.ts'
+import { eventually, on, provider, synced, until } from '../../load-tests/harness/clients.ts'
 import { freePort, startRedis, stopAllRedis, type RedisServer } from '../../load-tests/harness/redis.ts'
 import { killAllServers, metric as metricAt, startServerProcess, type ServerProcess } from '../../load-tests/harness/server-process.ts'
 import { runLoad } from '../../load-tests/cli/atrium-load.ts'
@@ -58,7 +58,7 @@ function keepEditing(list: Editor[], everyMs = 20): () => void {
   let k = 0
   const timer = setInterval(() => {
     k++
-    list.forEach((e, i) => edit(e, i, k))
+    for (const [i, e] of list.entries()) edit(e, i, k)
   }, everyMs)
   return () => clearInterval(timer)
 }
@@ -126,7 +126,7 @@ describe('cluster mode: three nodes on one Redis', () => {
   it('editors spread over three nodes converge, and awareness crosses nodes and leaves with its client', async () => {
     await startCluster()
     const list = await editors('cluster/converge', 2)
-    for (let k = 0; k < 20; k++) list.forEach((e, i) => edit(e, i, k))
+    for (let k = 0; k < 20; k++) for (const [i, e] of list.entries()) edit(e, i, k)
     await untilConverged(list, 10_000)
     expectEveryEdit(list)
     const sorted = (e: Editor) => [...e.doc.getMap('m').entries()].sort(([a], [b]) => (a < b ? -1 : 1))
@@ -137,9 +137,9 @@ describe('cluster mode: three nodes on one Redis', () => {
     const onC = list[2]!
     onA.p.awareness.setLocalStateField('user', { name: 'alice' })
     const seen = () => (onC.p.awareness.getStates().get(onA.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name === 'alice'
-    await until('awareness on node c', seen, (wake) => (onC.p.awareness.on('change', wake), () => onC.p.awareness.off('change', wake)))
+    await until('awareness on node c', seen, on(onC.p.awareness, 'change'))
     onA.p.destroy()
-    await until('awareness gone on node c', () => !onC.p.awareness.getStates().has(onA.doc.clientID), (wake) => (onC.p.awareness.on('change', wake), () => onC.p.awareness.off('change', wake)))
+    await until('awareness gone on node c', () => !onC.p.awareness.getStates().has(onA.doc.clientID), on(onC.p.awareness, 'change'))
 
     // Each update crossed the bus once per origin publish and was applied remotely.
     expect(await metric(nodes[0]!, 'atrium_bus_messages_received_total')).toBeGreaterThan(0)
@@ -217,7 +217,7 @@ describe('cluster mode: three nodes on one Redis', () => {
     await eventually('node a counts its channel too', () => metric(nodes[0]!, 'atrium_bus_invalid_messages_total'), (v) => v >= 9)
     for (const n of nodes) expect(n.logs.some((l) => l.msg === 'ignored an invalid message on the cluster bus')).toBe(true)
     for (const n of nodes) expect(n.proc.exitCode).toBeNull()
-    list.forEach((e, i) => edit(e, i, 1))
+    for (const [i, e] of list.entries()) edit(e, i, 1)
     await untilConverged(list, 10_000)
   }, 60_000)
 
@@ -231,7 +231,7 @@ describe('cluster mode: three nodes on one Redis', () => {
     open.push(one, two)
     await Promise.all([synced(one), synced(two)])
     one.doc.getMap('m').set('k', 'v')
-    await until('local fan-out', () => two.doc.getMap('m').get('k') === 'v', (wake) => (two.doc.on('update', wake), () => two.doc.off('update', wake)))
+    await until('local fan-out', () => two.doc.getMap('m').get('k') === 'v', on(two.doc, 'update'))
     expect(await metric(n, 'atrium_redis_up')).toBe(0)
     expect(n.proc.exitCode).toBeNull()
   }, 30_000)

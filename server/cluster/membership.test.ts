@@ -16,7 +16,10 @@ function node(rescued: boolean) {
   const durability = { handed: 0, local: 0, shared: 0 }
   const rescue: Rescue = { durability, persist: (doc, update) => persisted.push(`${doc}:${update[0]}`) }
   const membership = new Membership({
-    send: (_channel, kind, _doc, _payload, extra) => (kind === BusKind.heartbeat && heartbeats.push(extra?.seq ?? 0), true),
+    send: (_channel, kind, _doc, _payload, extra) => {
+      if (kind === BusKind.heartbeat) heartbeats.push(extra?.seq ?? 0)
+      return true
+    },
     channels: new Channels('t:', 'me'),
     timeoutMs: 1000,
     rescue: rescued ? rescue : undefined,

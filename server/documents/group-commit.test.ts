@@ -81,7 +81,10 @@ describe('GroupCommit', () => {
 
   it('stops waiting for a write that never answers at the deadline, and reports it unwritten', async () => {
     const store = new FailingStore()
-    store.append = (entries) => (store.calls.push([...entries]), new Promise<void>(() => {})) // a store that hangs
+    store.append = (entries) => {
+      store.calls.push([...entries])
+      return new Promise<void>(() => {}) // a store that hangs
+    }
     const gc = make(store)
     for (const u of updates(3)) gc.enqueue('d', u)
     await eventually('the write in flight', async () => store.calls.length, (n) => n === 1, 5000)
@@ -93,7 +96,10 @@ describe('GroupCommit', () => {
     const shipped = new Promise<void>((r) => (ship = r))
     const memory = new MemoryStore()
     const tiered: DocStore = Object.assign(Object.create(memory) as MemoryStore, {
-      append: async (entries: readonly AppendEntry[]): Promise<AppendReceipt> => (await memory.append(entries), { shared: shipped }),
+      append: async (entries: readonly AppendEntry[]): Promise<AppendReceipt> => {
+        await memory.append(entries)
+        return { shared: shipped }
+      },
     })
     const gc = new GroupCommit({ store: tiered, intervalMs: 5, logger: pino({ level: 'silent' }), metrics: createMetrics() })
     for (const u of updates(3)) gc.enqueue('d', u)

@@ -118,7 +118,9 @@ export class GroupCommit {
         if (receipt) void receipt.shared.then(() => (this.marks.shared = Math.max(this.marks.shared, generation)))
         else this.marks.shared = generation
         this.opts.metrics.storagePendingUpdates.set(this.pendingCount)
-        this.waiters = this.waiters.filter((w) => (w.generation <= generation ? (w.resolve(), false) : true))
+        const done = this.waiters.filter((w) => w.generation <= generation)
+        this.waiters = this.waiters.filter((w) => w.generation > generation)
+        for (const w of done) w.resolve()
         this.opts.onDurable?.(entries.map((e) => e.name))
       },
       (err: unknown) => {
