@@ -22,7 +22,19 @@ describe('atrium-load against an in-process Atrium', () => {
   })
 
   it('runs 5 s over two worker processes with zero loss and a complete report', async () => {
-    const plan = { url: `ws://127.0.0.1:${server.port}`, protocol: 'yws' as const, docs: 2, editorsPerDoc: 8, rate: 5, awarenessHz: 10, payload: 32, durationS: 5, docPrefix: 'it/', workers: 2, replicasPerDoc: 3 }
+    const plan = {
+      url: `ws://127.0.0.1:${server.port}`,
+      protocol: 'yws' as const,
+      docs: 2,
+      editorsPerDoc: 8,
+      rate: 5,
+      awarenessHz: 10,
+      payload: 32,
+      durationS: 5,
+      docPrefix: 'it/',
+      workers: 2,
+      replicasPerDoc: 3,
+    }
     const report: FinalReport = await runLoad(plan)
     expect(report.editors).toBe(16)
     expect(report.updatesSent).toBeGreaterThan(16 * 5 * 5 * 0.8)

@@ -93,7 +93,8 @@ describe('LmdbStore long logs', () => {
     const dir = await mkdtemp(join(tmpdir(), 'atrium-lmdb-'))
     const store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
     try {
-      for (let i = 0; i < 12_000; i += 1000) await store.append(Array.from({ length: 1000 }, (_, j) => ({ name: 'long', update: Uint8Array.of((i + j) % 251) })))
+      for (let i = 0; i < 12_000; i += 1000)
+        await store.append(Array.from({ length: 1000 }, (_, j) => ({ name: 'long', update: Uint8Array.of((i + j) % 251) })))
       const read = (await store.load('long'))!
       expect(read.updates).toHaveLength(12_000)
       expect(read.basis.seqs.at(-1)).toBe(12_000)

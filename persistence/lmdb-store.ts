@@ -16,7 +16,17 @@
  */
 import { mkdirSync } from 'node:fs'
 import { open, type Database, type RootDatabase } from 'lmdb'
-import { newVersionId, StoreClosedError, type VersionInfo, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from './doc-store.ts'
+import {
+  newVersionId,
+  StoreClosedError,
+  type VersionInfo,
+  type AppendEntry,
+  type CompactionBasis,
+  type DocInfo,
+  type DocStore,
+  type ListOptions,
+  type StoredDoc,
+} from './doc-store.ts'
 
 interface SnapshotRecord {
   snapshot: Uint8Array
@@ -211,7 +221,9 @@ export class LmdbStore implements DocStore {
 
   async listVersions(name: string): Promise<VersionInfo[]> {
     this.check()
-    return this.versions.getRange(this.versionRange(name)).map(({ key, value }) => ({ id: key[1], label: value.label, createdAt: value.createdAt, bytes: value.state.length })).asArray
+    return this.versions
+      .getRange(this.versionRange(name))
+      .map(({ key, value }) => ({ id: key[1], label: value.label, createdAt: value.createdAt, bytes: value.state.length })).asArray
   }
 
   async loadVersion(name: string, id: string): Promise<{ info: VersionInfo; state: Uint8Array } | null> {

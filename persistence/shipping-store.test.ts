@@ -22,7 +22,9 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
 })
 
-function shipping(opts: { state?: MemoryLogState; disk?: MemoryOutboxDisk; coalesceEntries?: number; maxQueueBytes?: number; batchEntries?: number; batchBytes?: number } = {}) {
+function shipping(
+  opts: { state?: MemoryLogState; disk?: MemoryOutboxDisk; coalesceEntries?: number; maxQueueBytes?: number; batchEntries?: number; batchBytes?: number } = {},
+) {
   const backend = new MemoryLogBackend(opts.state ?? memoryLogState())
   const remote = new LogStore(backend)
   const outboxDisk = opts.disk ?? { entries: new Map(), lastKey: 0 }
@@ -65,7 +67,9 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000
 }
 
 async function remoteContent(remote: LogStore, name: string): Promise<unknown> {
-  return storedToDoc(await remote.load(name)).getMap('objects').toJSON()
+  return storedToDoc(await remote.load(name))
+    .getMap('objects')
+    .toJSON()
 }
 
 const json = (doc: Y.Doc) => doc.getMap('objects').toJSON()
@@ -82,7 +86,10 @@ describe('ShippingStore', () => {
       inFlight = true
       return gate
     }
-    const receipt = await store.append([{ name: 'd', update: src.next() }, { name: 'e', update: src.next() }])
+    const receipt = await store.append([
+      { name: 'd', update: src.next() },
+      { name: 'e', update: src.next() },
+    ])
     let shipped = false
     void receipt.shared.then(() => (shipped = true))
     // Durable locally, being shipped, not yet confirmed: still queued, receipt not confirmed.
@@ -271,7 +278,13 @@ describe('LMDB outbox', () => {
     const dir = await mkdtemp(join(tmpdir(), 'atrium-outbox-'))
     dirs.push(dir)
     let outbox = openLmdbOutbox(dir, 64 * 1024 ** 2)
-    expect(await outbox.append([{ name: 'a', update: Uint8Array.of(1) }, { name: 'b', update: Uint8Array.of(2) }, { name: 'a', update: Uint8Array.of(3) }])).toBe(3)
+    expect(
+      await outbox.append([
+        { name: 'a', update: Uint8Array.of(1) },
+        { name: 'b', update: Uint8Array.of(2) },
+        { name: 'a', update: Uint8Array.of(3) },
+      ]),
+    ).toBe(3)
     await outbox.remove([1, 2, 3])
     expect(outbox.entries).toBe(0)
     await outbox.append([{ name: 'a', update: Uint8Array.of(4) }])

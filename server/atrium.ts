@@ -62,7 +62,13 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const shipping = store instanceof ShippingStore ? store : null
   // The compactor counts log entries where it compacts: locally, or as they reach the shared store.
   // (It is made below, after the cluster its lease comes from; it is only called once an append is durable.)
-  const groupCommit = new GroupCommit({ store, intervalMs: config.FLUSH_INTERVAL_MS, logger, metrics, onDurable: shipping ? undefined : (names) => compactor.appended(names) })
+  const groupCommit = new GroupCommit({
+    store,
+    intervalMs: config.FLUSH_INTERVAL_MS,
+    logger,
+    metrics,
+    onDurable: shipping ? undefined : (names) => compactor.appended(names),
+  })
   const cluster = clusterFrom(config, logger, {
     durability: groupCommit.watermark,
     persist: (name, update) => groupCommit.enqueue(name, update),
@@ -83,7 +89,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     shipping.observer = {
       shipped: (entries) => metrics.shippedEntries.inc(entries),
       failed: () => metrics.shipFailures.inc(),
-      coalesced: (name, entries, before, after) => logger.info({ doc: name, entries, before, after }, 'merged the queued updates of a document while the shared store is unavailable'),
+      coalesced: (name, entries, before, after) =>
+        logger.info({ doc: name, entries, before, after }, 'merged the queued updates of a document while the shared store is unavailable'),
     }
   }
 
@@ -154,7 +161,9 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
       storageWritable: groupCommit.healthy,
       ...(cluster ? { redis: cluster.isUp ? 'up' : 'down' } : {}),
       ...(mongo ? { mongodb: mongo.up ? 'up' : 'down' } : {}),
-      ...(shipping ? { shippingQueueBelowLimit: !shipping.queueFull, shipping: shipping.shippingHealthy && shipping.outbox.lagMs() < SHIP_LAG_WARN_MS ? 'ok' : 'lagging' } : {}),
+      ...(shipping
+        ? { shippingQueueBelowLimit: !shipping.queueFull, shipping: shipping.shippingHealthy && shipping.outbox.lagMs() < SHIP_LAG_WARN_MS ? 'ok' : 'lagging' }
+        : {}),
     }),
   })
 
@@ -162,7 +171,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     app.listen(config.HOST, config.PORT, (socket) => (socket ? resolvePromise(socket) : reject(new Error(`cannot listen on ${config.HOST}:${config.PORT}`))))
   })
   const port = uWS.us_socket_local_port(listenSocket as never)
-  logger.info({ host: config.HOST, port, store: store.kind, node: cluster?.nodeId, busId: cluster?.busId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) }, 'listening')
+  logger.info(
+    { host: config.HOST, port, store: store.kind, node: cluster?.nodeId, busId: cluster?.busId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) },
+    'listening',
+  )
 
   const close = async () => {
     const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
@@ -174,7 +186,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     if (unflushedUpdates > 0) logger.error({ unflushedUpdates }, 'shutdown deadline passed with updates not yet durable')
     // Durable locally already; shipping what it can now only spares the next start the work.
     await store.drain?.(deadline)
-    if (shipping && shipping.outbox.entries > 0) logger.warn({ entries: shipping.outbox.entries }, 'shutting down with updates not yet shipped to MongoDB; they are durable here and shipped at the next start')
+    if (shipping && shipping.outbox.entries > 0)
+      logger.warn(
+        { entries: shipping.outbox.entries },
+        'shutting down with updates not yet shipped to MongoDB; they are durable here and shipped at the next start',
+      )
     // A compaction in flight is safe to abandon (append-new-then-delete-old): do not overrun the deadline for it.
     await Promise.race([compactor.close(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())])
     await cluster?.close()
@@ -197,7 +213,11 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   }
 }
 
-function clusterFrom(config: Config, logger: Logger, parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics'>): ClusterNode | null {
+function clusterFrom(
+  config: Config,
+  logger: Logger,
+  parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics'>,
+): ClusterNode | null {
   const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':')
     return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) }
@@ -246,7 +266,11 @@ function storageFrom(config: Config, logger: Logger, metrics: Metrics, pool: Wor
     },
   })
   metrics.mongoUp.set(0)
-  if (config.MONGODB_WRITE_CONCERN !== 'majority') log.warn({ w: config.MONGODB_WRITE_CONCERN }, 'MongoDB write concern is not majority: a failover can roll back writes that were already removed from the local queue')
+  if (config.MONGODB_WRITE_CONCERN !== 'majority')
+    log.warn(
+      { w: config.MONGODB_WRITE_CONCERN },
+      'MongoDB write concern is not majority: a failover can roll back writes that were already removed from the local queue',
+    )
   backend.start()
   const store = new ShippingStore({
     outbox: openLmdbOutbox(dataDir),

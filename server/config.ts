@@ -26,40 +26,142 @@ export const ENV_SPEC = {
   DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (needs pino-pretty).' },
-  MAX_MESSAGE_BYTES: { schema: int(1024, 256 * 1024 * 1024).default(8 * 1024 * 1024), doc: 'Largest WebSocket message accepted; larger ones close the connection with 4414 (frames over twice this are dropped by uWebSockets.js: 1006).' },
+  MAX_MESSAGE_BYTES: {
+    schema: int(1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
+    doc: 'Largest WebSocket message accepted; larger ones close the connection with 4414 (frames over twice this are dropped by uWebSockets.js: 1006).',
+  },
   FLUSH_INTERVAL_MS: { schema: int(1, 1000).default(25), doc: 'Group-commit window: an accepted update is on disk at most this long (plus one fsync) later.' },
   DOC_UNLOAD_GRACE_MS: { schema: int(0, 3_600_000).default(10_000), doc: 'How long a document stays loaded after its last client left.' },
-  COMPACT_THRESHOLD: { schema: int(2, 1_000_000).default(500), doc: 'Update-log length of a document that triggers compaction into a snapshot (in a worker thread).' },
+  COMPACT_THRESHOLD: {
+    schema: int(2, 1_000_000).default(500),
+    doc: 'Update-log length of a document that triggers compaction into a snapshot (in a worker thread).',
+  },
   WORKER_THREADS: { schema: int(1, 64).default(2), doc: 'Size of the worker-thread pool (compaction, big encodes).' },
-  MAX_BACKPRESSURE_BYTES: { schema: int(64 * 1024, 1024 ** 3).default(16 * 1024 * 1024), doc: 'Outbound bytes buffered for one socket before it is closed as too slow (it reconnects and resyncs).' },
-  MAX_OUTBOUND_BYTES: { schema: int(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024), doc: 'Bytes buffered for all sockets of the node together; past it, the sockets holding the most are closed with 4509 (they reconnect and resync).' },
-  PRELOAD_QUEUE_MESSAGES: { schema: int(1, 100_000).default(1000), doc: 'Messages buffered per connection while its document loads (and at most 2 × MAX_MESSAGE_BYTES of them); past it 4508.' },
-  MAX_UPDATE_STRUCTS: { schema: int(1000, 10_000_000).default(300_000), doc: 'Most structs (inserted items, deleted runs, GC markers) in one client update; more is refused with 4413.' },
-  MAX_UPDATE_NEW_CLIENTS: { schema: int(1, 1_000_000).default(5000), doc: 'Most client ids one update may add to a document (each costs memory and bytes in every joiner\'s state vector); more is refused with 4413.' },
-  MAX_CONNECTION_NEW_CLIENTS: { schema: int(1, 10_000_000).default(20_000), doc: 'Most client ids one connection may add over its life; past it, its updates are refused with 4413.' },
-  MAX_UPDATE_DELETE_RANGES: { schema: int(100, 10_000_000).default(100_000), doc: 'Most deleted ranges in one update after merging duplicates and overlaps (four times as many before); more is refused with 4413.' },
-  MAX_UPDATE_CONFLICT_STEPS: { schema: int(10_000, 1_000_000_000).default(1_000_000), doc: 'Conflict-scan steps (Yjs placing concurrent inserts at one position) one update may cost, plus 128 per struct of the update; more is refused with 4413. A million steps is about 60 ms of Yjs.' },
-  MAX_REST_JSON_BYTES: { schema: int(1024, 1024 ** 3).default(16 * 1024 * 1024), doc: 'Largest document served as JSON by GET /api/documents/<name> (built in the compute worker); larger ones answer 413.' },
-  MAX_AWARENESS_STATE_BYTES: { schema: int(256, 1024 * 1024).default(32 * 1024), doc: 'Largest awareness state (one client\'s presence, as JSON); a larger one closes the connection with 4415.' },
-  MAX_AWARENESS_IDS: { schema: int(1, 1000).default(8), doc: 'Awareness client ids one connection may hold in a document; states for more are dropped (and counted).' },
-  MAX_UPDATE_WORK_MS: { schema: int(10, 600_000).default(10_000), doc: 'Most work, in milliseconds as modelled before applying, one client update may cost; more is refused with 4413. Work over a few milliseconds is done in slices, never blocking the event loop.' },
+  MAX_BACKPRESSURE_BYTES: {
+    schema: int(64 * 1024, 1024 ** 3).default(16 * 1024 * 1024),
+    doc: 'Outbound bytes buffered for one socket before it is closed as too slow (it reconnects and resyncs).',
+  },
+  MAX_OUTBOUND_BYTES: {
+    schema: int(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
+    doc: 'Bytes buffered for all sockets of the node together; past it, the sockets holding the most are closed with 4509 (they reconnect and resync).',
+  },
+  PRELOAD_QUEUE_MESSAGES: {
+    schema: int(1, 100_000).default(1000),
+    doc: 'Messages buffered per connection while its document loads (and at most 2 × MAX_MESSAGE_BYTES of them); past it 4508.',
+  },
+  MAX_UPDATE_STRUCTS: {
+    schema: int(1000, 10_000_000).default(300_000),
+    doc: 'Most structs (inserted items, deleted runs, GC markers) in one client update; more is refused with 4413.',
+  },
+  MAX_UPDATE_NEW_CLIENTS: {
+    schema: int(1, 1_000_000).default(5000),
+    doc: "Most client ids one update may add to a document (each costs memory and bytes in every joiner's state vector); more is refused with 4413.",
+  },
+  MAX_CONNECTION_NEW_CLIENTS: {
+    schema: int(1, 10_000_000).default(20_000),
+    doc: 'Most client ids one connection may add over its life; past it, its updates are refused with 4413.',
+  },
+  MAX_UPDATE_DELETE_RANGES: {
+    schema: int(100, 10_000_000).default(100_000),
+    doc: 'Most deleted ranges in one update after merging duplicates and overlaps (four times as many before); more is refused with 4413.',
+  },
+  MAX_UPDATE_CONFLICT_STEPS: {
+    schema: int(10_000, 1_000_000_000).default(1_000_000),
+    doc: 'Conflict-scan steps (Yjs placing concurrent inserts at one position) one update may cost, plus 128 per struct of the update; more is refused with 4413. A million steps is about 60 ms of Yjs.',
+  },
+  MAX_REST_JSON_BYTES: {
+    schema: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
+    doc: 'Largest document served as JSON by GET /api/documents/<name> (built in the compute worker); larger ones answer 413.',
+  },
+  MAX_AWARENESS_STATE_BYTES: {
+    schema: int(256, 1024 * 1024).default(32 * 1024),
+    doc: "Largest awareness state (one client's presence, as JSON); a larger one closes the connection with 4415.",
+  },
+  MAX_AWARENESS_IDS: {
+    schema: int(1, 1000).default(8),
+    doc: 'Awareness client ids one connection may hold in a document; states for more are dropped (and counted).',
+  },
+  MAX_UPDATE_WORK_MS: {
+    schema: int(10, 600_000).default(10_000),
+    doc: 'Most work, in milliseconds as modelled before applying, one client update may cost; more is refused with 4413. Work over a few milliseconds is done in slices, never blocking the event loop.',
+  },
   IDLE_TIMEOUT_S: { schema: int(8, 960).default(120), doc: 'Close a socket that sent nothing (not even a pong) for this long.' },
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Upper bound for a graceful shutdown before the process exits anyway.' },
-  REDIS_URL: { schema: z.string().regex(/^rediss?:\/\/\S+$/).optional(), doc: 'Turns cluster mode on: redis:// or rediss:// URL of the Redis whose pub/sub links the nodes.' },
-  REDIS_CLUSTER_NODES: { schema: z.string().regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/).optional(), doc: 'Cluster mode on Redis Cluster: comma-separated host:port seed nodes (instead of REDIS_URL).' },
-  REDIS_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/).default('atrium:'), doc: 'Prefix of every Redis channel and key, so deployments can share a Redis.' },
-  NODE_ID: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), doc: 'This node\'s name in the cluster (default: a random UUID per start).' },
-  ANTI_ENTROPY_INTERVAL_MS: { schema: int(100, 3_600_000).default(10_000), doc: 'How often a node compares each loaded document\'s state with the other nodes (also done on load and whenever Redis comes back).' },
+  REDIS_URL: {
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/)
+      .optional(),
+    doc: 'Turns cluster mode on: redis:// or rediss:// URL of the Redis whose pub/sub links the nodes.',
+  },
+  REDIS_CLUSTER_NODES: {
+    schema: z
+      .string()
+      .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/)
+      .optional(),
+    doc: 'Cluster mode on Redis Cluster: comma-separated host:port seed nodes (instead of REDIS_URL).',
+  },
+  REDIS_PREFIX: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/)
+      .default('atrium:'),
+    doc: 'Prefix of every Redis channel and key, so deployments can share a Redis.',
+  },
+  NODE_ID: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
+    doc: "This node's name in the cluster (default: a random UUID per start).",
+  },
+  ANTI_ENTROPY_INTERVAL_MS: {
+    schema: int(100, 3_600_000).default(10_000),
+    doc: "How often a node compares each loaded document's state with the other nodes (also done on load and whenever Redis comes back).",
+  },
   CLUSTER_HEARTBEAT_MS: { schema: int(50, 60_000).default(1000), doc: 'Heartbeat period on the cluster channel.' },
-  CLUSTER_NODE_TIMEOUT_MS: { schema: int(200, 600_000).default(5000), doc: 'A node not heard from for this long counts as gone: its clients\' awareness is removed.' },
-  SCHEMA_DOCS: { schema: z.string().min(1).max(500).refine(isRegExp, 'not a valid regular expression').default('^site/'), doc: 'Regular expression of the document names whose client updates are checked against the site schema (shared/schema); `^$` checks none.' },
-  MONGODB_URL: { schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/).optional(), doc: 'Turns MongoDB mode on: mongodb:// or mongodb+srv:// URL. Documents live in MongoDB (shared by every node); DATA_DIR keeps the local write-ahead log shipped to it.' },
-  MONGODB_DB: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('atrium'), doc: 'MongoDB database name.' },
-  MONGODB_WRITE_CONCERN: { schema: z.string().regex(/^(majority|[1-9]\d?)$/).default('majority'), doc: 'Write concern `w` of every MongoDB write: majority or a number of members (at least 1: writes must be acknowledged).' },
+  CLUSTER_NODE_TIMEOUT_MS: {
+    schema: int(200, 600_000).default(5000),
+    doc: "A node not heard from for this long counts as gone: its clients' awareness is removed.",
+  },
+  SCHEMA_DOCS: {
+    schema: z.string().min(1).max(500).refine(isRegExp, 'not a valid regular expression').default('^site/'),
+    doc: 'Regular expression of the document names whose client updates are checked against the site schema (shared/schema); `^$` checks none.',
+  },
+  MONGODB_URL: {
+    schema: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/\S+$/)
+      .optional(),
+    doc: 'Turns MongoDB mode on: mongodb:// or mongodb+srv:// URL. Documents live in MongoDB (shared by every node); DATA_DIR keeps the local write-ahead log shipped to it.',
+  },
+  MONGODB_DB: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/)
+      .default('atrium'),
+    doc: 'MongoDB database name.',
+  },
+  MONGODB_WRITE_CONCERN: {
+    schema: z
+      .string()
+      .regex(/^(majority|[1-9]\d?)$/)
+      .default('majority'),
+    doc: 'Write concern `w` of every MongoDB write: majority or a number of members (at least 1: writes must be acknowledged).',
+  },
   MONGODB_JOURNAL: { schema: bool.default(true), doc: 'Whether MongoDB writes wait for the on-disk journal (write concern `j`).' },
-  MONGODB_TIMEOUT_MS: { schema: int(100, 120_000).default(5000), doc: 'MongoDB server-selection and connect timeout: how long an operation waits for an unreachable MongoDB before it fails.' },
-  SHIP_BATCH_BYTES: { schema: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024), doc: 'MongoDB mode: largest batch of the local log shipped in one insertMany.' },
-  SHIP_QUEUE_MAX_BYTES: { schema: int(1024 * 1024, 32 * 1024 ** 3).default(1024 ** 3), doc: 'MongoDB mode: bound of the local shipping queue on disk; past it new updates wait in memory (retried) and /readyz fails.' },
+  MONGODB_TIMEOUT_MS: {
+    schema: int(100, 120_000).default(5000),
+    doc: 'MongoDB server-selection and connect timeout: how long an operation waits for an unreachable MongoDB before it fails.',
+  },
+  SHIP_BATCH_BYTES: {
+    schema: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+    doc: 'MongoDB mode: largest batch of the local log shipped in one insertMany.',
+  },
+  SHIP_QUEUE_MAX_BYTES: {
+    schema: int(1024 * 1024, 32 * 1024 ** 3).default(1024 ** 3),
+    doc: 'MongoDB mode: bound of the local shipping queue on disk; past it new updates wait in memory (retried) and /readyz fails.',
+  },
 } as const
 
 type Spec = typeof ENV_SPEC

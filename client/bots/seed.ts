@@ -70,7 +70,13 @@ export async function seed(flags: z.infer<typeof Flags>, log: (line: string) => 
       verify.destroy()
     }
     const ms = performance.now() - started
-    log(`seeded ${flags.doc}: ${flags.objects} objects (${Object.entries(summary.counts).map(([t, n]) => `${n} ${t}`).join(', ')}) on ${summary.floors} floors, ${summary.anchors} anchors, ${summary.humans} humans in ${(ms / 1000).toFixed(1)} s; ${(Y.encodeStateAsUpdate(doc).length / 1024 / 1024).toFixed(1)} MiB`)
+    log(
+      `seeded ${flags.doc}: ${flags.objects} objects (${Object.entries(summary.counts)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(
+          ', ',
+        )}) on ${summary.floors} floors, ${summary.anchors} anchors, ${summary.humans} humans in ${(ms / 1000).toFixed(1)} s; ${(Y.encodeStateAsUpdate(doc).length / 1024 / 1024).toFixed(1)} MiB`,
+    )
   } finally {
     p.destroy()
   }

@@ -34,7 +34,11 @@ const CLIENTS = Number(values.clients)
 const RATE = Number(values.rate)
 const DURATION_S = Number(values.duration)
 const WARMUP_S = Number(values.warmup)
-for (const [k, v] of [['clients', CLIENTS], ['rate', RATE], ['duration', DURATION_S]] as const) {
+for (const [k, v] of [
+  ['clients', CLIENTS],
+  ['rate', RATE],
+  ['duration', DURATION_S],
+] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`)
 }
 

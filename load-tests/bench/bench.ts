@@ -41,8 +41,12 @@ interface Target {
 }
 
 async function startPeer(script: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./peers/${script}.ts`, import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const port = await new Promise<number>((resolve) => createInterface({ input: proc.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port)))
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./peers/${script}.ts`, import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const port = await new Promise<number>((resolve) =>
+    createInterface({ input: proc.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port)),
+  )
   return { proc, port }
 }
 
@@ -94,7 +98,9 @@ const fmt = (m: Awaited<ReturnType<typeof measured>>): Row => ({
   cpuUsPerDelivery: +m.cpuUsPerDelivery.toFixed(2),
   generatorCpu: Math.round(m.report.generatorCpuPct),
   converged: m.report.convergence.converged ? 'yes' : 'NO',
-  ...(m.report.poseLatencyMs.count > 0 ? { poseP50: m.report.poseLatencyMs.p50, poseP99: m.report.poseLatencyMs.p99, poses: m.report.poseLatencyMs.count } : {}),
+  ...(m.report.poseLatencyMs.count > 0
+    ? { poseP50: m.report.poseLatencyMs.p50, poseP99: m.report.poseLatencyMs.p99, poses: m.report.poseLatencyMs.count }
+    : {}),
 })
 
 type Scenario = (t: Target, prefix: string) => Promise<Row>
@@ -112,7 +118,9 @@ const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean 
       for (let step = 0, rate = 10; step < (quick ? 3 : 8); step++, rate *= 1.6) {
         const m = await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate, durationS: D(5), docPrefix: `${prefix}${step}/` })
         const ok = m.report.latencyMs.p99 <= 100 && m.report.lossPct <= 0.1 && m.report.convergence.converged
-        process.stderr.write(`    rate ${rate.toFixed(1)}: ${Math.round(m.report.deliveriesPerSecond)}/s p99 ${m.report.latencyMs.p99} loss ${m.report.lossPct.toFixed(3)} gen ${Math.round(m.report.generatorCpuPct)}%\n`)
+        process.stderr.write(
+          `    rate ${rate.toFixed(1)}: ${Math.round(m.report.deliveriesPerSecond)}/s p99 ${m.report.latencyMs.p99} loss ${m.report.lossPct.toFixed(3)} gen ${Math.round(m.report.generatorCpuPct)}%\n`,
+        )
         if (!ok) break
         best = { ...fmt(m), rate: +rate.toFixed(1) }
         if (m.report.generatorCpuPct > 160) {
@@ -175,7 +183,13 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
   const doc = new Y.Doc()
   const map = doc.getMap('objects')
   doc.transact(() => {
-    for (let i = 0; i < objects; i++) map.set(`o${i}`, { type: i % 50 === 0 ? 'floor' : 'component', parentId: `f${Math.floor(i / 50)}`, name: `Object ${i}`, pos: [i % 100, Math.floor(i / 100) % 100, 0] })
+    for (let i = 0; i < objects; i++)
+      map.set(`o${i}`, {
+        type: i % 50 === 0 ? 'floor' : 'component',
+        parentId: `f${Math.floor(i / 50)}`,
+        name: `Object ${i}`,
+        pos: [i % 100, Math.floor(i / 100) % 100, 0],
+      })
   })
   const update = Y.encodeStateAsUpdate(doc)
   const seeder = new WebSocket(t.protocol === 'hocuspocus' ? t.url : `${t.url}/${docName}`)
@@ -186,14 +200,28 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
   // The seeder stays connected, so every server keeps the document loaded in memory.
   const times: number[] = []
   for (let i = 0; i < 6; i++) {
-    const e = new Editor({ url: t.url, docName, protocol: t.protocol, index: i, replica: false, payload: 0, stamps: new StampCache(), events: { delivery: () => {}, error: () => {} } })
+    const e = new Editor({
+      url: t.url,
+      docName,
+      protocol: t.protocol,
+      index: i,
+      replica: false,
+      payload: 0,
+      stamps: new StampCache(),
+      events: { delivery: () => {}, error: () => {} },
+    })
     await e.connect(120_000)
     if (i > 0) times.push(e.syncedAfterMs!) // the first join waits for the seed to land
     e.close()
   }
   seeder.close()
   times.sort((a, b) => a - b)
-  return { objects, updateMiB: +(update.length / 2 ** 20).toFixed(2), medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1), maxMs: +times[times.length - 1]!.toFixed(1) }
+  return {
+    objects,
+    updateMiB: +(update.length / 2 ** 20).toFixed(2),
+    medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1),
+    maxMs: +times[times.length - 1]!.toFixed(1),
+  }
 }
 
 /** This commit against `--before`, figure by figure (lower is better but for deliveries/s). */
@@ -233,7 +261,8 @@ async function main() {
   const commit = execSync('git rev-parse --short HEAD').toString().trim()
   const table = renderTable(results, { date: new Date().toISOString().slice(0, 10), commit })
   if (beforeRef) console.log(`${table}\n\n${beforeLines(results, beforeRef).join('\n')}`)
-  else if (quick || only) console.log(table) // a partial or smoke run never overwrites the recorded figures
+  else if (quick || only)
+    console.log(table) // a partial or smoke run never overwrites the recorded figures
   else {
     const path = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url))
     writeFileSync(path, splice(readFileSync(path, 'utf8'), table))

@@ -12,10 +12,24 @@ import { cpuSeconds } from './proc.ts'
 
 async function main() {
   const redis = await startRedis()
-  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startServerProcess({ REDIS_URL: redis.url, NODE_ID: id, LOG_LEVEL: 'info' }, undefined, { built: true })))
+  const nodes = await Promise.all(
+    ['a', 'b', 'c'].map((id) => startServerProcess({ REDIS_URL: redis.url, NODE_ID: id, LOG_LEVEL: 'info' }, undefined, { built: true })),
+  )
   try {
     const cpu0 = nodes.map((n) => cpuSeconds(n.proc.pid!))
-    const r = await runLoad({ url: nodes.map((n) => n.wsUrl).join(','), protocol: 'yws', docs: 1, editorsPerDoc: 50, rate: 10, awarenessHz: 0, payload: 0, durationS: 20, docPrefix: `bench-cluster/${Date.now().toString(36)}/`, workers: 2, replicasPerDoc: 3 })
+    const r = await runLoad({
+      url: nodes.map((n) => n.wsUrl).join(','),
+      protocol: 'yws',
+      docs: 1,
+      editorsPerDoc: 50,
+      rate: 10,
+      awarenessHz: 0,
+      payload: 0,
+      durationS: 20,
+      docPrefix: `bench-cluster/${Date.now().toString(36)}/`,
+      workers: 2,
+      replicasPerDoc: 3,
+    })
     const cpu = nodes.map((n, i) => cpuSeconds(n.proc.pid!) - cpu0[i]!)
     const bus = await Promise.all(
       nodes.map(async (n) => {

@@ -68,7 +68,9 @@ async function computeRows(): Promise<string[]> {
         const coldLag = await lag(server.httpUrl)
         const cached: number[] = []
         for (let i = 0; i < 20; i++) cached.push(await timed(url))
-        rows.push(`| ${label} | ${objects.toLocaleString('en')} | ${first.toFixed(0)} ms | ${median(cold).toFixed(0)} ms | ${median(cached).toFixed(1)} ms | ${firstLag.p99.toFixed(1)} / ${firstLag.max.toFixed(1)} ms | ${coldLag.p99.toFixed(1)} / ${coldLag.max.toFixed(1)} ms |`)
+        rows.push(
+          `| ${label} | ${objects.toLocaleString('en')} | ${first.toFixed(0)} ms | ${median(cold).toFixed(0)} ms | ${median(cached).toFixed(1)} ms | ${firstLag.p99.toFixed(1)} / ${firstLag.max.toFixed(1)} ms | ${coldLag.p99.toFixed(1)} / ${coldLag.max.toFixed(1)} ms |`,
+        )
       }
       editor.destroy()
     }
@@ -79,7 +81,9 @@ async function computeRows(): Promise<string[]> {
 }
 
 console.log('\nAnalytics and SVG export over REST (server process from the build; median of 5 after-edit and 20 cached requests)\n')
-console.log('| job | objects | first request (worker builds its copy) | after an edit (cache miss) | cached | server event-loop delay p99 / max: first | … after edits |')
+console.log(
+  '| job | objects | first request (worker builds its copy) | after an edit (cache miss) | cached | server event-loop delay p99 / max: first | … after edits |',
+)
 console.log('|---|---|---|---|---|---|---|')
 for (const row of await computeRows()) console.log(row)
 process.exit(0)

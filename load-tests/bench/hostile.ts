@@ -110,7 +110,11 @@ function importDoc(v: Variant, dataDir: string, name: string, update: Uint8Array
   try {
     execFileSync(process.execPath, args, { env: { PATH: process.env.PATH, DATA_DIR: dataDir }, stdio: 'ignore' })
   } catch {
-    execFileSync(process.execPath, args.filter((a) => a !== '--force'), { env: { PATH: process.env.PATH, DATA_DIR: dataDir }, stdio: 'ignore' })
+    execFileSync(
+      process.execPath,
+      args.filter((a) => a !== '--force'),
+      { env: { PATH: process.env.PATH, DATA_DIR: dataDir }, stdio: 'ignore' },
+    )
   }
 }
 
@@ -302,9 +306,19 @@ const CASES: Case[] = [
       await within(() => objectsOf(watcher.doc).size === 20_000)
       watcher.destroy()
       const t = performance.now()
-      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${s.httpUrl}/api/documents/${encodeURIComponent('site/json')}`).then(async (r) => ({ status: r.status, bytes: (await r.arrayBuffer()).byteLength }))))
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`${s.httpUrl}/api/documents/${encodeURIComponent('site/json')}`).then(async (r) => ({
+            status: r.status,
+            bytes: (await r.arrayBuffer()).byteLength,
+          })),
+        ),
+      )
       up.destroy()
-      return `${answers.map((a) => a.status).join(',').replace(/(200,)+200/, '10 × 200')} in ${Math.round(performance.now() - t)} ms, ${kib(answers[0]!.bytes)} each`
+      return `${answers
+        .map((a) => a.status)
+        .join(',')
+        .replace(/(200,)+200/, '10 × 200')} in ${Math.round(performance.now() - t)} ms, ${kib(answers[0]!.bytes)} each`
     },
   },
   {
@@ -382,6 +396,8 @@ console.log('|---|---|---|---|---|---|')
 for (const c of CASES) {
   const [b, a] = [rows.find((r) => r.name === c.name && r.variant.startsWith('before')), rows.find((r) => r.name === c.name && r.variant === 'after')]
   if (!b || !a) continue
-  console.log(`| ${c.name} | ${c.size} | ${fmt(b.worstMs)} → ${fmt(a.worstMs)} | ${b.peakMiB.toFixed(0)} → ${a.peakMiB.toFixed(0)} MiB | ${b.outcome} | ${a.outcome} |`)
+  console.log(
+    `| ${c.name} | ${c.size} | ${fmt(b.worstMs)} → ${fmt(a.worstMs)} | ${b.peakMiB.toFixed(0)} → ${a.peakMiB.toFixed(0)} MiB | ${b.outcome} | ${a.outcome} |`,
+  )
 }
 process.exit(0)

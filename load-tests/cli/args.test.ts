@@ -3,8 +3,48 @@ import { parseCli, UsageError } from './args.ts'
 
 describe('atrium-load flags', () => {
   it('fills defaults and reads every flag', () => {
-    const o = parseCli(['--url', 'ws://127.0.0.1:1234/', '--docs', '3', '--editors-per-doc', '7', '--rate', '2.5', '--awareness-hz', '90', '--payload', '64', '--duration', '5', '--protocol', 'hocuspocus', '--workers', '2', '--json', 'r.json', '--max-p99', '5', '--max-loss', '0.1', '--ramp', '--doc-prefix', 'x/'])
-    expect(o.plan).toMatchObject({ url: 'ws://127.0.0.1:1234', docs: 3, editorsPerDoc: 7, rate: 2.5, awarenessHz: 90, payload: 64, durationS: 5, protocol: 'hocuspocus', workers: 2, docPrefix: 'x/', replicasPerDoc: 3 })
+    const o = parseCli([
+      '--url',
+      'ws://127.0.0.1:1234/',
+      '--docs',
+      '3',
+      '--editors-per-doc',
+      '7',
+      '--rate',
+      '2.5',
+      '--awareness-hz',
+      '90',
+      '--payload',
+      '64',
+      '--duration',
+      '5',
+      '--protocol',
+      'hocuspocus',
+      '--workers',
+      '2',
+      '--json',
+      'r.json',
+      '--max-p99',
+      '5',
+      '--max-loss',
+      '0.1',
+      '--ramp',
+      '--doc-prefix',
+      'x/',
+    ])
+    expect(o.plan).toMatchObject({
+      url: 'ws://127.0.0.1:1234',
+      docs: 3,
+      editorsPerDoc: 7,
+      rate: 2.5,
+      awarenessHz: 90,
+      payload: 64,
+      durationS: 5,
+      protocol: 'hocuspocus',
+      workers: 2,
+      docPrefix: 'x/',
+      replicasPerDoc: 3,
+    })
     expect(o.slo).toEqual({ maxP99Ms: 5, maxLossPct: 0.1 })
     expect(o.ramp).toBe(true)
     expect(o.json).toBe('r.json')

@@ -51,7 +51,9 @@ const num = (name: string, min: number, max: number, int = true) =>
     .refine((n) => n >= min && n <= max, `--${name} must be from ${min} to ${max}`)
 
 const schema = z.object({
-  url: z.string({ error: '--url is required' }).regex(/^wss?:\/\/[^/\s,]+[^\s,]*(,wss?:\/\/[^/\s,]+[^\s,]*)*$/, '--url must look like ws://host:port (several: comma-separated)'),
+  url: z
+    .string({ error: '--url is required' })
+    .regex(/^wss?:\/\/[^/\s,]+[^\s,]*(,wss?:\/\/[^/\s,]+[^\s,]*)*$/, '--url must look like ws://host:port (several: comma-separated)'),
   protocol: z.enum(['yws', 'hocuspocus'], { error: '--protocol must be yws or hocuspocus' }).default('yws'),
   docs: num('docs', 1, 100_000).default(1),
   'editors-per-doc': num('editors-per-doc', 1, 100_000).default(10),

@@ -45,7 +45,14 @@ export async function runLoad(plan: LoadPlan, onProgress?: (p: Progress) => void
               for (const c of children) c.send({ start: at })
             } else if (m.kind === 'progress' && m.progress) {
               latest[index] = m.progress
-              onProgress?.(latest.reduce((a, p) => ({ sent: a.sent + p.sent, deliveries: a.deliveries + p.deliveries, errors: a.errors + p.errors, perSecond: a.perSecond + p.perSecond })))
+              onProgress?.(
+                latest.reduce((a, p) => ({
+                  sent: a.sent + p.sent,
+                  deliveries: a.deliveries + p.deliveries,
+                  errors: a.errors + p.errors,
+                  perSecond: a.perSecond + p.perSecond,
+                })),
+              )
             } else if (m.kind === 'report' && m.report) resolve(m.report)
             else if (m.kind === 'error') reject(new Error(`worker ${index}: ${m.error}`))
           })
@@ -87,8 +94,22 @@ export function formatReport(r: FinalReport): string {
     ['deliveries', `${r.deliveriesReceived} of ${r.deliveriesExpected} (loss ${r.lossPct.toFixed(3)} %)`],
     ['deliveries/s', r.deliveriesPerSecond.toFixed(0)],
     ['latency ms', `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`],
-    ...(r.crossNodeLatencyMs.count > 0 ? [['cross-node ms', `p50 ${r.crossNodeLatencyMs.p50}  p90 ${r.crossNodeLatencyMs.p90}  p99 ${r.crossNodeLatencyMs.p99}  max ${r.crossNodeLatencyMs.max}  (${r.crossNodeLatencyMs.count} deliveries)`] as [string, string]] : []),
-    ...(r.poseLatencyMs.count > 0 ? [['pose latency ms', `p50 ${r.poseLatencyMs.p50}  p99 ${r.poseLatencyMs.p99}  max ${r.poseLatencyMs.max}  (${r.poseLatencyMs.count} sampled)`] as [string, string]] : []),
+    ...(r.crossNodeLatencyMs.count > 0
+      ? [
+          [
+            'cross-node ms',
+            `p50 ${r.crossNodeLatencyMs.p50}  p90 ${r.crossNodeLatencyMs.p90}  p99 ${r.crossNodeLatencyMs.p99}  max ${r.crossNodeLatencyMs.max}  (${r.crossNodeLatencyMs.count} deliveries)`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(r.poseLatencyMs.count > 0
+      ? [
+          ['pose latency ms', `p50 ${r.poseLatencyMs.p50}  p99 ${r.poseLatencyMs.p99}  max ${r.poseLatencyMs.max}  (${r.poseLatencyMs.count} sampled)`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['first sync ms', `p50 ${r.timeToFirstSyncMs.p50}  p99 ${r.timeToFirstSyncMs.p99}  max ${r.timeToFirstSyncMs.max}`],
     ['errors', `connect ${r.errors.connect}  closed ${r.errors.closed}  protocol ${r.errors.protocol}`],
     ['convergence', r.convergence.converged ? `ok (${r.convergence.checked} replicas)` : `DIVERGED: ${r.convergence.divergent.join(', ')}`],
@@ -120,11 +141,20 @@ async function coordinate(opts: CliOptions): Promise<number> {
   const last = steps[steps.length - 1]!
   const sustained = opts.ramp ? [...steps].reverse().find((s) => s.violations.length === 0) : undefined
   if (opts.ramp) {
-    console.log(sustained ? `sustained: ${sustained.report.deliveriesPerSecond.toFixed(0)} deliveries/s at ${sustained.rate.toFixed(1)} updates/s per editor` : 'sustained: none (the first step already broke the SLO)')
+    console.log(
+      sustained
+        ? `sustained: ${sustained.report.deliveriesPerSecond.toFixed(0)} deliveries/s at ${sustained.rate.toFixed(1)} updates/s per editor`
+        : 'sustained: none (the first step already broke the SLO)',
+    )
   }
   if (opts.json) {
     const out = opts.ramp
-      ? { plan, slo, steps: steps.map((s) => ({ rate: s.rate, ...s.report, violations: s.violations })), sustained: sustained ? { rate: sustained.rate, deliveriesPerSecond: sustained.report.deliveriesPerSecond } : null }
+      ? {
+          plan,
+          slo,
+          steps: steps.map((s) => ({ rate: s.rate, ...s.report, violations: s.violations })),
+          sustained: sustained ? { rate: sustained.rate, deliveriesPerSecond: sustained.report.deliveriesPerSecond } : null,
+        }
       : { plan, slo, ...last.report, violations: last.violations }
     writeFileSync(opts.json, `${JSON.stringify(out, null, 2)}\n`)
   }

@@ -10,7 +10,7 @@ describe('histograms', () => {
     const b = createHistogram()
     const all = createHistogram()
     for (let i = 1; i <= 5000; i++) {
-      const ms = (i * 7919) % 1000 / 10 + 0.05
+      const ms = ((i * 7919) % 1000) / 10 + 0.05
       recordMs(i % 2 ? a : b, ms)
       recordMs(all, ms)
     }
@@ -29,7 +29,11 @@ describe('convergence', () => {
   const r = (doc: string, sv: string, content: string) => ({ doc, stateVector: sv, content })
   it('accepts identical replicas and names divergent documents', () => {
     expect(checkConvergence([r('a', 's', '{}'), r('a', 's', '{}'), r('b', 't', '1')])).toEqual({ checked: 3, converged: true, divergent: [] })
-    expect(checkConvergence([r('a', 's', '{}'), r('a', 's', '{"x":1}'), r('b', 't', '1'), r('b', 'u', '1')])).toEqual({ checked: 4, converged: false, divergent: ['a', 'b'] })
+    expect(checkConvergence([r('a', 's', '{}'), r('a', 's', '{"x":1}'), r('b', 't', '1'), r('b', 'u', '1')])).toEqual({
+      checked: 4,
+      converged: false,
+      divergent: ['a', 'b'],
+    })
   })
   it('compares content independent of key order', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: 2 } })).toBe(canonicalJson({ a: { c: 2, d: [1, { y: 2, z: 1 }] }, b: 1 }))
@@ -40,7 +44,20 @@ describe('reports', () => {
   const worker = (sent: Record<number, number>, connected: Record<number, number>, deliveries: number, lat: number[]): WorkerReport => {
     const h = createHistogram()
     for (const ms of lat) recordMs(h, ms)
-    return { editors: 0, sentPerDoc: sent, connectedPerDoc: connected, deliveries, latency: encodeHistogram(h), syncTime: encodeHistogram(createHistogram()), poseLatency: encodeHistogram(createHistogram()), crossNodeLatency: encodeHistogram(createHistogram()), errors: { connect: 0, closed: 0, protocol: 0 }, replicas: [], cpuMs: 0, elapsedMs: 1000 }
+    return {
+      editors: 0,
+      sentPerDoc: sent,
+      connectedPerDoc: connected,
+      deliveries,
+      latency: encodeHistogram(h),
+      syncTime: encodeHistogram(createHistogram()),
+      poseLatency: encodeHistogram(createHistogram()),
+      crossNodeLatency: encodeHistogram(createHistogram()),
+      errors: { connect: 0, closed: 0, protocol: 0 },
+      replicas: [],
+      cpuMs: 0,
+      elapsedMs: 1000,
+    }
   }
   it('computes expected deliveries from editors connected per document across workers, and loss', () => {
     // doc 0: 3 editors over two workers sent 10 updates → 20 expected deliveries; doc 1: 1 editor → 0.
@@ -66,7 +83,10 @@ describe('send stamps', () => {
     })
     a.getMap('lt').set('1', { lt: 200, n: 2 }) // written through the third server URL
     const merged = Y.mergeUpdates(updates)
-    expect(stampsIn(merged)).toEqual([[a.clientID, 123.5, 0], [a.clientID, 200, 2]])
+    expect(stampsIn(merged)).toEqual([
+      [a.clientID, 123.5, 0],
+      [a.clientID, 200, 2],
+    ])
     const cache = new StampCache(2)
     expect(cache.get(merged)).toBe(cache.get(Uint8Array.from(merged)))
   })

@@ -107,13 +107,16 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
       const interval = 1000 / plan.rate
       connected.forEach(({ editor }, i) => {
         // Phase-shift editors so their sends spread evenly over the interval.
-        const start = setTimeout(() => {
-          const tick = () => {
-            if (nowMs() < end) editor.edit()
-          }
-          tick()
-          timers.push(setInterval(tick, interval))
-        }, (i * interval) / Math.max(1, connected.length))
+        const start = setTimeout(
+          () => {
+            const tick = () => {
+              if (nowMs() < end) editor.edit()
+            }
+            tick()
+            timers.push(setInterval(tick, interval))
+          },
+          (i * interval) / Math.max(1, connected.length),
+        )
         timers.push(start)
       })
     }
@@ -147,7 +150,12 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
     .map(({ editor }) => ({
       doc: editor.opts.docName,
       stateVector: Buffer.from(Y.encodeStateVector(editor.doc)).toString('base64'),
-      content: canonicalJson({ objects: editor.doc.getMap('objects').toJSON(), anchors: editor.doc.getMap('anchors').toJSON(), transcripts: editor.doc.getMap('transcripts').toJSON(), lt: editor.doc.getMap('lt').toJSON() }),
+      content: canonicalJson({
+        objects: editor.doc.getMap('objects').toJSON(),
+        anchors: editor.doc.getMap('anchors').toJSON(),
+        transcripts: editor.doc.getMap('transcripts').toJSON(),
+        lt: editor.doc.getMap('lt').toJSON(),
+      }),
     }))
   for (const { editor } of editors) editor.close()
   return {

@@ -100,7 +100,8 @@ export function conflictBomb(n: number, firstClient: number, root = 't'): Uint8A
  */
 export function chainBomb(chain: number, n: number, root = 't', chainClient = 1, firstClient = 1000): Uint8Array {
   const items: CraftedItem[] = []
-  for (let k = 0; k < chain; k++) items.push({ client: chainClient, clock: k, origin: k > 0 ? Y.createID(chainClient, k - 1) : null, parent: k === 0 ? root : null, content: { any: k } })
+  for (let k = 0; k < chain; k++)
+    items.push({ client: chainClient, clock: k, origin: k > 0 ? Y.createID(chainClient, k - 1) : null, parent: k === 0 ? root : null, content: { any: k } })
   for (let i = 0; i < n; i++) items.push({ client: firstClient + i, clock: 0, right: Y.createID(chainClient, chain - 1), content: 'x' })
   return encodeItems(items)
 }

@@ -42,7 +42,9 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await freePort()
   let proc: ChildProcess | null = null
   const start = async () => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     running.add(child)
     proc = child
     const output: string[] = []

@@ -24,7 +24,9 @@ function editor() {
 }
 
 async function contentOf(store: LogStore, name: string): Promise<unknown> {
-  return storedToDoc(await store.load(name)).getMap('objects').toJSON()
+  return storedToDoc(await store.load(name))
+    .getMap('objects')
+    .toJSON()
 }
 
 async function compactOnce(store: LogStore, name: string, fence?: number): Promise<boolean> {

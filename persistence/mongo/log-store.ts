@@ -21,7 +21,17 @@
  *   load starts again.
  */
 import { randomUUID } from 'node:crypto'
-import { newVersionId, StoreClosedError, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc, type VersionInfo } from '../doc-store.ts'
+import {
+  newVersionId,
+  StoreClosedError,
+  type AppendEntry,
+  type CompactionBasis,
+  type DocInfo,
+  type DocStore,
+  type ListOptions,
+  type StoredDoc,
+  type VersionInfo,
+} from '../doc-store.ts'
 import { AtriumError } from '../../shared/errors.ts'
 
 export interface LogRecord {
@@ -268,7 +278,12 @@ function assemble(log: readonly LogRecord[]): { updates: Uint8Array[]; seqs: num
     while (j < log.length && log[j]!.seq === first.seq) j++
     const group = log.slice(i, j)
     if (group.length === first.parts && group.every((r, k) => r.part === k && r.parts === first.parts)) {
-      updates.push(join(group.map((r) => r.bytes), group.reduce((n, r) => n + r.bytes.length, 0)))
+      updates.push(
+        join(
+          group.map((r) => r.bytes),
+          group.reduce((n, r) => n + r.bytes.length, 0),
+        ),
+      )
       seqs.push(first.seq)
     }
     i = j

@@ -44,7 +44,7 @@ describe('MongoDB adapter, MongoDB unreachable', () => {
     await expect(store.load('site/a')).rejects.toThrow(/closed/)
   })
 
-  it('refuses unacknowledged writes (w: 0): compaction\'s compare-and-swap needs the match count', () => {
+  it("refuses unacknowledged writes (w: 0): compaction's compare-and-swap needs the match count", () => {
     expect(() => new MongoBackend({ url: 'mongodb://127.0.0.1:1', db: 'x', w: 0 })).toThrow(/w:0 is not supported/)
   })
 })

@@ -11,7 +11,17 @@
  *   version_chunks   { d, id, i, b }           unique (d, id, i): their state in 8 MiB chunks
  * Indexes are created at start-up (retried until MongoDB answers; operations work without them).
  */
-import { MongoClient, MongoNetworkError, MongoServerError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError, type Collection, type Db, type W } from 'mongodb'
+import {
+  MongoClient,
+  MongoNetworkError,
+  MongoServerError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Collection,
+  type Db,
+  type W,
+} from 'mongodb'
 import type { VersionInfo } from '../doc-store.ts'
 import { LogStore, type Head, type LogBackend, type LogRecord, type SnapshotFields } from './log-store.ts'
 
@@ -188,7 +198,12 @@ export class MongoBackend implements LogBackend {
   }
 
   reserve(name: string, count: number): Promise<number> {
-    const once = () => this.heads.findOneAndUpdate({ _id: name }, { $inc: { seq: count }, $setOnInsert: { v: 0, fence: 0 } }, { upsert: true, returnDocument: 'after', projection: { seq: 1 } })
+    const once = () =>
+      this.heads.findOneAndUpdate(
+        { _id: name },
+        { $inc: { seq: count }, $setOnInsert: { v: 0, fence: 0 } },
+        { upsert: true, returnDocument: 'after', projection: { seq: 1 } },
+      )
     return this.op('reserve', async () => {
       // Two first appends racing on a new document: one upsert loses with a duplicate key; the retry updates.
       const head = await once().catch((err: unknown) => {
@@ -203,15 +218,20 @@ export class MongoBackend implements LogBackend {
   async insertLog(records: readonly LogRecord[]): Promise<void> {
     if (records.length === 0) return
     const at = new Date()
-    await this.op('insertLog', () => this.updates.insertMany(
-      records.map((r) => ({ d: r.name, s: r.seq, p: r.part, n: r.parts, u: r.bytes, at })),
-      { ordered: true },
-    ))
+    await this.op('insertLog', () =>
+      this.updates.insertMany(
+        records.map((r) => ({ d: r.name, s: r.seq, p: r.part, n: r.parts, u: r.bytes, at })),
+        { ordered: true },
+      ),
+    )
   }
 
   readLog(name: string): Promise<LogRecord[]> {
     return this.op('readLog', async () => {
-      const docs = await this.updates.find({ d: name }, { projection: { _id: 0, s: 1, p: 1, n: 1, u: 1 } }).sort({ s: 1, p: 1 }).toArray()
+      const docs = await this.updates
+        .find({ d: name }, { projection: { _id: 0, s: 1, p: 1, n: 1, u: 1 } })
+        .sort({ s: 1, p: 1 })
+        .toArray()
       // Copied: a promoted Buffer is a view of the whole reply, which a kept record would pin in memory.
       return docs.map((x) => ({ name, seq: x.s, part: x.p, parts: x.n, bytes: new Uint8Array(x.u) }))
     })
@@ -228,21 +248,44 @@ export class MongoBackend implements LogBackend {
     return this.op('readHead', async () => {
       const h = await this.heads.findOne({ _id: name })
       if (!h) return null
-      return { version: h.v ?? 0, seq: h.seq ?? 0, fence: h.fence ?? 0, stateVector: h.sv ?? null, inline: h.snap ?? null, chunkSet: h.cs ?? null, chunks: h.cn ?? 0, snapshotBytes: h.sb ?? 0 }
+      return {
+        version: h.v ?? 0,
+        seq: h.seq ?? 0,
+        fence: h.fence ?? 0,
+        stateVector: h.sv ?? null,
+        inline: h.snap ?? null,
+        chunkSet: h.cs ?? null,
+        chunks: h.cn ?? 0,
+        snapshotBytes: h.sb ?? 0,
+      }
     })
   }
 
   swapSnapshot(name: string, expectedVersion: number, fence: number | undefined, s: SnapshotFields): Promise<boolean> {
     return this.op('swapSnapshot', async () => {
       const filter = fence === undefined ? { _id: name, v: expectedVersion } : { _id: name, v: expectedVersion, fence: { $lte: fence } }
-      const set = { v: s.version, sv: s.stateVector, snap: s.inline, cs: s.chunkSet, cn: s.chunks, sb: s.snapshotBytes, at: new Date(), ...(fence === undefined ? {} : { fence }) }
+      const set = {
+        v: s.version,
+        sv: s.stateVector,
+        snap: s.inline,
+        cs: s.chunkSet,
+        cn: s.chunks,
+        sb: s.snapshotBytes,
+        at: new Date(),
+        ...(fence === undefined ? {} : { fence }),
+      }
       const result = await this.heads.updateOne(filter, { $set: set })
       return result.matchedCount === 1
     })
   }
 
   async writeChunks(name: string, chunkSet: string, version: number, chunks: readonly Uint8Array[]): Promise<void> {
-    await this.op('writeChunks', () => this.chunkDocs.insertMany(chunks.map((b, i) => ({ d: name, k: chunkSet, v: version, i, b })), { ordered: true }))
+    await this.op('writeChunks', () =>
+      this.chunkDocs.insertMany(
+        chunks.map((b, i) => ({ d: name, k: chunkSet, v: version, i, b })),
+        { ordered: true },
+      ),
+    )
   }
 
   readChunks(name: string, chunkSet: string): Promise<Uint8Array[]> {
@@ -250,24 +293,35 @@ export class MongoBackend implements LogBackend {
   }
 
   async deleteChunks(name: string, which: { chunkSet: string } | { upToVersion: number; keep: string | null }): Promise<void> {
-    const filter = 'chunkSet' in which ? { d: name, k: which.chunkSet } : which.keep ? { d: name, v: { $lte: which.upToVersion }, k: { $ne: which.keep } } : { d: name, v: { $lte: which.upToVersion } }
+    const filter =
+      'chunkSet' in which
+        ? { d: name, k: which.chunkSet }
+        : which.keep
+          ? { d: name, v: { $lte: which.upToVersion }, k: { $ne: which.keep } }
+          : { d: name, v: { $lte: which.upToVersion } }
     await this.op('deleteChunks', () => this.chunkDocs.deleteMany(filter))
   }
 
   listNames(after: string | undefined, limit: number): Promise<string[]> {
     return this.op('listNames', async () => {
-      const docs = await this.heads.find(after === undefined ? {} : { _id: { $gt: after } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(limit).toArray()
+      const docs = await this.heads
+        .find(after === undefined ? {} : { _id: { $gt: after } }, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray()
       return docs.map((d) => d._id)
     })
   }
 
   logStats(name: string): Promise<{ count: number; bytes: number }> {
     return this.op('logStats', async () => {
-      const [row] = await this.updates.aggregate<{ count: number; bytes: number }>([
-        { $match: { d: name } },
-        { $group: { _id: '$s', bytes: { $sum: { $binarySize: '$u' } } } }, // one entry however many parts
-        { $group: { _id: null, count: { $sum: 1 }, bytes: { $sum: '$bytes' } } },
-      ]).toArray()
+      const [row] = await this.updates
+        .aggregate<{ count: number; bytes: number }>([
+          { $match: { d: name } },
+          { $group: { _id: '$s', bytes: { $sum: { $binarySize: '$u' } } } }, // one entry however many parts
+          { $group: { _id: null, count: { $sum: 1 }, bytes: { $sum: '$bytes' } } },
+        ])
+        .toArray()
       return { count: row?.count ?? 0, bytes: row?.bytes ?? 0 }
     })
   }
@@ -285,14 +339,21 @@ export class MongoBackend implements LogBackend {
 
   async putVersion(name: string, info: VersionInfo, chunks: readonly Uint8Array[]): Promise<void> {
     await this.op('putVersion', async () => {
-      if (chunks.length > 0) await this.versionChunks.insertMany(chunks.map((b, i) => ({ d: name, id: info.id, i, b })), { ordered: true })
+      if (chunks.length > 0)
+        await this.versionChunks.insertMany(
+          chunks.map((b, i) => ({ d: name, id: info.id, i, b })),
+          { ordered: true },
+        )
       await this.versionDocs.insertOne({ d: name, id: info.id, label: info.label, at: info.createdAt, bytes: info.bytes, n: chunks.length })
     })
   }
 
   listVersions(name: string): Promise<VersionInfo[]> {
     return this.op('listVersions', async () => {
-      const docs = await this.versionDocs.find({ d: name }, { projection: { _id: 0 } }).sort({ id: 1 }).toArray()
+      const docs = await this.versionDocs
+        .find({ d: name }, { projection: { _id: 0 } })
+        .sort({ id: 1 })
+        .toArray()
       return docs.map((v) => ({ id: v.id, label: v.label, createdAt: v.at, bytes: v.bytes }))
     })
   }

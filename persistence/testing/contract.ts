@@ -42,7 +42,11 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
 
     it('appends in order and loads the log back byte for byte', async () => {
       await store.append([{ name: 'a', update: bytes(1, 2, 3) }])
-      await store.append([{ name: 'a', update: bytes(0, 0, 255) }, { name: 'b', update: bytes(9) }, { name: 'a', update: bytes(4) }])
+      await store.append([
+        { name: 'a', update: bytes(0, 0, 255) },
+        { name: 'b', update: bytes(9) },
+        { name: 'a', update: bytes(4) },
+      ])
       const a = await store.load('a')
       expect(a?.updates.map((u) => [...u])).toEqual([[1, 2, 3], [0, 0, 255], [4]])
       expect(a?.snapshot).toBeNull()
@@ -58,7 +62,11 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
     })
 
     it('keeps names with slashes and similar prefixes apart', async () => {
-      await store.append([{ name: 'site/a', update: bytes(1) }, { name: 'site/ab', update: bytes(2) }, { name: 'site', update: bytes(3) }])
+      await store.append([
+        { name: 'site/a', update: bytes(1) },
+        { name: 'site/ab', update: bytes(2) },
+        { name: 'site', update: bytes(3) },
+      ])
       expect((await store.load('site/a'))!.updates.map((u) => [...u])).toEqual([[1]])
       expect((await store.load('site'))!.updates.map((u) => [...u])).toEqual([[3]])
     })
@@ -67,7 +75,10 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       const doc = new Y.Doc()
       const u1 = yUpdate('k1', 'v1', doc)
       const u2 = yUpdate('k2', 'v2', doc)
-      await store.append([{ name: 'd', update: u1 }, { name: 'd', update: u2 }])
+      await store.append([
+        { name: 'd', update: u1 },
+        { name: 'd', update: u2 },
+      ])
       const loaded = (await store.load('d'))!
       expect(loaded.basis).toEqual({ version: 0, seqs: [1, 2] })
       const u3 = yUpdate('k3', 'v3', doc)
@@ -90,9 +101,17 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
     })
 
     it('compacts a long log completely, leaving exactly the entries it did not read', async () => {
-      for (let i = 1; i <= 45; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
+      for (let i = 1; i <= 45; i++)
+        await store.append([
+          { name: 'long', update: bytes(i) },
+          { name: 'other', update: bytes(i) },
+        ])
       const read = (await store.load('long'))!
-      for (let i = 46; i <= 60; i++) await store.append([{ name: 'long', update: bytes(i) }, { name: 'other', update: bytes(i) }])
+      for (let i = 46; i <= 60; i++)
+        await store.append([
+          { name: 'long', update: bytes(i) },
+          { name: 'other', update: bytes(i) },
+        ])
       expect(await store.compact('long', bytes(0), bytes(0), read.basis)).toBe(true)
       const long = (await store.load('long'))!
       expect(long.updates.map((u) => u[0])).toEqual([46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60])
@@ -135,7 +154,11 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
     })
 
     it('reports info and deletes a document completely', async () => {
-      await store.append([{ name: 'a', update: bytes(1, 2) }, { name: 'a', update: bytes(3) }, { name: 'b', update: bytes(4) }])
+      await store.append([
+        { name: 'a', update: bytes(1, 2) },
+        { name: 'a', update: bytes(3) },
+        { name: 'b', update: bytes(4) },
+      ])
       expect(await store.info('a')).toMatchObject({ name: 'a', logLength: 2, logBytes: 3, snapshotBytes: 0, throughSeq: 2 })
       expect(await store.delete('a')).toBe(true)
       expect(await store.delete('a')).toBe(false)
@@ -170,7 +193,10 @@ export function describeDocStoreContract(label: string, makeHarness: () => Promi
       const read = (await store.load('a'))!
       await store.append([{ name: 'a', update: bytes(2) }])
       expect(await store.compact('a', bytes(5), bytes(6), read.basis)).toBe(true)
-      await store.append([{ name: 'b', update: bytes(7) }, { name: 'b', update: bytes(8) }])
+      await store.append([
+        { name: 'b', update: bytes(7) },
+        { name: 'b', update: bytes(8) },
+      ])
       store = await h.reopen()
       await store.append([{ name: 'b', update: bytes(9) }])
       expect((await store.load('b'))!.updates.map((u) => [...u])).toEqual([[7], [8], [9]])

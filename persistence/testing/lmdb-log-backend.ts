@@ -51,7 +51,9 @@ export class LmdbLogBackend implements LogBackend {
 
   async readLog(name: string): Promise<LogRecord[]> {
     await this.before('readLog', name)
-    return this.log.getRange({ start: [name, 0, 0], end: [name, Number.MAX_SAFE_INTEGER, 0] }).map(({ key, value }) => ({ name, seq: key[1], part: key[2], parts: value.parts, bytes: value.bytes })).asArray
+    return this.log
+      .getRange({ start: [name, 0, 0], end: [name, Number.MAX_SAFE_INTEGER, 0] })
+      .map(({ key, value }) => ({ name, seq: key[1], part: key[2], parts: value.parts, bytes: value.bytes })).asArray
   }
 
   async deleteLog(name: string, seqs: readonly number[]): Promise<void> {

@@ -1,5 +1,15 @@
 /** In-memory DocStore for unit tests of our own logic. Not durable by definition. */
-import { newVersionId, StoreClosedError, type VersionInfo, type AppendEntry, type CompactionBasis, type DocInfo, type DocStore, type ListOptions, type StoredDoc } from '../doc-store.ts'
+import {
+  newVersionId,
+  StoreClosedError,
+  type VersionInfo,
+  type AppendEntry,
+  type CompactionBasis,
+  type DocInfo,
+  type DocStore,
+  type ListOptions,
+  type StoredDoc,
+} from '../doc-store.ts'
 
 interface MemDoc {
   snapshot: Uint8Array | null
@@ -66,7 +76,10 @@ export class MemoryStore implements DocStore {
 
   async list({ after, limit }: ListOptions): Promise<string[]> {
     this.open()
-    return [...this.docs.keys()].filter((n) => after === undefined || n > after).sort().slice(0, limit)
+    return [...this.docs.keys()]
+      .filter((n) => after === undefined || n > after)
+      .sort()
+      .slice(0, limit)
   }
 
   async info(name: string): Promise<DocInfo | null> {

@@ -97,7 +97,10 @@ export class MemoryLogBackend implements LogBackend {
 
   async listNames(after: string | undefined, limit: number): Promise<string[]> {
     await this.before('listNames')
-    return [...this.state.heads.keys()].filter((n) => after === undefined || n > after).sort().slice(0, limit)
+    return [...this.state.heads.keys()]
+      .filter((n) => after === undefined || n > after)
+      .sort()
+      .slice(0, limit)
   }
 
   async logStats(name: string): Promise<{ count: number; bytes: number }> {

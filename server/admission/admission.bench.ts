@@ -44,8 +44,10 @@ function siteWorkload(): Workload {
     const id = ids[(i * 7919) % ids.length]!
     if (kind === 'rename') updateObject(client, id, { name: `renamed ${i}` })
     else if (kind === 'move') moveObject(client, id, client.getMap<Y.Map<unknown>>('objects').get(id)!.get('parentId') as string)
-    else if (kind === 'anchor pose') setAnchor(client, `a${i % 50}`, { pose: { p: [i % 100, 1.6, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'a', confidence: 0.9, updatedBy: 'hmd' })
-    else if (kind === 'new component') createObject(client, `bench-${i}`, { type: 'component', parentId: 'f0-z00-hvac', name: `new ${i}`, kind: 'vav', bbox: [1, 1, 1, 2, 2, 2] })
+    else if (kind === 'anchor pose')
+      setAnchor(client, `a${i % 50}`, { pose: { p: [i % 100, 1.6, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'a', confidence: 0.9, updatedBy: 'hmd' })
+    else if (kind === 'new component')
+      createObject(client, `bench-${i}`, { type: 'component', parentId: 'f0-z00-hvac', name: `new ${i}`, kind: 'vav', bbox: [1, 1, 1, 2, 2, 2] })
     else appendTranscript(client, 'h0', 'word ')
     updates.push({ kind: `site: ${kind}`, update })
   }
@@ -76,7 +78,12 @@ function measure(w: Workload, admit: boolean): Map<string, number> {
   for (const { kind, update } of w.updates) {
     const t = performance.now()
     if (admit) {
-      const a = new Admission(doc, update, { limits, sliceWork: 10e6, check: w.site ? siteCheck : undefined, checkFailure: (e) => (e instanceof SchemaViolation ? { kind: 'schema', detail: e.message } : null) })
+      const a = new Admission(doc, update, {
+        limits,
+        sliceWork: 10e6,
+        check: w.site ? siteCheck : undefined,
+        checkFailure: (e) => (e instanceof SchemaViolation ? { kind: 'schema', detail: e.message } : null),
+      })
       a.advance(Number.POSITIVE_INFINITY)
       const r = a.result
       if (!('plan' in r)) throw new Error(`refused: ${r.detail}`)

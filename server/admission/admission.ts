@@ -115,11 +115,20 @@ export class Admission {
     } catch (err) {
       if (err instanceof Refused) this.outcome = err.refusal
       else if (err instanceof UpdateFormatError || err instanceof BrokenReference) this.outcome = { kind: 'invalid', detail: err.message }
-      else if (err instanceof TooMany) this.outcome = { kind: 'limit', limit: LIMIT_NAMES[err.what], detail: err.what === 'new client ids' ? this.newClientsDetail(err.limit + 1) : err.message }
+      else if (err instanceof TooMany)
+        this.outcome = {
+          kind: 'limit',
+          limit: LIMIT_NAMES[err.what],
+          detail: err.what === 'new client ids' ? this.newClientsDetail(err.limit + 1) : err.message,
+        }
       else if (err instanceof OverBudget) {
         this.outcome =
           err.kind === 'steps'
-            ? { kind: 'limit', limit: 'conflicts', detail: `concurrent inserts at one position cost more than ${err.limit} scan steps (bound: ${this.opts.limits.stepsFloor} + ${this.opts.limits.stepsPerStruct} per struct)` }
+            ? {
+                kind: 'limit',
+                limit: 'conflicts',
+                detail: `concurrent inserts at one position cost more than ${err.limit} scan steps (bound: ${this.opts.limits.stepsFloor} + ${this.opts.limits.stepsPerStruct} per struct)`,
+              }
             : { kind: 'limit', limit: 'work', detail: `integrating it would cost more than ${Math.round(err.limit / 1e6)} ms of work` }
       } else {
         const refusal = this.opts.checkFailure?.(err)
@@ -168,13 +177,15 @@ export class Admission {
       const dw = deletePieces(this.doc, deletes, (c) => model.stateAfter(c), this.opts.sliceWork)
       this.pieces = dw.pieces
       this.work = result.work + dw.work
-      if (this.work > limits.maxWork) refuse('limit', `integrating it would cost about ${Math.round(this.work / 1e6)} ms of work (limit ${Math.round(limits.maxWork / 1e6)} ms)`, 'work')
+      if (this.work > limits.maxWork)
+        refuse('limit', `integrating it would cost about ${Math.round(this.work / 1e6)} ms of work (limit ${Math.round(limits.maxWork / 1e6)} ms)`, 'work')
       if (result.pendingStructs > 0 && result.pendingBytes > limits.maxPendingBytes) {
         refuse('order', `${result.pendingStructs} structs depend on content the server does not have yet; reconnect to send them with it`)
       }
       if (limits.maxPendingDeleteRanges !== Number.POSITIVE_INFINITY) {
         const pendingDeletes = dw.pendingRanges + pendingDeleteRanges(this.doc.store.pendingDs)
-        if (pendingDeletes > limits.maxPendingDeleteRanges) refuse('limit', `${pendingDeletes} deleted ranges would be past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
+        if (pendingDeletes > limits.maxPendingDeleteRanges)
+          refuse('limit', `${pendingDeletes} deleted ranges would be past what the server has (limit ${limits.maxPendingDeleteRanges} waiting)`, 'pending')
       }
       spent(dw.work / 100)
       this.check = this.opts.check?.(this.doc, model, deletes) ?? null
@@ -198,7 +209,9 @@ export class Admission {
 
   private newClientsDetail(count: number): string {
     const left = this.newClientsAllowed()
-    return left < this.opts.limits.maxNewClients ? `more than ${left} new client ids; this connection may add ${left} more` : `${count} or more new client ids in one update (limit ${this.opts.limits.maxNewClients})`
+    return left < this.opts.limits.maxNewClients
+      ? `more than ${left} new client ids; this connection may add ${left} more`
+      : `${count} or more new client ids in one update (limit ${this.opts.limits.maxNewClients})`
   }
 
   /** Bounds that do not need the model: new top-level types, subdocuments, merged deletes. */
@@ -215,7 +228,8 @@ export class Admission {
       refuse('limit', `${roots.size} new top-level types (at most ${limits.maxNewRoots} per update, ${limits.maxRoots} per document)`, 'roots')
     }
     this.deletes = MergedDeletes.from(u.deletes)
-    if (this.deletes.ranges > limits.maxDeleteRanges) refuse('limit', `${this.deletes.ranges} deleted ranges (limit ${limits.maxDeleteRanges})`, 'delete_ranges')
+    if (this.deletes.ranges > limits.maxDeleteRanges)
+      refuse('limit', `${this.deletes.ranges} deleted ranges (limit ${limits.maxDeleteRanges})`, 'delete_ranges')
   }
 }
 

@@ -259,7 +259,8 @@ describe('the model matches Yjs on crafted items', () => {
       sync(a, server)
       sync(b, server)
       const ids: { client: number; clock: number }[] = []
-      for (let item = server.getText('text')._start; item; item = item.right) for (let k = 0; k < item.length; k++) ids.push({ client: item.id.client, clock: item.id.clock + k })
+      for (let item = server.getText('text')._start; item; item = item.right)
+        for (let k = 0; k < item.length; k++) ids.push({ client: item.id.client, clock: item.id.clock + k })
       if (ids.length === 0) continue
       try {
         check(server, crafted(gen, ids, prng.int32(gen, 1, 20)))

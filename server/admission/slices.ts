@@ -123,7 +123,10 @@ function encodeSlice(u: ScannedUpdate, runs: readonly Run[], pieces: readonly Ra
  * update that is not (applyUpdate does not care). Raw bytes, delete set as it was.
  */
 export function sortedByClient(u: ScannedUpdate): Uint8Array {
-  const runs: Run[] = [...u.blocks].filter((b) => b.count > 0).sort((a, b) => b.client - a.client).map((b) => [b.first, b.first + b.count - 1])
+  const runs: Run[] = [...u.blocks]
+    .filter((b) => b.count > 0)
+    .sort((a, b) => b.client - a.client)
+    .map((b) => [b.first, b.first + b.count - 1])
   const e = encoding.createEncoder()
   writeRuns(e, u, runs)
   encoding.writeUint8Array(e, u.bytes.subarray(u.deleteSetStart))

@@ -68,7 +68,6 @@ async function loadStored(store: DocStore, name: string): Promise<StoredDoc> {
   return stored
 }
 
-
 /** The document as the server would load it: built (checked), or why it is quarantined. */
 function check(stored: StoredDoc): Checked | { poisoned: string } {
   try {
@@ -111,11 +110,37 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         if ('poisoned' in checked) {
           // Not integrated (that is what would stall): sizes from the stored bytes alone.
           const merged = Y.mergeUpdates(storedEntries(await loadStored(store, name)))
-          out(JSON.stringify({ store: store.kind, ...info, quarantined: checked.poisoned, stateBytes: merged.length, clients: Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)).size }, null, 2))
+          out(
+            JSON.stringify(
+              {
+                store: store.kind,
+                ...info,
+                quarantined: checked.poisoned,
+                stateBytes: merged.length,
+                clients: Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)).size,
+              },
+              null,
+              2,
+            ),
+          )
           return
         }
         const state = Y.encodeStateAsUpdate(checked.doc)
-        out(JSON.stringify({ store: store.kind, ...info, quarantined: null, loadsOnlyMerged: checked.merged, stateBytes: state.length, clients: Y.decodeStateVector(Y.encodeStateVector(checked.doc)).size, types: shape(checked.doc) }, null, 2))
+        out(
+          JSON.stringify(
+            {
+              store: store.kind,
+              ...info,
+              quarantined: null,
+              loadsOnlyMerged: checked.merged,
+              stateBytes: state.length,
+              clients: Y.decodeStateVector(Y.encodeStateVector(checked.doc)).size,
+              types: shape(checked.doc),
+            },
+            null,
+            2,
+          ),
+        )
         return
       }
       case 'export': {
@@ -148,7 +173,10 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         const stall = stallReason(new Y.Doc(), bytes)
         let update: Uint8Array
         if (stall) {
-          if (!args.includes('--force')) throw new Error(`${file} would stall the server when loaded (${stall}); nothing was imported (--force imports it anyway: the server then quarantines the document until it is repaired)`)
+          if (!args.includes('--force'))
+            throw new Error(
+              `${file} would stall the server when loaded (${stall}); nothing was imported (--force imports it anyway: the server then quarantines the document until it is repaired)`,
+            )
           update = sortedByClient(scanned)
         } else {
           // Stored as Yjs encodes it (what the server stores too), never as the file had it.
@@ -179,7 +207,9 @@ export async function run(argv: readonly string[], env: Record<string, string | 
           const merged = await pool.compact({ snapshot: stored.snapshot, updates: stored.updates })
           const written = await store.compact(name, merged.snapshot, merged.stateVector, stored.basis)
           if (!written) throw new Error(`${name} was compacted by someone else meanwhile; nothing written (run again to compact what is new)`)
-          out(`compacted ${name}: ${stored.updates.length} log entries, ${merged.inputBytes} bytes → snapshot of ${merged.snapshot.length} bytes in ${Math.round(performance.now() - started)} ms`)
+          out(
+            `compacted ${name}: ${stored.updates.length} log entries, ${merged.inputBytes} bytes → snapshot of ${merged.snapshot.length} bytes in ${Math.round(performance.now() - started)} ms`,
+          )
         } finally {
           await pool.close()
         }
@@ -204,7 +234,9 @@ export async function run(argv: readonly string[], env: Record<string, string | 
         } else {
           const saved = salvage(storedEntries(stored))
           repaired = saved.doc
-          out(`${name} would stall even merged (${checked.poisoned}); left out ${saved.structsLeftOut} structs of ${saved.dropped.length} client ids: ${saved.dropped.slice(0, 20).join(', ')}${saved.dropped.length > 20 ? ', …' : ''}`)
+          out(
+            `${name} would stall even merged (${checked.poisoned}); left out ${saved.structsLeftOut} structs of ${saved.dropped.length} client ids: ${saved.dropped.slice(0, 20).join(', ')}${saved.dropped.length > 20 ? ', …' : ''}`,
+          )
           out('clients that still hold the left-out content must reload the document: the server refuses to take it back')
         }
         const state = Y.encodeStateAsUpdate(repaired)

@@ -33,7 +33,12 @@ function pair() {
     }
     const stored: Uint8Array[] = []
     const doc = new SharedDoc('d', { publisher: { publish() {} }, persist() {}, batchBytes: 1 << 20, writer: writerOptions() })
-    return { id, doc, stored, antiEntropy: new AntiEntropy({ send, channels, metrics: createMetrics(), intervalMs: 60_000, persist: (_name, update) => stored.push(update) }) }
+    return {
+      id,
+      doc,
+      stored,
+      antiEntropy: new AntiEntropy({ send, channels, metrics: createMetrics(), intervalMs: 60_000, persist: (_name, update) => stored.push(update) }),
+    }
   }
   const deliver = (to: Node, env: Envelope) => {
     if (env.kind === BusKind.repair) to.antiEntropy.receiveRepair(to.doc, env)

@@ -61,7 +61,10 @@ export class RedisBus {
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       opts.onMessage(channel.toString(), new Uint8Array(message.buffer, message.byteOffset, message.byteLength))
     })
-    for (const [role, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+    for (const [role, client] of [
+      ['publisher', this.pub],
+      ['subscriber', this.sub],
+    ] as const) {
       client.on('ready', () => void this.checkReady())
       client.on('close', () => this.checkDown())
       client.on('end', () => this.checkDown())

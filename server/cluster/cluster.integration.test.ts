@@ -22,7 +22,12 @@ const startNode = (id: string) =>
 async function startCluster(): Promise<void> {
   nodes = await Promise.all(['a', 'b', 'c'].map(startNode))
   // Every node hears the other two before a test starts.
-  for (const n of nodes) await eventually(`node ${n.port} sees 3 nodes`, () => metric(n, 'atrium_cluster_nodes'), (v) => v === 3)
+  for (const n of nodes)
+    await eventually(
+      `node ${n.port} sees 3 nodes`,
+      () => metric(n, 'atrium_cluster_nodes'),
+      (v) => v === 3,
+    )
 }
 
 /** A node's Prometheus sample, summed over labels. */
@@ -88,10 +93,11 @@ function untilConverged(list: Editor[], ms: number): Promise<void> {
 /** Waits until every editor holds the `n`th edit each editor makes from now on: editing is under way and crossing nodes. */
 function untilEditsCross(list: Editor[], n: number, ms: number): Promise<void> {
   const from = list.map((e) => e.wrote.length)
-  const holds = (e: Editor) => list.every((o, j) => {
-    const key = o.wrote[from[j]! + n - 1]
-    return key !== undefined && e.doc.getMap('m').has(key)
-  })
+  const holds = (e: Editor) =>
+    list.every((o, j) => {
+      const key = o.wrote[from[j]! + n - 1]
+      return key !== undefined && e.doc.getMap('m').has(key)
+    })
   return until(
     `every editor holding the next ${n} edits of every editor`,
     () => list.every(holds),
@@ -154,7 +160,11 @@ describe('cluster mode: three nodes on one Redis', () => {
     await redis.stop()
     // Each node keeps serving its own clients and reports the degradation.
     for (const n of nodes) {
-      const ready = await eventually('degraded readiness', async () => (await fetch(`${n.httpUrl}/readyz`)).json() as Promise<{ status: string; checks: { redis: string } }>, (r) => r.status === 'degraded')
+      const ready = await eventually(
+        'degraded readiness',
+        async () => (await fetch(`${n.httpUrl}/readyz`)).json() as Promise<{ status: string; checks: { redis: string } }>,
+        (r) => r.status === 'degraded',
+      )
       expect(ready.checks.redis).toBe('down')
     }
     const before = list.map((e) => e.doc.getMap('m').size)
@@ -170,7 +180,11 @@ describe('cluster mode: three nodes on one Redis', () => {
     expectEveryEdit(list)
     process.stdout.write(`cluster converged ${tookMs} ms after Redis came back\n`)
     for (const n of nodes) {
-      await eventually('ready again', async () => ((await (await fetch(`${n.httpUrl}/readyz`)).json()) as { status: string }).status, (s) => s === 'ready')
+      await eventually(
+        'ready again',
+        async () => ((await (await fetch(`${n.httpUrl}/readyz`)).json()) as { status: string }).status,
+        (s) => s === 'ready',
+      )
       expect(await metric(n, 'atrium_redis_up')).toBe(1)
     }
     expect((await Promise.all(nodes.map((n) => metric(n, 'atrium_anti_entropy_repairs_total')))).reduce((a, b) => a + b)).toBeGreaterThan(0)
@@ -203,8 +217,20 @@ describe('cluster mode: three nodes on one Redis', () => {
       const garbage = [
         Buffer.from('not msgpack at all \u0000\u00ff'),
         Buffer.from([0x93, 0x01, 0x02, 0x03]), // msgpack, not an envelope
-        Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.update, doc: 'cluster/garbage', payload: Uint8Array.of(1, 2, 3, 250, 250), sentAt: 0, seq: 1, digest: 0 })), // envelope, corrupt update
-        Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.state, doc: 'cluster/garbage', payload: Uint8Array.of(200, 200), sentAt: 0, seq: 0, digest: 0 })), // corrupt state vector
+        Buffer.from(
+          encodeEnvelope({
+            origin: 'intruder',
+            kind: BusKind.update,
+            doc: 'cluster/garbage',
+            payload: Uint8Array.of(1, 2, 3, 250, 250),
+            sentAt: 0,
+            seq: 1,
+            digest: 0,
+          }),
+        ), // envelope, corrupt update
+        Buffer.from(
+          encodeEnvelope({ origin: 'intruder', kind: BusKind.state, doc: 'cluster/garbage', payload: Uint8Array.of(200, 200), sentAt: 0, seq: 0, digest: 0 }),
+        ), // corrupt state vector
         Buffer.from(encodeEnvelope({ origin: 'intruder', kind: BusKind.update, doc: 'elsewhere', payload: Uint8Array.of(0, 0), sentAt: 0, seq: 1, digest: 0 })), // wrong channel
       ]
       const busId = nodes[0]!.logs.find((l) => l.msg === 'listening')!.busId as string
@@ -212,9 +238,18 @@ describe('cluster mode: three nodes on one Redis', () => {
     } finally {
       pub.disconnect()
     }
-    for (const n of nodes) await eventually('invalid bus messages counted', () => metric(n, 'atrium_bus_invalid_messages_total'), (v) => v >= 6)
+    for (const n of nodes)
+      await eventually(
+        'invalid bus messages counted',
+        () => metric(n, 'atrium_bus_invalid_messages_total'),
+        (v) => v >= 6,
+      )
     // Node a also got the garbage sent to its own channel.
-    await eventually('node a counts its channel too', () => metric(nodes[0]!, 'atrium_bus_invalid_messages_total'), (v) => v >= 9)
+    await eventually(
+      'node a counts its channel too',
+      () => metric(nodes[0]!, 'atrium_bus_invalid_messages_total'),
+      (v) => v >= 9,
+    )
     for (const n of nodes) expect(n.logs.some((l) => l.msg === 'ignored an invalid message on the cluster bus')).toBe(true)
     for (const n of nodes) expect(n.proc.exitCode).toBeNull()
     for (const [i, e] of list.entries()) edit(e, i, 1)
@@ -238,7 +273,19 @@ describe('cluster mode: three nodes on one Redis', () => {
 
   it('atrium-load spread over the three nodes: zero loss, converged, cross-node latency measured', async () => {
     await startCluster()
-    const r = await runLoad({ url: nodes.map((n) => n.wsUrl).join(','), protocol: 'yws', docs: 1, editorsPerDoc: 9, rate: 5, awarenessHz: 0, payload: 0, durationS: 3, docPrefix: 'cluster/load/', workers: 1, replicasPerDoc: 3 })
+    const r = await runLoad({
+      url: nodes.map((n) => n.wsUrl).join(','),
+      protocol: 'yws',
+      docs: 1,
+      editorsPerDoc: 9,
+      rate: 5,
+      awarenessHz: 0,
+      payload: 0,
+      durationS: 3,
+      docPrefix: 'cluster/load/',
+      workers: 1,
+      replicasPerDoc: 3,
+    })
     expect(r.lossPct).toBe(0)
     expect(r.convergence.converged).toBe(true)
     // 3 editors per node: each update reaches 8 editors, 6 of them on the other two nodes.

@@ -101,7 +101,15 @@ export class ClusterNode implements ClusterMembership {
     const rescue = opts.persistRemote ? undefined : { durability: opts.durability, persist: opts.persist }
     this.relay = new Relay({ send, channels: this.channels, metrics })
     this.antiEntropy = new AntiEntropy({ send, channels: this.channels, metrics, intervalMs: opts.antiEntropyIntervalMs, persist: rescue?.persist })
-    this.membership = new Membership({ send, channels: this.channels, timeoutMs: opts.nodeTimeoutMs, rescue, gone: (id) => this.relay.nodeGone(id, (name) => this.docs.get(name)), logger, metrics })
+    this.membership = new Membership({
+      send,
+      channels: this.channels,
+      timeoutMs: opts.nodeTimeoutMs,
+      rescue,
+      gone: (id) => this.relay.nodeGone(id, (name) => this.docs.get(name)),
+      logger,
+      metrics,
+    })
     this.transport = opts.connect({
       onMessage: (channel, message) => this.receive(channel, message),
       onReady: () => this.busReady(),
@@ -150,7 +158,10 @@ export class ClusterNode implements ClusterMembership {
   // ---- the bus ----
 
   private send(channel: string, kind: BusKind, doc: string, payload: Uint8Array, extra: { readonly seq?: number; readonly digest?: number } = {}): boolean {
-    const ok = this.transport.publish(channel, encodeEnvelope({ origin: this.busId, kind, doc, payload, sentAt: now(), seq: extra.seq ?? 0, digest: extra.digest ?? 0 }))
+    const ok = this.transport.publish(
+      channel,
+      encodeEnvelope({ origin: this.busId, kind, doc, payload, sentAt: now(), seq: extra.seq ?? 0, digest: extra.digest ?? 0 }),
+    )
     if (ok) this.opts.metrics.busPublished.inc({ kind: KIND_NAMES[kind] })
     else this.opts.metrics.busDropped.inc()
     return ok
@@ -177,7 +188,8 @@ export class ClusterNode implements ClusterMembership {
       return
     }
     if (env.origin === this.busId) return
-    if (!this.channels.fits(channel, env)) return this.invalid(channel, new EnvelopeError(`a ${KIND_NAMES[env.kind]} message for ${JSON.stringify(env.doc)} on the wrong channel`))
+    if (!this.channels.fits(channel, env))
+      return this.invalid(channel, new EnvelopeError(`a ${KIND_NAMES[env.kind]} message for ${JSON.stringify(env.doc)} on the wrong channel`))
     this.opts.metrics.busReceived.inc({ kind: KIND_NAMES[env.kind] })
     this.membership.heard(env)
     if (env.kind === BusKind.heartbeat) return

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { BusKind, decodeEnvelope, encodeEnvelope, EnvelopeError, ENVELOPE_VERSION, type Envelope } from './envelope.ts'
 
-const sample: Envelope = { origin: 'node-a', kind: BusKind.update, doc: 'site/demo', payload: Uint8Array.of(1, 2, 3), sentAt: 1234.5, seq: 7, digest: 0xdeadbeef }
+const sample: Envelope = {
+  origin: 'node-a',
+  kind: BusKind.update,
+  doc: 'site/demo',
+  payload: Uint8Array.of(1, 2, 3),
+  sentAt: 1234.5,
+  seq: 7,
+  digest: 0xdeadbeef,
+}
 
 describe('bus envelope', () => {
   it('round-trips every field, compactly', () => {

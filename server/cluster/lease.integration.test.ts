@@ -28,7 +28,11 @@ describe('RedisKv lease', () => {
     bus.start()
     const kv = new RedisKv(bus, 'atrium:')
     try {
-      await eventually('bus up', async () => up, (v) => v)
+      await eventually(
+        'bus up',
+        async () => up,
+        (v) => v,
+      )
       const first = (await kv.lease('compact:d', 5000))!
       expect(first.token).toBeGreaterThan(1.7e15) // microseconds of the Redis clock
       expect(Number.isSafeInteger(first.token)).toBe(true)
@@ -45,7 +49,11 @@ describe('RedisKv lease', () => {
 
       await redis.stop() // no persistence: every key is gone after the restart
       await redis.start()
-      await eventually('bus up again', async () => up, (v) => v)
+      await eventually(
+        'bus up again',
+        async () => up,
+        (v) => v,
+      )
       const afterRestart = (await kv.lease('compact:d', 5000))!
       expect(afterRestart.token).toBeGreaterThan(third.token)
     } finally {

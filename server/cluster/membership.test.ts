@@ -30,7 +30,15 @@ function node(rescued: boolean) {
   return { membership, heartbeats, gone, persisted, durability }
 }
 
-const from = (origin: string, kind: BusKind, seq: number, doc = 'd'): Envelope => ({ origin, kind, doc: kind === BusKind.heartbeat ? '' : doc, payload: Uint8Array.of(seq), sentAt: 0, seq, digest: 0 })
+const from = (origin: string, kind: BusKind, seq: number, doc = 'd'): Envelope => ({
+  origin,
+  kind,
+  doc: kind === BusKind.heartbeat ? '' : doc,
+  payload: Uint8Array.of(seq),
+  sentAt: 0,
+  seq,
+  digest: 0,
+})
 
 describe('Membership', () => {
   afterEach(() => vi.useRealTimers())

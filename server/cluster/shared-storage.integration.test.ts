@@ -51,7 +51,15 @@ const clients: WebsocketProvider[] = []
 const logger = createLogger({ level: 'silent', pretty: false })
 
 async function node(id: string, store: DocStore): Promise<Atrium> {
-  const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100, CLUSTER_NODE_TIMEOUT_MS: 2000, SHUTDOWN_TIMEOUT_MS: 500 })
+  const config = configWith({
+    PORT: 0,
+    HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    NODE_ID: id,
+    CLUSTER_HEARTBEAT_MS: 100,
+    CLUSTER_NODE_TIMEOUT_MS: 2000,
+    SHUTDOWN_TIMEOUT_MS: 500,
+  })
   const a = await startAtrium({ config, logger, store })
   nodes.push(a)
   return a
@@ -59,7 +67,12 @@ async function node(id: string, store: DocStore): Promise<Atrium> {
 
 async function cluster(stores: DocStore[]): Promise<Atrium[]> {
   const list = await Promise.all(stores.map((s, i) => node('abc'[i]!, s)))
-  for (const n of list) await eventually('3 nodes', async () => n.cluster!.peers.length, (v) => v === 2)
+  for (const n of list)
+    await eventually(
+      '3 nodes',
+      async () => n.cluster!.peers.length,
+      (v) => v === 2,
+    )
   return list
 }
 
@@ -112,7 +125,11 @@ describe('cluster mode with shared storage', () => {
     // A node announces the document once subscribed to it; after both announcements the warm-up
     // reaches b on the bus, and b's answer reaches a after everything b sent before it (one
     // publisher's messages arrive in order), so a has answered every announcement and reply of b.
-    await eventually('a and b announced the document', async () => Math.min(await published(a!, 'state'), await published(b!, 'state')), (n) => n >= 1)
+    await eventually(
+      'a and b announced the document',
+      async () => Math.min(await published(a!, 'state'), await published(b!, 'state')),
+      (n) => n >= 1,
+    )
     onA.doc.getMap('m').set('warm-up', 1)
     await untilDoc(onB.doc, 'the warm-up via node b', (d) => d.getMap('m').get('warm-up') === 1)
     onB.doc.getMap('m').set('warm-up-back', 1)
@@ -132,7 +149,7 @@ describe('cluster mode with shared storage', () => {
     expect(Number((await b!.metrics.busRescuedUpdates.get()).values[0]?.value)).toBeGreaterThan(0)
   }, 30_000)
 
-  it('with MongoDB-style shipping: an update durable only in the silent origin\'s local queue is persisted by the others', async () => {
+  it("with MongoDB-style shipping: an update durable only in the silent origin's local queue is persisted by the others", async () => {
     const shared = memoryLogState() // one shared store; each node has its own outbox
     const shipping = (hang: boolean) => {
       const backend = new MemoryLogBackend(shared)
@@ -147,15 +164,25 @@ describe('cluster mode with shared storage', () => {
     onA.doc.getMap('m').set('from-a', 'precious')
     await untilDoc(onB.doc, 'the edit via node b', (d) => d.getMap('m').get('from-a') === 'precious')
     // Durable on a's disk, never confirmed by the shared store: a's heartbeats must not count it as stored.
-    await eventually('durable locally on a', async () => stores[0]!.outbox.entries, (n) => n > 0)
+    await eventually(
+      'durable locally on a',
+      async () => stores[0]!.outbox.entries,
+      (n) => n > 0,
+    )
     // Several heartbeats of a, all after the local write (published ones reach Redis: the bus closes with QUIT).
     const beats = await published(a!, 'heartbeat')
-    await eventually('3 more heartbeats of a', () => published(a!, 'heartbeat'), (n) => n >= beats + 3)
+    await eventually(
+      '3 more heartbeats of a',
+      () => published(a!, 'heartbeat'),
+      (n) => n >= beats + 3,
+    )
     onA.p.destroy()
     await a!.cluster!.close()
     const remote = new LogStore(new MemoryLogBackend(shared))
     const content = async () => {
-      return storedToDoc(await remote.load('shared/shipped')).getMap('m').get('from-a')
+      return storedToDoc(await remote.load('shared/shipped'))
+        .getMap('m')
+        .get('from-a')
     }
     await eventually('the edit shipped by the others', content, (v) => v === 'precious', 10_000)
     await Promise.all(stores.slice(1).map((st) => st.close()))
@@ -167,7 +194,11 @@ describe('cluster mode with shared storage', () => {
     const e = client(a!, 'shared/compact')
     await synced(e.p)
     for (let k = 0; k < 50; k++) e.doc.getMap('m').set(`k${k}`, k)
-    await eventually('log written', async () => (await store.load('shared/compact'))?.updates.length ?? 0, (n) => n > 0)
+    await eventually(
+      'log written',
+      async () => (await store.load('shared/compact'))?.updates.length ?? 0,
+      (n) => n > 0,
+    )
     await Promise.all([a!.compactor.compact('shared/compact'), b!.compactor.compact('shared/compact')])
     const results = async (n: Atrium) => Object.fromEntries((await n.metrics.compactions.get()).values.map((v) => [v.labels.result, v.value]))
     const [ra, rb] = await Promise.all([results(a!), results(b!)])
@@ -175,7 +206,11 @@ describe('cluster mode with shared storage', () => {
     expect((ra.skipped ?? 0) + (rb.skipped ?? 0)).toBe(1)
     // And the lease was released: a later compaction goes ahead.
     e.doc.getMap('m').set('after', 1)
-    await eventually('logged again', async () => (await store.load('shared/compact'))?.updates.length ?? 0, (n) => n > 0)
+    await eventually(
+      'logged again',
+      async () => (await store.load('shared/compact'))?.updates.length ?? 0,
+      (n) => n > 0,
+    )
     await b!.compactor.compact('shared/compact')
     expect((await results(b!)).ok ?? 0).toBeGreaterThanOrEqual(1)
   }, 30_000)

@@ -99,7 +99,7 @@ describe('site compute over REST', () => {
     const from = objects.get(link)!.get('from') as string
     objects.delete(from)
     await serverHas(url, 'site/tower', (d) => !d.getMap('objects').has(from))
-    const a = ((await (await fetch(`${http}/api/documents/site%2Ftower/analytics`)).json()) as { cached: boolean; analytics: Analytics })
+    const a = (await (await fetch(`${http}/api/documents/site%2Ftower/analytics`)).json()) as { cached: boolean; analytics: Analytics }
     expect(a.cached).toBe(false)
     expect(a.analytics.connections.dangling).toBeGreaterThanOrEqual(1)
     expect(a.analytics.connections.sample.map((s) => s.id)).toContain(link)

@@ -107,7 +107,10 @@ export class ComputeService {
     // Single objects are cheap next to a Redis round trip, and a document's JSON is the document
     // itself (megabytes through Redis, parsed back here): shared only for analytics and exports.
     if (!shared || job.kind === 'object' || job.kind === 'json') return this.compute(doc, job)
-    const keyOf = (state: string) => `compute:${createHash('sha256').update(`${doc.name}\n${JSON.stringify(job)}\n${state}`).digest('base64url')}`
+    const keyOf = (state: string) =>
+      `compute:${createHash('sha256')
+        .update(`${doc.name}\n${JSON.stringify(job)}\n${state}`)
+        .digest('base64url')}`
     const key = keyOf((await this.compute(doc, { kind: 'key' })).value as string)
     const found = await this.fromShared(shared, key)
     if (found) return found

@@ -19,7 +19,12 @@ describe('compute cache shared across the cluster', () => {
     const redis = await startRedis()
     for (const id of ['a', 'b']) running.push(await startInProcess({ REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100 }, 512 * 1024 ** 2))
     nodes.push(...running.map((r) => r.server))
-    for (const n of nodes) await eventually('2 nodes', async () => n.cluster!.peers.length, (v) => v === 1)
+    for (const n of nodes)
+      await eventually(
+        '2 nodes',
+        async () => n.cluster!.peers.length,
+        (v) => v === 1,
+      )
   })
   afterAll(async () => {
     await Promise.all(running.map((r) => r.close()))
@@ -44,9 +49,11 @@ describe('compute cache shared across the cluster', () => {
       }
     })
 
-    const ask = (n: Atrium) => fetch(`http://127.0.0.1:${n.port}/api/documents/site%2Fshared/analytics`).then((r) => r.json() as Promise<{ source: string; analytics: Analytics }>)
+    const ask = (n: Atrium) =>
+      fetch(`http://127.0.0.1:${n.port}/api/documents/site%2Fshared/analytics`).then((r) => r.json() as Promise<{ source: string; analytics: Analytics }>)
     const answers = await Promise.all([a, b, a, b, a, b, a, b, a, b].map(ask))
-    const computed = async (n: Atrium) => (await n.metrics.computeTime.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.kind === 'analytics')?.value ?? 0
+    const computed = async (n: Atrium) =>
+      (await n.metrics.computeTime.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.kind === 'analytics')?.value ?? 0
     expect((await computed(a)) + (await computed(b))).toBe(1)
     for (const answer of answers) expect(answer.analytics).toEqual(answers[0]!.analytics)
     expect(answers[0]!.analytics.objects).toBe(2000)

@@ -95,7 +95,12 @@ describe('readers of a site stored before the schema guard (fields missing or of
     expect(a.objects).toBe(broken.size)
     expect(a.counts.floor).toBe(1)
     expect(a.hierarchy.invalid).toBe(3)
-    expect(a.hierarchy.sample.filter((s) => s.problem === 'no valid type').map((s) => s.id).sort()).toEqual(['f2', 'w', 'z1'])
+    expect(
+      a.hierarchy.sample
+        .filter((s) => s.problem === 'no valid type')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['f2', 'w', 'z1'])
     expect(exportSvg(site, { floor: 'f1', lod: 'full' })).toMatch(/^<svg/)
     expect(exportSvg(site, { floor: 'f1', lod: 'zones', viewport: [0, 0, 10, 10] })).toMatch(/^<svg/)
   })

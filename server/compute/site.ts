@@ -54,8 +54,15 @@ function union(a: BBox | null, b: BBox | null | undefined): BBox | null {
 const overlaps = (a: BBox, b: BBox) => a[0] <= b[3] && b[0] <= a[3] && a[1] <= b[4] && b[1] <= a[4] && a[2] <= b[5] && b[2] <= a[5]
 
 /** Top-down walk: each object with its floor, zone and system ancestors. */
-function walk(h: Hierarchy, objects: Site['objects'], visit: (id: string, o: BuildingObject, ctx: { floor: string | null; zone: string | null; system: string | null }) => void): void {
-  const stack: [string, { floor: string | null; zone: string | null; system: string | null }][] = (h.children.get(null) ?? []).map((id) => [id, { floor: null, zone: null, system: null }])
+function walk(
+  h: Hierarchy,
+  objects: Site['objects'],
+  visit: (id: string, o: BuildingObject, ctx: { floor: string | null; zone: string | null; system: string | null }) => void,
+): void {
+  const stack: [string, { floor: string | null; zone: string | null; system: string | null }][] = (h.children.get(null) ?? []).map((id) => [
+    id,
+    { floor: null, zone: null, system: null },
+  ])
   while (stack.length > 0) {
     const [id, ctx] = stack.pop()!
     const o = objects.get(id)
@@ -128,7 +135,8 @@ export function analyze(site: Site): Analytics {
     else edges.set(from, [o.to as string])
   }
   const cycles = findCycles(edges)
-  for (const cycle of cycles.slice(0, Math.max(0, SAMPLE - connectionSample.length))) connectionSample.push({ id: cycle[0]!, problem: `cycle among ${cycle.length} components: ${cycle.slice(0, 5).join(', ')}${cycle.length > 5 ? ', …' : ''}` })
+  for (const cycle of cycles.slice(0, Math.max(0, SAMPLE - connectionSample.length)))
+    connectionSample.push({ id: cycle[0]!, problem: `cycle among ${cycle.length} components: ${cycle.slice(0, 5).join(', ')}${cycle.length > 5 ? ', …' : ''}` })
 
   return {
     objects: objects.size + (site.invalid?.size ?? 0),
@@ -205,7 +213,10 @@ function clashes(site: Site): Analytics['clashes'] {
     if (o.type !== 'component' || !o.bbox) continue
     const b = o.bbox as BBox
     boxes.set(id, b)
-    const cells = (Math.floor(b[3] / CELL) - Math.floor(b[0] / CELL) + 1) * (Math.floor(b[4] / CELL) - Math.floor(b[1] / CELL) + 1) * (Math.floor(b[5] / CELL) - Math.floor(b[2] / CELL) + 1)
+    const cells =
+      (Math.floor(b[3] / CELL) - Math.floor(b[0] / CELL) + 1) *
+      (Math.floor(b[4] / CELL) - Math.floor(b[1] / CELL) + 1) *
+      (Math.floor(b[5] / CELL) - Math.floor(b[2] / CELL) + 1)
     if (cells > 64) {
       large.push(id)
       continue
@@ -275,9 +286,12 @@ export function exportSvg(site: Site, options: SvgOptions): string {
   if (!extent) for (const id of descendants(h, options.floor)) extent = union(extent, objects.get(id)?.bbox as BBox | undefined)
   const vp = options.viewport ?? (extent ? [extent[0], extent[1], extent[3], extent[4]] : [0, 0, 100, 100])
   const inView = (b: BBox | undefined) => !b || (b[0] <= vp[2] && vp[0] <= b[3] && b[1] <= vp[3] && vp[1] <= b[4])
-  const rect = (id: string, cls: string, b: BBox, extra = '') => `<rect id="${esc(id)}" class="${cls}" x="${n(b[0])}" y="${n(b[1])}" width="${n(b[3] - b[0])}" height="${n(b[4] - b[1])}"${extra}/>`
+  const rect = (id: string, cls: string, b: BBox, extra = '') =>
+    `<rect id="${esc(id)}" class="${cls}" x="${n(b[0])}" y="${n(b[1])}" width="${n(b[3] - b[0])}" height="${n(b[4] - b[1])}"${extra}/>`
   const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="${n(vp[0])} ${n(vp[1])} ${n(vp[2] - vp[0])} ${n(vp[3] - vp[1])}" data-floor="${esc(options.floor)}" data-lod="${options.lod}">`)
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${n(vp[0])} ${n(vp[1])} ${n(vp[2] - vp[0])} ${n(vp[3] - vp[1])}" data-floor="${esc(options.floor)}" data-lod="${options.lod}">`,
+  )
   if (building) out.push(`<g id="${esc(building)}" class="building" data-name="${esc(objects.get(building)!.name)}">`)
   out.push(`<g id="${esc(options.floor)}" class="floor" data-name="${esc(floor.name)}" data-level="${floor.level ?? ''}">`)
   const centre = (b: BBox) => [(b[0] + b[3]) / 2, (b[1] + b[4]) / 2] as const
@@ -302,7 +316,8 @@ export function exportSvg(site: Site, options: SvgOptions): string {
         if (options.lod === 'full') {
           for (const child of h.children.get(id) ?? []) {
             const c = objects.get(child)
-            if (c?.type === 'component' && c.bbox && inView(c.bbox as BBox)) out.push(rect(child, 'component', c.bbox as BBox, ` data-kind="${esc(String(c.kind ?? ''))}"`))
+            if (c?.type === 'component' && c.bbox && inView(c.bbox as BBox))
+              out.push(rect(child, 'component', c.bbox as BBox, ` data-kind="${esc(String(c.kind ?? ''))}"`))
           }
           for (const child of h.children.get(id) ?? []) {
             const c = objects.get(child)

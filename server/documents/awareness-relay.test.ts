@@ -3,7 +3,8 @@ import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../shared/proto
 import { AwarenessError, AwarenessRelay } from './awareness-relay.ts'
 
 const s = (json: string) => new TextEncoder().encode(json)
-const upd = (...e: [number, number, string | null][]) => encodeAwarenessUpdate(e.map(([clientId, clock, state]) => ({ clientId, clock, state: state === null ? null : s(state) })))
+const upd = (...e: [number, number, string | null][]) =>
+  encodeAwarenessUpdate(e.map(([clientId, clock, state]) => ({ clientId, clock, state: state === null ? null : s(state) })))
 const changes = (r: AwarenessRelay) => {
   const u = r.takeChanges()
   return u ? decodeAwarenessUpdate(u).map((e) => [e.clientId, e.clock, e.state && new TextDecoder().decode(e.state)]) : []
@@ -50,7 +51,7 @@ describe('AwarenessRelay', () => {
     expect(changes(r)).toEqual([])
   })
 
-  it('keeps this node\'s own changes apart for the cluster bus, and only when asked to', () => {
+  it("keeps this node's own changes apart for the cluster bus, and only when asked to", () => {
     const r = new AwarenessRelay(true)
     r.apply(upd([1, 1, '{"mine":1}']), new Set(), true)
     r.apply(upd([2, 1, '{"theirs":1}']), new Set(), false)
@@ -76,7 +77,7 @@ describe('AwarenessRelay', () => {
     expect(r.takeChanges()).toBeNull()
   })
 
-  it("gives an id to the first sender that claims it, until it is removed or its sender leaves", () => {
+  it('gives an id to the first sender that claims it, until it is removed or its sender leaves', () => {
     const drops: string[] = []
     const r = new AwarenessRelay(false, undefined, (why) => drops.push(why))
     const victim = new Set<number>()

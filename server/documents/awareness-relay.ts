@@ -106,9 +106,11 @@ export class AwarenessRelay {
 
   /** The whole message's checks, before anything of it applies. */
   private check(e: AwarenessEntry): void {
-    if (!Number.isSafeInteger(e.clientId) || !Number.isSafeInteger(e.clock)) throw new AwarenessError(`client ${e.clientId}: clock ${e.clock} is not a safe integer`)
+    if (!Number.isSafeInteger(e.clientId) || !Number.isSafeInteger(e.clock))
+      throw new AwarenessError(`client ${e.clientId}: clock ${e.clock} is not a safe integer`)
     if (e.state === null) return
-    if (e.state.length > this.limits.maxStateBytes) throw new AwarenessError(`client ${e.clientId}: state of ${e.state.length} bytes (limit ${this.limits.maxStateBytes})`)
+    if (e.state.length > this.limits.maxStateBytes)
+      throw new AwarenessError(`client ${e.clientId}: state of ${e.state.length} bytes (limit ${this.limits.maxStateBytes})`)
     try {
       JSON.parse(utf8.decode(e.state))
     } catch {

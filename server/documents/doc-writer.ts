@@ -137,7 +137,13 @@ export class DocWriter {
         const refusal = this.fromClient(update, session)
         if (refusal) session.refuse(refusal)
       })
-      return queued ? null : { kind: 'limit', limit: 'queue', detail: `more than ${opts.maxWaitingMessages} messages or ${opts.maxWaitingBytes} bytes waiting (or the node's waiting room is full)` }
+      return queued
+        ? null
+        : {
+            kind: 'limit',
+            limit: 'queue',
+            detail: `more than ${opts.maxWaitingMessages} messages or ${opts.maxWaitingBytes} bytes waiting (or the node's waiting room is full)`,
+          }
     }
     if (update.length > REMOTE_INLINE_BYTES && opts.inFlight.bytes + update.length > opts.inFlight.max) {
       return { kind: 'limit', limit: 'busy', detail: `the server is applying ${Math.round(opts.inFlight.bytes / 1048576)} MiB of large updates; retry shortly` }

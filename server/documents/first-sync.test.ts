@@ -27,7 +27,12 @@ describe('large first syncs', () => {
     const p = testSession('site/big')
     doc.answerSyncStep1(p, Uint8Array.of(0))
     // The chunks are cut asynchronously: wait for whatever the session is sent first.
-    await eventually('the answer to sync step 1', async () => p.link.sent.length + p.link.sequences.length, (n) => n > 0, 5000)
+    await eventually(
+      'the answer to sync step 1',
+      async () => p.link.sent.length + p.link.sequences.length,
+      (n) => n > 0,
+      5000,
+    )
     expect(p.link.sent).toEqual([])
     const [frames] = p.link.sequences
     expect(frames!.length).toBeGreaterThan(5)
@@ -40,7 +45,13 @@ describe('large first syncs', () => {
     })
     expect(Y.encodeStateVector(client)).toEqual(Y.encodeStateVector(doc.doc))
     // A small answer is one frame, as before.
-    const small = new SharedDoc('doc/small', { publisher: { publish() {} }, persist() {}, batchBytes: 1 << 20, writer: writerOptions(), firstSync: { chunkBytes: 64 * 1024, chunk: async () => [] } })
+    const small = new SharedDoc('doc/small', {
+      publisher: { publish() {} },
+      persist() {},
+      batchBytes: 1 << 20,
+      writer: writerOptions(),
+      firstSync: { chunkBytes: 64 * 1024, chunk: async () => [] },
+    })
     small.doc.getMap('m').set('a', 1)
     const q = testSession('doc/small')
     small.answerSyncStep1(q, Uint8Array.of(0))

@@ -35,8 +35,7 @@ const contentOf = async (store: MemoryStore, name: string) => {
   return doc.getMap('m').toJSON()
 }
 
-const make = (store: FailingStore, intervalMs = 5) =>
-  new GroupCommit({ store, intervalMs, logger: pino({ level: 'silent' }), metrics: createMetrics() })
+const make = (store: FailingStore, intervalMs = 5) => new GroupCommit({ store, intervalMs, logger: pino({ level: 'silent' }), metrics: createMetrics() })
 
 describe('GroupCommit', () => {
   it('merges a window of updates into one entry per document, in one append', async () => {
@@ -60,7 +59,12 @@ describe('GroupCommit', () => {
     const durable = gc.flushed()
     let resolved = false
     void durable.then(() => (resolved = true))
-    await eventually('a failed append', async () => gc.healthy, (healthy) => !healthy, 5000)
+    await eventually(
+      'a failed append',
+      async () => gc.healthy,
+      (healthy) => !healthy,
+      5000,
+    )
     expect(resolved).toBe(false) // not acknowledged while failing
     expect(gc.healthy).toBe(false)
     for (const u of first.slice(3)) gc.enqueue('d', u) // arrives during the outage
@@ -87,7 +91,12 @@ describe('GroupCommit', () => {
     }
     const gc = make(store)
     for (const u of updates(3)) gc.enqueue('d', u)
-    await eventually('the write in flight', async () => store.calls.length, (n) => n === 1, 5000)
+    await eventually(
+      'the write in flight',
+      async () => store.calls.length,
+      (n) => n === 1,
+      5000,
+    )
     expect(await gc.close(Date.now() + 200)).toBe(3)
   })
 

@@ -32,7 +32,18 @@ it('does not unload a document whose newest edits are still in the group commit 
   const metrics = createMetrics()
   const groupCommit = new GroupCommit({ store, intervalMs: 100, logger, metrics })
   const compactor = { track() {}, forget() {}, appended() {} } as unknown as Compactor
-  const registry = new DocumentRegistry({ store, groupCommit, compactor, publisher: { publish() {} }, unloadGraceMs: 10, batchBytes: 1 << 20, logger, metrics, writer: writerOptions(), merge: async (u) => Y.mergeUpdates([...u]) })
+  const registry = new DocumentRegistry({
+    store,
+    groupCommit,
+    compactor,
+    publisher: { publish() {} },
+    unloadGraceMs: 10,
+    batchBytes: 1 << 20,
+    logger,
+    metrics,
+    writer: writerOptions(),
+    merge: async (u) => Y.mergeUpdates([...u]),
+  })
   const session = testSession('a')
   try {
     const doc = await registry.acquire('a')
@@ -41,7 +52,12 @@ it('does not unload a document whose newest edits are still in the group commit 
     doc.doc.getMap('m').set('x', 1)
     registry.detach(doc, session)
     // x is queued locally; past the grace the unload waits for it to be shipped.
-    await eventually('the unload waiting for shipping', async () => settled.mock.calls.some(([name]) => name === 'a'), (waiting) => waiting, 5000)
+    await eventually(
+      'the unload waiting for shipping',
+      async () => settled.mock.calls.some(([name]) => name === 'a'),
+      (waiting) => waiting,
+      5000,
+    )
     expect(store.outbox.has('a')).toBe(true)
     expect(registry.peek('a')).toBe(doc)
     registry.attach(doc, session)
@@ -54,7 +70,8 @@ it('does not unload a document whose newest edits are still in the group commit 
     const deadline = Date.now() + 10_000
     for (;;) {
       const loaded = registry.peek('a') !== undefined
-      if (!loaded && (groupCommit.hasPending('a') || store.outbox.has('a'))) violations.push(`unloaded with pending=${groupCommit.hasPending('a')} queued=${store.outbox.has('a')}`)
+      if (!loaded && (groupCommit.hasPending('a') || store.outbox.has('a')))
+        violations.push(`unloaded with pending=${groupCommit.hasPending('a')} queued=${store.outbox.has('a')}`)
       if (!loaded || Date.now() > deadline) break
       await new Promise((r) => setTimeout(r, 1)) // how often the invariant is sampled, not a wait for a condition
     }

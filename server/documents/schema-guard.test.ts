@@ -122,7 +122,12 @@ import { UpdateFormatError } from '../admission/scan.ts'
 
 const anchorValue = { pose: { p: [0, 1, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'door', confidence: 0.5, updatedBy: 'hmd' }
 const id = (c: number, k: number) => Y.createID(c, k)
-function item(c: number, k: number, o: { origin?: Y.ID | null; right?: Y.ID | null; parent?: string | Y.ID | null; sub?: string | null }, content: ConstructorParameters<typeof Y.Item>[7]): Y.Item {
+function item(
+  c: number,
+  k: number,
+  o: { origin?: Y.ID | null; right?: Y.ID | null; parent?: string | Y.ID | null; sub?: string | null },
+  content: ConstructorParameters<typeof Y.Item>[7],
+): Y.Item {
   return new Y.Item(id(c, k), null, o.origin ?? null, null, o.right ?? null, (o.parent ?? null) as never, o.sub ?? null, content)
 }
 const any = (v: unknown) => new Y.ContentAny([v])
@@ -186,7 +191,11 @@ describe('schema guard against crafted updates', () => {
     attempt(
       d,
       encode([
-        { client: 100, clock: 0, structs: [item(100, 0, { parent: 'anchors', sub: 'x0' }, any(anchorValue)), item(100, 1, { parent: 'anchors', sub: 'x1' }, any(anchorValue))] },
+        {
+          client: 100,
+          clock: 0,
+          structs: [item(100, 0, { parent: 'anchors', sub: 'x0' }, any(anchorValue)), item(100, 1, { parent: 'anchors', sub: 'x1' }, any(anchorValue))],
+        },
         { client: 200, clock: 0, structs: [item(200, 0, { origin: id(100, 1) }, any(anchorValue))] },
       ]),
     )
@@ -236,10 +245,25 @@ describe('schema guard against crafted updates', () => {
       return Y.mergeUpdates(us)
     }
     const b = c.getMap<Y.Map<unknown>>('objects').get('b')!
-    expect(attempt(d, capture(() => b.delete('type')))).toBe(false)
-    expect(attempt(d, capture(() => b.set('type', 'floor')))).toBe(false)
+    expect(
+      attempt(
+        d,
+        capture(() => b.delete('type')),
+      ),
+    ).toBe(false)
+    expect(
+      attempt(
+        d,
+        capture(() => b.set('type', 'floor')),
+      ),
+    ).toBe(false)
     // Deleting the whole object is fine.
-    expect(attempt(d, capture(() => c.getMap('objects').delete('b')))).toBe(true)
+    expect(
+      attempt(
+        d,
+        capture(() => c.getMap('objects').delete('b')),
+      ),
+    ).toBe(true)
   })
 
   it('checks the top level of deleted content too, and the exact type of a transcript', () => {
@@ -266,7 +290,9 @@ describe('schema guard against crafted updates', () => {
     expect(attempt(d, u)).toBe(false)
     expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('type')).toBe('building')
     // The same value written after the current one is an ordinary overwrite.
-    expect(attempt(d, encode([{ client: 201, clock: 0, structs: [item(201, 0, { origin: type }, any('building'))] }], [[type.client, type.clock, 1]]))).toBe(true)
+    expect(attempt(d, encode([{ client: 201, clock: 0, structs: [item(201, 0, { origin: type }, any('building'))] }], [[type.client, type.clock, 1]]))).toBe(
+      true,
+    )
     expect(d.getMap<Y.Map<unknown>>('objects').get('b')!.get('type')).toBe('building')
   })
 

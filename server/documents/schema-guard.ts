@@ -18,7 +18,18 @@
 import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import type { z } from 'zod'
-import { Anchor, describeIssue, fieldAllowed, HUMAN_FIELDS, Id, OBJECT_FIELDS, OBJECT_TYPES, requiredFields, TOP_LEVEL, type ObjectType } from '../../shared/schema/domain.ts'
+import {
+  Anchor,
+  describeIssue,
+  fieldAllowed,
+  HUMAN_FIELDS,
+  Id,
+  OBJECT_FIELDS,
+  OBJECT_TYPES,
+  requiredFields,
+  TOP_LEVEL,
+  type ObjectType,
+} from '../../shared/schema/domain.ts'
 import { MergedDeletes } from '../admission/deletes.ts'
 import { IntegrationModel, type ModelType, type Node } from '../admission/model.ts'
 import { Ref, scanUpdate, TypeRef } from '../admission/scan.ts'
@@ -114,7 +125,8 @@ export class SiteGuard {
     const u = this.model.update
     for (let i = 0; i < u.count; i++) {
       const root = u.parentRoot[i]!
-      if (root !== -1 && !ROOTS.has(u.strings[root]!)) fail(`unknown top-level ${JSON.stringify(u.strings[root])} (a site document has ${TOP_LEVEL.join(', ')})`)
+      if (root !== -1 && !ROOTS.has(u.strings[root]!))
+        fail(`unknown top-level ${JSON.stringify(u.strings[root])} (a site document has ${TOP_LEVEL.join(', ')})`)
     }
     if (this.model.result.pendingStructs > 0) fail('update refers to content the server does not have (yet): send it after what it builds on')
   }
@@ -250,7 +262,8 @@ export class SiteGuard {
     for (const field of requiredFields(type.value as string | undefined)) {
       if (this.currentValue(holder, field, false).present) continue
       if (created) fail(`objects/${key}: a new ${String(type.value)} needs ${field}`)
-      if (this.currentValue(holder, field, true).present) fail(`objects/${key}.${field}: a ${String(type.value ?? 'object')} needs it (delete the object instead)`)
+      if (this.currentValue(holder, field, true).present)
+        fail(`objects/${key}.${field}: a ${String(type.value ?? 'object')} needs it (delete the object instead)`)
     }
   }
 

@@ -32,6 +32,8 @@ describe('the HTTP error catalogue', () => {
   it('fills placeholders and leaves JSON examples alone', () => {
     expect(errorBody(HttpErrors.SNAPSHOT_NOT_FOUND, { id: '"v1"', name: '"site/a"' })).toEqual({ error: 'not_found', message: 'no snapshot "v1" of "site/a"' })
     expect(errorBody(HttpErrors.BAD_CONTENT_TYPE)).toEqual({ error: 'bad_content_type', message: 'send {"label": "…"} as application/json' })
-    expect(errorBody(HttpErrors.JSON_TOO_LARGE, { bytes: 20, max: 10 }).message).toBe('the document is 20 bytes as JSON (over MAX_REST_JSON_BYTES, 10); export it with npm run docs -- export')
+    expect(errorBody(HttpErrors.JSON_TOO_LARGE, { bytes: 20, max: 10 }).message).toBe(
+      'the document is 20 bytes as JSON (over MAX_REST_JSON_BYTES, 10); export it with npm run docs -- export',
+    )
   })
 })

@@ -49,11 +49,19 @@ export const HttpErrors = define({
   NOT_A_SITE: { code: 'not_a_site', status: 409, message: '{name} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects' },
   NOT_A_SITE_SNAPSHOT: { code: 'not_a_site', status: 409, message: '{name} is not a site document (SCHEMA_DOCS); named snapshots are for site documents' },
   BODY_TOO_LARGE: { code: 'too_large', status: 413, message: 'request body over {max} bytes' },
-  JSON_TOO_LARGE: { code: 'too_large', status: 413, message: 'the document is {bytes} bytes as JSON (over MAX_REST_JSON_BYTES, {max}); export it with npm run docs -- export' },
+  JSON_TOO_LARGE: {
+    code: 'too_large',
+    status: 413,
+    message: 'the document is {bytes} bytes as JSON (over MAX_REST_JSON_BYTES, {max}); export it with npm run docs -- export',
+  },
   BAD_CONTENT_TYPE: { code: 'bad_content_type', status: 415, message: 'send {"label": "…"} as application/json' },
   INTERNAL: { code: 'internal', status: 500, message: 'internal server error' },
   COMPUTE_BUSY: { code: 'busy', status: 503, message: '{waiting} computations are waiting for the compute worker; retry shortly' },
-  DOCUMENT_QUARANTINED: { code: 'quarantined', status: 503, message: 'the document is quarantined ({reason}); an operator must repair it: npm run docs -- repair' },
+  DOCUMENT_QUARANTINED: {
+    code: 'quarantined',
+    status: 503,
+    message: 'the document is quarantined ({reason}); an operator must repair it: npm run docs -- repair',
+  },
   DOCUMENT_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the document could not be loaded from storage; retry later' },
   VERSION_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the version could not be stored; retry later' },
 })

@@ -47,8 +47,17 @@ interface Reply {
 /** Largest request body accepted (JSON commands only; documents never travel over REST). */
 const MAX_BODY_BYTES = 16 * 1024
 
-const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable' }
-
+const STATUS: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  400: '400 Bad Request',
+  404: '404 Not Found',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+}
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
 /** An error answer from the catalogue (errors.ts): its status, code and filled-in message. */
@@ -58,7 +67,11 @@ const problem = <M extends string>(error: HttpError<M>, ...values: Values<M>): R
  * Runs an async handler with the uWS abort/cork discipline. With `withBody`, the request
  * body is read first (copied: uWS reuses its buffers), up to MAX_BODY_BYTES (else 413).
  */
-function route(logger: Logger, handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string) => Promise<Reply> | Reply, withBody = false) {
+function route(
+  logger: Logger,
+  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string) => Promise<Reply> | Reply,
+  withBody = false,
+) {
   return (res: HttpResponse, req: HttpRequest) => {
     const url = req.getUrl()
     const query = new URLSearchParams(req.getQuery() ?? '')
@@ -163,7 +176,10 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
-  app.get('/healthz', route(logger, () => json(200, { status: 'ok' })))
+  app.get(
+    '/healthz',
+    route(logger, () => json(200, { status: 'ok' })),
+  )
 
   app.get(
     '/readyz',
@@ -229,7 +245,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. `info`: the store's, when the caller has it already. */
   async function existing(name: string, info?: Awaited<ReturnType<typeof store.info>>): Promise<SharedDoc | Reply> {
-    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info)) return problem(HttpErrors.DOCUMENT_NOT_FOUND, { name: JSON.stringify(name) })
+    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info))
+      return problem(HttpErrors.DOCUMENT_NOT_FOUND, { name: JSON.stringify(name) })
     try {
       return await deps.registry().acquire(name)
     } catch (err) {
@@ -317,5 +334,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     ),
   )
 
-  app.any('/*', route(logger, () => problem(HttpErrors.ROUTE_NOT_FOUND)))
+  app.any(
+    '/*',
+    route(logger, () => problem(HttpErrors.ROUTE_NOT_FOUND)),
+  )
 }

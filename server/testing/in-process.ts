@@ -22,7 +22,11 @@ export interface InProcessServer {
 export async function startInProcess(overrides: Parameters<typeof configWith>[0] = {}, mapSize = 1024 ** 3): Promise<InProcessServer> {
   const dir = await tempDir()
   const store = new LmdbStore({ path: dir, mapSize })
-  const server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', ...overrides }), logger: createLogger({ level: 'silent', pretty: false }), store })
+  const server = await startAtrium({
+    config: configWith({ PORT: 0, HOST: '127.0.0.1', ...overrides }),
+    logger: createLogger({ level: 'silent', pretty: false }),
+    store,
+  })
   return {
     server,
     store,

@@ -31,6 +31,17 @@ backend.hook = async (op) => {
     await new Promise((r) => setTimeout(r, compactPause)) // holds the compaction here for the test to SIGKILL, not a wait
   }
 }
-const store = new ShippingStore({ outbox: openLmdbOutbox(resolve(config.DATA_DIR)), remote: new LogStore(backend), batchEntries: Number(process.env.TEST_SHIP_BATCH_ENTRIES ?? 10) })
+const store = new ShippingStore({
+  outbox: openLmdbOutbox(resolve(config.DATA_DIR)),
+  remote: new LogStore(backend),
+  batchEntries: Number(process.env.TEST_SHIP_BATCH_ENTRIES ?? 10),
+})
 const server = await startAtrium({ config, logger: createLogger({ level: config.LOG_LEVEL, pretty: false }), store })
-process.once('SIGTERM', () => void server.close().then(() => store.close()).then(() => process.exit(0)))
+process.once(
+  'SIGTERM',
+  () =>
+    void server
+      .close()
+      .then(() => store.close())
+      .then(() => process.exit(0)),
+)

@@ -46,7 +46,9 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
   const connections = new Set<Connection>()
   const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
-  const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) => reject(conn, conn.docs, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`))
+  const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) =>
+    reject(conn, conn.docs, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`),
+  )
   if (fanout) fanout.sent = (bytes) => outbound.sent(bytes)
   const checking = setInterval(() => outbound.check(), OUTBOUND_CHECK_MS)
   checking.unref()
@@ -61,7 +63,8 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
   const limiter = new LogLimiter()
   const closeLogged = (conn: Connection, doc: string, code: CloseCode, fields: Record<string, unknown>, detail?: string) => {
     const suppressed = limiter.allow(conn.remote)
-    if (suppressed !== null) logger.warn({ conn: conn.id, doc, remote: conn.remote, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
+    if (suppressed !== null)
+      logger.warn({ conn: conn.id, doc, remote: conn.remote, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `closing connection: ${code.reason}`)
     conn.close(code, detail)
   }
   const reject = (conn: Connection, doc: string, code: CloseCode, detail: string) => {
@@ -82,7 +85,12 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     const rejection = dispatchMessage(link.session, link.session.doc!, message, metrics)
     if (rejection) rejectSession(link, rejection.code, rejection.detail)
   }
-  const queueFull = (link: YwsLink) => rejectSession(link, CloseCodes.QUEUE_FULL, `too many messages or bytes waiting (${8 * config.MAX_MESSAGE_BYTES} bytes at most), or the node's waiting room is full`)
+  const queueFull = (link: YwsLink) =>
+    rejectSession(
+      link,
+      CloseCodes.QUEUE_FULL,
+      `too many messages or bytes waiting (${8 * config.MAX_MESSAGE_BYTES} bytes at most), or the node's waiting room is full`,
+    )
   /** One message of a served session: now, or after what holds the document (keeping the session's order). */
   const deliver = (link: YwsLink, message: Uint8Array) => {
     if (link.closed) return

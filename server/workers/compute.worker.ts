@@ -12,7 +12,13 @@ import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'
 import { docToJSON } from '../documents/to-json.ts'
 
-export type ComputeJob = { readonly kind: 'analytics' } | { readonly kind: 'state' } | { readonly kind: 'json'; readonly maxBytes: number } | { readonly kind: 'key' } | { readonly kind: 'object'; readonly id: string } | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
+export type ComputeJob =
+  | { readonly kind: 'analytics' }
+  | { readonly kind: 'state' }
+  | { readonly kind: 'json'; readonly maxBytes: number }
+  | { readonly kind: 'key' }
+  | { readonly kind: 'object'; readonly id: string }
+  | { readonly kind: 'svg'; readonly floor: string; readonly lod: Lod; readonly viewport?: readonly [number, number, number, number] | undefined }
 
 export interface ComputeInput {
   /** The document's identity in this process (name and incarnation). */
@@ -123,11 +129,11 @@ export default function compute(input: ComputeInput): ComputeOutput {
           ? Y.encodeStateAsUpdate(replica.doc)
           : job.kind === 'json'
             ? documentJson(replica.doc, job.maxBytes)
-          : job.kind === 'key'
-            ? stateKey(replica.doc)
-            : job.kind === 'object'
-              ? objectView(siteOf(replica), job.id)
-              : exportSvg(siteOf(replica), job)
+            : job.kind === 'key'
+              ? stateKey(replica.doc)
+              : job.kind === 'object'
+                ? objectView(siteOf(replica), job.id)
+                : exportSvg(siteOf(replica), job)
     return { value, ms: performance.now() - started, ...(input.withKey ? { key: stateKey(replica.doc) } : {}) }
   } catch (err) {
     if (err instanceof ExportError) return { error: err.message }

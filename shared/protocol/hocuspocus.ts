@@ -8,7 +8,17 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
-export const HocuspocusType = { Sync: 0, Awareness: 1, Auth: 2, QueryAwareness: 3, SyncReply: 4, Stateless: 5, BroadcastStateless: 6, Close: 7, SyncStatus: 8 } as const
+export const HocuspocusType = {
+  Sync: 0,
+  Awareness: 1,
+  Auth: 2,
+  QueryAwareness: 3,
+  SyncReply: 4,
+  Stateless: 5,
+  BroadcastStateless: 6,
+  Close: 7,
+  SyncStatus: 8,
+} as const
 export const HocuspocusAuth = { Token: 0, PermissionDenied: 1, Authenticated: 2 } as const
 
 /** Prefixes a y-websocket-layout message with the document name. */

@@ -9,7 +9,16 @@ import WebSocket from 'ws'
 import { CloseCodes, describeCloseCode } from './close-codes.ts'
 import { checkDocName, docNameFromPath } from './doc-name.ts'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from './awareness.ts'
-import { ProtocolError, decodeMessage, encodeAwareness, encodeAuthDenied, encodeQueryAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './messages.ts'
+import {
+  ProtocolError,
+  decodeMessage,
+  encodeAwareness,
+  encodeAuthDenied,
+  encodeQueryAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+} from './messages.ts'
 
 describe('message mirror pairs', () => {
   const doc = new Y.Doc()
@@ -121,10 +130,11 @@ describe('close codes', () => {
 describe('close codes and an unchanged y-websocket client', () => {
   // The provider's own decision (y-websocket 3.1+: it gives up on 4400–4499), not a copy of the rule.
   const p = new WebsocketProvider('ws://127.0.0.1:1', 'x', new Y.Doc(), { connect: false, WebSocketPolyfill: WebSocket as never, disableBc: true })
-  it.each(Object.values(CloseCodes).filter((c) => c.code >= 4000).map((c) => [c.code, c.name, c.retry] as const))(
-    '%i (%s): reconnects = %s',
-    (code, _, retry) => {
-      expect(p.shouldReconnect({ code } as CloseEvent, p)).toBe(retry)
-    },
-  )
+  it.each(
+    Object.values(CloseCodes)
+      .filter((c) => c.code >= 4000)
+      .map((c) => [c.code, c.name, c.retry] as const),
+  )('%i (%s): reconnects = %s', (code, _, retry) => {
+    expect(p.shouldReconnect({ code } as CloseEvent, p)).toBe(retry)
+  })
 })

@@ -29,7 +29,9 @@ export const PARENT_TYPES: Readonly<Record<ObjectType, readonly (ObjectType | nu
 export const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'an id is 1-128 characters of A-Z a-z 0-9 _ . : -')
 const finite = z.number().finite()
 export const Vec3 = z.tuple([finite, finite, finite])
-export const Quat = z.tuple([finite, finite, finite, finite]).refine(([x, y, z, w]) => Math.abs(Math.hypot(x, y, z, w) - 1) < 1e-3, 'a rotation quaternion has length 1')
+export const Quat = z
+  .tuple([finite, finite, finite, finite])
+  .refine(([x, y, z, w]) => Math.abs(Math.hypot(x, y, z, w) - 1) < 1e-3, 'a rotation quaternion has length 1')
 /** Axis-aligned box in metres, site coordinates: [minX, minY, minZ, maxX, maxY, maxZ]. */
 export const BBox = z
   .tuple([finite, finite, finite, finite, finite, finite])
@@ -97,7 +99,8 @@ export const BuildingObject = z
       if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [field, ...issue.path] } as never)
     }
     for (const field of TYPE_FIELDS[o.type].required) if (!(field in o)) ctx.addIssue({ code: 'custom', path: [field], message: `a ${o.type} needs ${field}` })
-    if (o.type === 'building' && o.parentId !== null) ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'a building is at the top level (parentId null)' })
+    if (o.type === 'building' && o.parentId !== null)
+      ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'a building is at the top level (parentId null)' })
   })
 export type BuildingObject = { type: ObjectType; parentId: string | null; name: string } & Partial<Record<ObjectField, unknown>>
 

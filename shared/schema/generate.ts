@@ -90,11 +90,26 @@ export function generateSite(doc: Y.Doc, options: SiteOptions): SiteSummary {
   for (let f = 0; f < floors; f++) {
     const z0 = f * FLOOR_H
     const floorId = `f${f}`
-    add(floorId, { type: 'floor', parentId: 'b0', name: `Level ${f + 1}`, level: f + 1, elevation: z0, height: FLOOR_H, bbox: [0, 0, z0, FLOOR_W, FLOOR_D, z0 + FLOOR_H] })
+    add(floorId, {
+      type: 'floor',
+      parentId: 'b0',
+      name: `Level ${f + 1}`,
+      level: f + 1,
+      elevation: z0,
+      height: FLOOR_H,
+      bbox: [0, 0, z0, FLOOR_W, FLOOR_D, z0 + FLOOR_H],
+    })
     for (let s = 0; s < SPACES_PER_FLOOR; s++) {
       const x = (s % 5) * 20
       const y = s < 5 ? 0 : 40
-      add(`f${f}-r${s}`, { type: 'space', parentId: floorId, name: `Room ${f + 1}${String(s).padStart(2, '0')}`, use: s % 3 === 0 ? 'meeting' : 'office', area: 20 * 10, bbox: [x, y, z0, x + 20, y + 10, z0 + FLOOR_H] })
+      add(`f${f}-r${s}`, {
+        type: 'space',
+        parentId: floorId,
+        name: `Room ${f + 1}${String(s).padStart(2, '0')}`,
+        use: s % 3 === 0 ? 'meeting' : 'office',
+        area: 20 * 10,
+        bbox: [x, y, z0, x + 20, y + 10, z0 + FLOOR_H],
+      })
     }
     for (let zx = 0; zx < ZONES_X; zx++) {
       for (let zy = 0; zy < ZONES_Y; zy++) {
@@ -103,7 +118,8 @@ export function generateSite(doc: Y.Doc, options: SiteOptions): SiteSummary {
         add(zoneId, { type: 'zone', parentId: floorId, name: `Zone ${String.fromCharCode(65 + zx)}${zy + 1}`, kind: 'fire-compartment', bbox: box })
         for (const discipline of SYSTEMS) {
           const systemId = `${zoneId}-${discipline}`
-          if (add(systemId, { type: 'system', parentId: zoneId, name: `${discipline.toUpperCase()} ${zoneId}`, discipline })) systems.push({ id: systemId, discipline, box, last: null, n: 0 })
+          if (add(systemId, { type: 'system', parentId: zoneId, name: `${discipline.toUpperCase()} ${zoneId}`, discipline }))
+            systems.push({ id: systemId, discipline, box, last: null, n: 0 })
         }
       }
     }
@@ -117,8 +133,30 @@ export function generateSite(doc: Y.Doc, options: SiteOptions): SiteSummary {
     const z = round(z0 + (sys.discipline === 'hvac' ? 2.8 : rand() * 2.5))
     const id = `${sys.id}-c${sys.n++}`
     const kinds = KINDS[sys.discipline]
-    if (!add(id, { type: 'component', parentId: sys.id, name: `${kinds[sys.n % kinds.length]} ${sys.n}`, kind: kinds[sys.n % kinds.length]!, systemId: sys.id, bbox: [x, y, z, round(x + w), round(y + w), round(z + w)] })) return false
-    if (sys.last && !add(`${id}-link`, { type: 'connection', parentId: sys.id, name: `link ${sys.n}`, from: sys.last, to: id, systemId: sys.id, kind: sys.discipline === 'electrical' ? 'cable' : sys.discipline === 'data' ? 'fiber' : 'pipe' })) return false
+    if (
+      !add(id, {
+        type: 'component',
+        parentId: sys.id,
+        name: `${kinds[sys.n % kinds.length]} ${sys.n}`,
+        kind: kinds[sys.n % kinds.length]!,
+        systemId: sys.id,
+        bbox: [x, y, z, round(x + w), round(y + w), round(z + w)],
+      })
+    )
+      return false
+    if (
+      sys.last &&
+      !add(`${id}-link`, {
+        type: 'connection',
+        parentId: sys.id,
+        name: `link ${sys.n}`,
+        from: sys.last,
+        to: id,
+        systemId: sys.id,
+        kind: sys.discipline === 'electrical' ? 'cable' : sys.discipline === 'data' ? 'fiber' : 'pipe',
+      })
+    )
+      return false
     sys.last = id
     return true
   }
@@ -141,14 +179,26 @@ export function generateSite(doc: Y.Doc, options: SiteOptions): SiteSummary {
         const box = objects.get(`${sys.id}-c0`)?.get('bbox') as BBox | undefined
         if (box) p = [round((box[0] + box[3]) / 2), round((box[1] + box[4]) / 2), round((box[2] + box[5]) / 2)]
       }
-      setAnchor(doc, `a${a}`, { pose: { p, q: [0, 0, 0, 1] }, parentAnchorId: a > 0 && a % 10 === 0 ? `a${a - 10}` : null, label: `anchor ${a}`, confidence: round(0.5 + rand() * 0.5), updatedBy: 'seed' })
+      setAnchor(doc, `a${a}`, {
+        pose: { p, q: [0, 0, 0, 1] },
+        parentAnchorId: a > 0 && a % 10 === 0 ? `a${a - 10}` : null,
+        label: `anchor ${a}`,
+        confidence: round(0.5 + rand() * 0.5),
+        updatedBy: 'seed',
+      })
     }
   })
   const humanCount = options.humans ?? 3
   const names = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken']
   doc.transact(() => {
     for (let h = 0; h < humanCount; h++) {
-      createHuman(doc, `h${h}`, { name: names[h % names.length]!, expression: { preset: 'neutral', intensity: 0.2 }, gaze: { anchorId: 'a0' }, speaking: h === 0, animation: { clip: 'idle', time: 0, loop: true } })
+      createHuman(doc, `h${h}`, {
+        name: names[h % names.length]!,
+        expression: { preset: 'neutral', intensity: 0.2 },
+        gaze: { anchorId: 'a0' },
+        speaking: h === 0,
+        animation: { clip: 'idle', time: 0, loop: true },
+      })
       appendTranscript(doc, `h${h}`, `Hello, I am ${names[h % names.length]}, your guide to level ${(h % floors) + 1}.`)
     }
   })

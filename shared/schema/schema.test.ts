@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { Anchor, BuildingObject, Human, OBJECT_TYPES, type BuildingObject as Obj } from './domain.ts'
-import { appendTranscript, createHuman, createObject, deleteObject, moveObject, pathTo, readObject, readObjects, resolveHierarchy, SchemaError, setAnchor, updateHuman, updateObject } from './document.ts'
+import {
+  appendTranscript,
+  createHuman,
+  createObject,
+  deleteObject,
+  moveObject,
+  pathTo,
+  readObject,
+  readObjects,
+  resolveHierarchy,
+  SchemaError,
+  setAnchor,
+  updateHuman,
+  updateObject,
+} from './document.ts'
 
 const box = [0, 0, 0, 1, 1, 3]
 const VALID: Record<(typeof OBJECT_TYPES)[number], Obj> = {
@@ -49,7 +63,13 @@ describe('anchor and human schemas', () => {
     expect(Anchor.safeParse({ ...anchor, extra: 1 }).success).toBe(false)
   })
   it('accepts a valid human and refuses bad ones', () => {
-    const human = { name: 'Ada', expression: { preset: 'happy', intensity: 0.5 }, gaze: { target: [0, 1.6, 2] }, speaking: false, animation: { clip: 'idle', time: 0, loop: true } }
+    const human = {
+      name: 'Ada',
+      expression: { preset: 'happy', intensity: 0.5 },
+      gaze: { target: [0, 1.6, 2] },
+      speaking: false,
+      animation: { clip: 'idle', time: 0, loop: true },
+    }
     expect(Human.safeParse(human).success).toBe(true)
     expect(Human.safeParse({ ...human, expression: { preset: 'smug', intensity: 0.5 } }).success).toBe(false)
     expect(Human.safeParse({ ...human, speaking: 'yes' }).success).toBe(false)
@@ -98,7 +118,13 @@ describe('document helpers', () => {
 
 describe('hierarchy resolution', () => {
   it('attaches objects with a missing parent to the top level', () => {
-    const h = resolveHierarchy(new Map([['a', { parentId: null }], ['b', { parentId: 'gone' }], ['c', { parentId: 'b' }]]))
+    const h = resolveHierarchy(
+      new Map([
+        ['a', { parentId: null }],
+        ['b', { parentId: 'gone' }],
+        ['c', { parentId: 'b' }],
+      ]),
+    )
     expect(h.parent.get('b')).toBeNull()
     expect(h.detached.get('b')).toBe('missing-parent')
     expect(h.children.get(null)).toEqual(['a', 'b'])
@@ -140,7 +166,14 @@ describe('hierarchy resolution', () => {
   })
 
   it('breaks a longer cycle and a self-parent', () => {
-    const h = resolveHierarchy(new Map([['x', { parentId: 'y' }], ['y', { parentId: 'z' }], ['z', { parentId: 'x' }], ['s', { parentId: 's' }]]))
+    const h = resolveHierarchy(
+      new Map([
+        ['x', { parentId: 'y' }],
+        ['y', { parentId: 'z' }],
+        ['z', { parentId: 'x' }],
+        ['s', { parentId: 's' }],
+      ]),
+    )
     expect(h.parent.get('x')).toBeNull()
     expect(h.parent.get('z')).toBe('x')
     expect(h.parent.get('s')).toBeNull()

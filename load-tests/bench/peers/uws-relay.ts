@@ -15,7 +15,13 @@ app.ws<{ topic: string }>('/*', {
   maxPayloadLength: 64 * 1024 * 1024,
   idleTimeout: 0,
   upgrade: (res, req, context) =>
-    res.upgrade({ topic: req.getUrl() }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context),
+    res.upgrade(
+      { topic: req.getUrl() },
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    ),
   open: (ws) => void ws.subscribe(ws.getUserData().topic),
   message: (ws, message) => {
     const b = new Uint8Array(message)

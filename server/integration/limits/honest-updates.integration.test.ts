@@ -48,7 +48,10 @@ describe('honest clients pass admission', () => {
     a.disconnect()
     // Both type at the same few positions for a long while, one keystroke per transaction.
     for (let i = 0; i < 3000; i++) {
-      for (const [p, who] of [[a, 'a'], [b, 'b']] as const) {
+      for (const [p, who] of [
+        [a, 'a'],
+        [b, 'b'],
+      ] as const) {
         const t = p.doc.getText('t')
         t.insert(i % 7 === 0 ? 0 : Math.min(t.length, 10 + (i % 5)), who)
         if (i % 50 === 0) t.delete(Math.min(t.length - 1, 3), 1)
@@ -58,14 +61,19 @@ describe('honest clients pass admission', () => {
     a.connect()
     await synced(a)
     // Either document may be the one that moves last.
-    await until('convergence', () => sameContent(a.doc, b.doc), (wake) => {
-      a.doc.on('update', wake)
-      b.doc.on('update', wake)
-      return () => {
-        a.doc.off('update', wake)
-        b.doc.off('update', wake)
-      }
-    }, 20_000)
+    await until(
+      'convergence',
+      () => sameContent(a.doc, b.doc),
+      (wake) => {
+        a.doc.on('update', wake)
+        b.doc.on('update', wake)
+        return () => {
+          a.doc.off('update', wake)
+          b.doc.off('update', wake)
+        }
+      },
+      20_000,
+    )
     expect([...closesA, ...closesB]).toEqual([])
     expect(await metric(server.httpUrl, 'atrium_updates_refused_total')).toBe(0)
     a.destroy()

@@ -22,7 +22,8 @@ function keepEditing(p: WebsocketProvider, prefix: string, site = false): () => 
   const loop = (async () => {
     while (running) {
       const key = `${prefix}${keys.length}`
-      if (site) setAnchor(p.doc, key, { pose: { p: [keys.length, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'bystander', confidence: 1, updatedBy: 'test' })
+      if (site)
+        setAnchor(p.doc, key, { pose: { p: [keys.length, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'bystander', confidence: 1, updatedBy: 'test' })
       else p.doc.getMap('bystander').set(key, keys.length)
       keys.push(key)
       await new Promise((r) => setTimeout(r, 5)) // paces the bystander like a person editing, not a wait for a condition
@@ -47,7 +48,10 @@ async function allArrive(url: string, doc: string, keys: string[], site = false)
 async function attack(url: string, doc: string, ...updates: Uint8Array[]): Promise<{ code: number; reason: string; client: RawClient }> {
   const client = await rawClient(`${url}/${doc}`)
   for (const u of updates) client.send(encodeUpdate(u))
-  const closed = await Promise.race([client.closed, new Promise<{ code: number; reason: string }>((r) => setTimeout(() => r({ code: 0, reason: 'still open' }), 20_000))])
+  const closed = await Promise.race([
+    client.closed,
+    new Promise<{ code: number; reason: string }>((r) => setTimeout(() => r({ code: 0, reason: 'still open' }), 20_000)),
+  ])
   return { ...closed, client }
 }
 
@@ -81,7 +85,12 @@ describe('hostile updates are refused whole; the bystander loses nothing', () =>
     expect(await metric(server.httpUrl, 'atrium_updates_refused_total', { reason: 'conflicts' })).toBeGreaterThanOrEqual(2)
     bystander.destroy()
     // Reloaded from storage: the bystander's edits and the first batch, never the bombs.
-    await eventually('unloaded', () => metric(server.httpUrl, 'atrium_documents_loaded'), (n) => n === 0, 20_000)
+    await eventually(
+      'unloaded',
+      () => metric(server.httpUrl, 'atrium_documents_loaded'),
+      (n) => n === 0,
+      20_000,
+    )
     const reloaded = provider(server.wsUrl, doc)
     await synced(reloaded)
     await untilDoc(reloaded.doc, 'everything', (d) => keys.every((k) => d.getMap('bystander').has(k)))
@@ -114,7 +123,13 @@ describe('hostile updates are refused whole; the bystander loses nothing', () =>
   })
 
   it('an update with more structs than MAX_UPDATE_STRUCTS is refused with 4413 before it is read to the end', async () => {
-    const items = Array.from({ length: 70_000 }, (_, k) => ({ client: 77, clock: k, origin: k > 0 ? Y.createID(77, k - 1) : null, parent: k === 0 ? 'list' : null, content: { any: k } }))
+    const items = Array.from({ length: 70_000 }, (_, k) => ({
+      client: 77,
+      clock: k,
+      origin: k > 0 ? Y.createID(77, k - 1) : null,
+      parent: k === 0 ? 'list' : null,
+      content: { any: k },
+    }))
     const { code, reason } = await attack(server.wsUrl, 'doc/structs', encodeItems(items))
     expect(code).toBe(CloseCodes.UPDATE_OVER_LIMIT.code)
     expect(reason).toMatch(/structs/)
@@ -129,7 +144,8 @@ describe('hostile updates are refused whole; the bystander loses nothing', () =>
       createObject(owner.doc, 'b1', { type: 'building', parentId: null, name: 'HQ' })
       createObject(owner.doc, 'f1', { type: 'floor', parentId: 'b1', name: 'L1', level: 1, elevation: 0 })
       createObject(owner.doc, 'z1', { type: 'zone', parentId: 'f1', name: 'East', bbox: [0, 0, 0, 10, 10, 3] })
-      for (let k = 0; k < 5; k++) setAnchor(owner.doc, `a${k}`, { pose: { p: [k, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 'test' })
+      for (let k = 0; k < 5; k++)
+        setAnchor(owner.doc, `a${k}`, { pose: { p: [k, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 'test' })
       await serverHas(server.wsUrl, doc, (d) => readObjects(d).has('z1') && d.getMap('anchors').size === 5)
     })
     afterAll(() => owner.destroy())

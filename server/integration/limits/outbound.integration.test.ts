@@ -67,11 +67,18 @@ describe('outbound bytes', () => {
       if (i % 10 === 9) await new Promise((r) => setImmediate(r))
     }
     reader.doc.getMap('m').set('still', 'working')
-    await eventually('slow sockets closed', () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }), (n) => n >= 1, 20_000)
+    await eventually(
+      'slow sockets closed',
+      () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }),
+      (n) => n >= 1,
+      20_000,
+    )
     expect(await metric(server.httpUrl, 'atrium_outbound_buffered_bytes')).toBeLessThanOrEqual(4 * 1024 * 1024)
     // The stalled clients learn it once they read again: the close frame is behind what they never read.
     for (const s of stalled) (s.ws as unknown as { _socket: Socket })._socket.resume()
-    const closes = await Promise.all(stalled.map((s) => Promise.race([s.closed, new Promise<{ code: number }>((r) => setTimeout(() => r({ code: 0 }), 20_000))])))
+    const closes = await Promise.all(
+      stalled.map((s) => Promise.race([s.closed, new Promise<{ code: number }>((r) => setTimeout(() => r({ code: 0 }), 20_000))])),
+    )
     expect(closes.filter((c) => c.code === CloseCodes.TOO_SLOW.code).length).toBeGreaterThanOrEqual(1)
     // The reader kept up and is still connected, and sees the last state.
     const check = provider(server.wsUrl, doc)
@@ -99,7 +106,12 @@ describe('outbound bytes', () => {
       local.getText('t').insert(0, 'x'.repeat(30_000))
       if (i % 10 === 9) await new Promise((r) => setImmediate(r))
     }
-    await eventually('the sleeper closed', () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }), (n) => n >= 1, 20_000)
+    await eventually(
+      'the sleeper closed',
+      () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }),
+      (n) => n >= 1,
+      20_000,
+    )
     socket.resume()
     await untilDoc(sleeper.doc, 'the sleeper resynced', (d) => d.getText('t').length === 400 * 30_000, 20_000)
     expect(closes).toContain(CloseCodes.TOO_SLOW.code)

@@ -52,7 +52,11 @@ describe('poisoned documents in storage', () => {
     await untilDoc(merged.doc, 'the merged log', (d) => d.getText('t').length === 8000)
     merged.destroy()
     // The log line comes through the server's stdout, which may trail the socket.
-    await eventually('the merged-load log line', async () => server.logs.some((l) => l.msg === 'document loads only with its log merged; compacting it'), (seen) => seen)
+    await eventually(
+      'the merged-load log line',
+      async () => server.logs.some((l) => l.msg === 'document loads only with its log merged; compacting it'),
+      (seen) => seen,
+    )
 
     const victim = await rawClient(`${server.wsUrl}/doc/poisoned`)
     const closed = await victim.closed

@@ -32,13 +32,39 @@ describe('bad input closes only the offending connection, with its documented co
   const cases: { what: string; bytes: () => Uint8Array; code: number }[] = [
     { what: 'an empty frame', bytes: () => new Uint8Array(0), code: CloseCodes.MALFORMED_MESSAGE.code },
     { what: 'a truncated sync frame', bytes: () => encodeSyncStep1(Y.encodeStateVector(new Y.Doc())).subarray(0, 2), code: CloseCodes.MALFORMED_MESSAGE.code },
-    { what: 'a length prefix larger than the frame', bytes: () => frame((e) => encoding.writeVarUint(e, 0), (e) => encoding.writeVarUint(e, 2), (e) => encoding.writeVarUint(e, 1_000_000)), code: CloseCodes.MALFORMED_MESSAGE.code },
+    {
+      what: 'a length prefix larger than the frame',
+      bytes: () =>
+        frame(
+          (e) => encoding.writeVarUint(e, 0),
+          (e) => encoding.writeVarUint(e, 2),
+          (e) => encoding.writeVarUint(e, 1_000_000),
+        ),
+      code: CloseCodes.MALFORMED_MESSAGE.code,
+    },
     { what: 'trailing garbage', bytes: () => Uint8Array.from([...encodeSyncStep1(new Uint8Array([0])), 7, 7]), code: CloseCodes.MALFORMED_MESSAGE.code },
     { what: 'a garbled state vector in sync step 1', bytes: () => encodeSyncStep1(Uint8Array.of(3, 200)), code: CloseCodes.MALFORMED_MESSAGE.code },
     { what: 'an unknown message type', bytes: () => Uint8Array.of(42), code: CloseCodes.UNKNOWN_MESSAGE_TYPE.code },
-    { what: 'an unknown sync type', bytes: () => frame((e) => encoding.writeVarUint(e, 0), (e) => encoding.writeVarUint(e, 9), (e) => encoding.writeVarUint8Array(e, new Uint8Array(1))), code: CloseCodes.UNKNOWN_MESSAGE_TYPE.code },
+    {
+      what: 'an unknown sync type',
+      bytes: () =>
+        frame(
+          (e) => encoding.writeVarUint(e, 0),
+          (e) => encoding.writeVarUint(e, 9),
+          (e) => encoding.writeVarUint8Array(e, new Uint8Array(1)),
+        ),
+      code: CloseCodes.UNKNOWN_MESSAGE_TYPE.code,
+    },
     { what: 'an update Yjs cannot decode', bytes: () => encodeUpdate(Uint8Array.from([5, 200, 1, 2, 3, 4, 5, 6, 7, 8])), code: CloseCodes.INVALID_UPDATE.code },
-    { what: 'a garbled awareness update', bytes: () => frame((e) => encoding.writeVarUint(e, 1), (e) => encoding.writeVarUint8Array(e, Uint8Array.of(3, 1))), code: CloseCodes.INVALID_AWARENESS.code },
+    {
+      what: 'a garbled awareness update',
+      bytes: () =>
+        frame(
+          (e) => encoding.writeVarUint(e, 1),
+          (e) => encoding.writeVarUint8Array(e, Uint8Array.of(3, 1)),
+        ),
+      code: CloseCodes.INVALID_AWARENESS.code,
+    },
     { what: 'a frame over MAX_MESSAGE_BYTES', bytes: () => encodeUpdate(new Uint8Array(MAX + 10)), code: CloseCodes.MESSAGE_TOO_BIG.code },
   ]
 

@@ -21,7 +21,7 @@ const FRAMES = 10_000
 const DOCS = ['fuzz/a', 'fuzz/b', 'fuzz/c', 'site/fuzz']
 const DEFAULT_SEED = 12
 /** What the post-fuzz check wrote into a document (an anchor's label in a site document). */
-const checked = (d: Y.Doc) => (d.getMap('check').get('ok') as string | undefined) ?? (d.getMap<{ label: string }>('anchors').get('check')?.label)
+const checked = (d: Y.Doc) => (d.getMap('check').get('ok') as string | undefined) ?? d.getMap<{ label: string }>('anchors').get('check')?.label
 
 /** Frames that know the format: each a case of issue 12, sized at random. */
 function hostileFrames(gen: prng.PRNG): Uint8Array[] {
@@ -37,9 +37,17 @@ function hostileFrames(gen: prng.PRNG): Uint8Array[] {
     encodeUpdate(deletedContentWrite(client(), someId())),
     encodeUpdate(shadowWrite(client(), someId(), prng.oneOf(gen, ['zone', 'floor', 1, null]))),
     encodeUpdate(encodeItems([{ client: client(), clock: 0, origin: someId(), right: someId(), content: { any: prng.real53(gen) } }])),
-    encodeAwareness(encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 50), clock: prng.uint32(gen, 0, 10), state: new TextEncoder().encode('{not json') }])),
-    encodeAwareness(encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 50), clock: prng.bool(gen) ? 2 ** 60 : prng.uint32(gen, 0, 2 ** 31), state: json({ mine: 'no' }) }])),
-    encodeAwareness(encodeAwarenessUpdate(Array.from({ length: prng.int32(gen, 1, 2000) }, (_, k) => ({ clientId: 10_000 + k, clock: 1, state: json({ k }) })))),
+    encodeAwareness(
+      encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 50), clock: prng.uint32(gen, 0, 10), state: new TextEncoder().encode('{not json') }]),
+    ),
+    encodeAwareness(
+      encodeAwarenessUpdate([
+        { clientId: prng.uint32(gen, 1, 50), clock: prng.bool(gen) ? 2 ** 60 : prng.uint32(gen, 0, 2 ** 31), state: json({ mine: 'no' }) },
+      ]),
+    ),
+    encodeAwareness(
+      encodeAwarenessUpdate(Array.from({ length: prng.int32(gen, 1, 2000) }, (_, k) => ({ clientId: 10_000 + k, clock: 1, state: json({ k }) }))),
+    ),
   ]
 }
 
@@ -59,7 +67,9 @@ function validFrames(gen: prng.PRNG): Uint8Array[] {
     ...updates.map(encodeUpdate),
     encodeSyncStep1(Y.encodeStateVector(doc)),
     encodeSyncStep2(Y.encodeStateAsUpdate(doc)),
-    encodeAwareness(encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 2 ** 31), clock: prng.uint32(gen, 0, 10), state: new TextEncoder().encode(state) }])),
+    encodeAwareness(
+      encodeAwarenessUpdate([{ clientId: prng.uint32(gen, 1, 2 ** 31), clock: prng.uint32(gen, 0, 10), state: new TextEncoder().encode(state) }]),
+    ),
     encodeQueryAwareness(),
   ]
 }
@@ -133,7 +143,8 @@ describe('fuzzing the WebSocket protocol', () => {
         const p = provider(server.wsUrl, name)
         await synced(p)
         // A site document takes only what its schema allows: an anchor; the others anything.
-        if (name.startsWith('site/')) setAnchor(p.doc, 'check', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: name, confidence: 1, updatedBy: 'fuzz' })
+        if (name.startsWith('site/'))
+          setAnchor(p.doc, 'check', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: name, confidence: 1, updatedBy: 'fuzz' })
         else p.doc.getMap('check').set('ok', name)
         const q = provider(server.wsUrl, name)
         await synced(q)
@@ -141,7 +152,12 @@ describe('fuzzing the WebSocket protocol', () => {
         p.destroy()
         q.destroy()
       }
-      await eventually('documents unloaded', () => metric(server.httpUrl, 'atrium_documents_loaded'), (n) => n === 0, 20_000)
+      await eventually(
+        'documents unloaded',
+        () => metric(server.httpUrl, 'atrium_documents_loaded'),
+        (n) => n === 0,
+        20_000,
+      )
       for (const name of DOCS) {
         const res = await fetch(`${server.httpUrl}/api/documents/${encodeURIComponent(name)}`)
         expect(res.status).toBe(200)

@@ -38,7 +38,9 @@ describe('REST work is bounded', () => {
   it('refuses computations past the queue bound with 503 and Retry-After, and serves them once there is room', async () => {
     // 100 exports of distinct viewports at once: distinct computations, more than the worker may queue.
     const answers = await Promise.all(
-      Array.from({ length: 100 }, (_, k) => fetch(`${server.httpUrl}/api/documents/${encodeURIComponent('site/rest')}/export.svg?floor=f0&viewport=${k * 100},0,${k * 100 + 50},50`)),
+      Array.from({ length: 100 }, (_, k) =>
+        fetch(`${server.httpUrl}/api/documents/${encodeURIComponent('site/rest')}/export.svg?floor=f0&viewport=${k * 100},0,${k * 100 + 50},50`),
+      ),
     )
     const busy = answers.filter((r) => r.status === 503)
     expect(busy.length).toBeGreaterThan(0)

@@ -27,7 +27,9 @@ describe('schema validation of site documents', () => {
     createObject(good.doc, 'f', { type: 'floor', parentId: 'b', name: 'L1', level: 1, elevation: 0 })
 
     const bad = provider(url, 'site/guarded')
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => bad.on('connection-close', (e: CloseEvent | null) => resolve({ code: e?.code ?? 0, reason: e?.reason ?? '' })))
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      bad.on('connection-close', (e: CloseEvent | null) => resolve({ code: e?.code ?? 0, reason: e?.reason ?? '' })),
+    )
     await synced(bad)
     await untilDoc(bad.doc, 'the floor', (d) => d.getMap('objects').has('f'))
     // Bypasses the helpers: a floor whose level is not an integer.

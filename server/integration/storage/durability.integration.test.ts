@@ -19,7 +19,11 @@ describe('document lifecycle', () => {
 
     for (const c of clients) c.destroy()
     // Unloaded after the grace period, with its edit durable; a new client loads it again.
-    await eventually('document unloaded', () => metric(server.httpUrl, 'atrium_documents_loaded'), (n) => n === 0)
+    await eventually(
+      'document unloaded',
+      () => metric(server.httpUrl, 'atrium_documents_loaded'),
+      (n) => n === 0,
+    )
     const again = provider(server.wsUrl, 'doc/rush')
     await synced(again)
     await untilDoc(again.doc, 'reloaded content', (d) => d.getMap('m').get('k') === 'v')
@@ -39,7 +43,11 @@ describe('durability', () => {
     writer.doc.getText('notes').insert(0, 'survives kill -9')
     // The watcher seeing every edit proves the server accepted (and queued) them; then the flush makes them durable.
     await untilDoc(watcher.doc, 'server accepted all edits', (d) => d.getMap('objects').size === 200 && d.getText('notes').length > 0)
-    await eventually('every edit durable', () => metric(server.httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
+    await eventually(
+      'every edit durable',
+      () => metric(server.httpUrl, 'atrium_storage_pending_updates'),
+      (n) => n === 0,
+    )
     expect((await server.kill('SIGKILL')).signal).toBe('SIGKILL')
     writer.destroy()
     watcher.destroy()
@@ -66,9 +74,18 @@ describe('durability', () => {
       if (i % 10 === 9) a.doc.getMap('m').delete(`k${i - 5}`)
       await untilDoc(b.doc, `edit ${i}`, (d) => d.getMap('m').get(`k${i}`) === i)
       // Each edit durable before the next: its own group commit, so the log really grows.
-      await eventually(`edit ${i} durable`, () => metric(server.httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
+      await eventually(
+        `edit ${i} durable`,
+        () => metric(server.httpUrl, 'atrium_storage_pending_updates'),
+        (n) => n === 0,
+      )
     }
-    await eventually('a compaction', () => metric(server.httpUrl, 'atrium_compactions_total', { result: 'ok' }), (n) => n >= 1, 30_000)
+    await eventually(
+      'a compaction',
+      () => metric(server.httpUrl, 'atrium_compactions_total', { result: 'ok' }),
+      (n) => n >= 1,
+      30_000,
+    )
     const expected = { m: a.doc.getMap('m').toJSON(), t: text.toString() }
     a.destroy()
     b.destroy()

@@ -62,7 +62,10 @@ describe('failed document load', () => {
     await inner.append([{ name, update: Y.encodeStateAsUpdate(seed) }])
     store = new FlakyStore(inner)
     server = await startAtrium({
-      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }), logger: createLogger({ level: 'silent', pretty: false }), store })
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }),
+      logger: createLogger({ level: 'silent', pretty: false }),
+      store,
+    })
     url = `ws://127.0.0.1:${server.port}`
   })
   afterAll(async () => {
@@ -110,7 +113,11 @@ describe('failed document load', () => {
     const editor = provider(url, 'doc/outage')
     await synced(editor)
     editor.doc.getMap('objects').set('z1', { type: 'zone', name: 'written during an outage' })
-    await eventually('write failing', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 503)
+    await eventually(
+      'write failing',
+      async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status,
+      (s) => s === 503,
+    )
     editor.destroy()
     // A negative check: real time past the 200 ms unload grace (nothing observable says the unload began), and the document must still be loaded.
     await new Promise((r) => setTimeout(r, 400))
@@ -120,12 +127,20 @@ describe('failed document load', () => {
     expect(back.doc.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
     back.destroy()
     store.failAppends = false
-    await eventually('written after recovery', () => inner.load('doc/outage'), (d) => d !== null)
+    await eventually(
+      'written after recovery',
+      () => inner.load('doc/outage'),
+      (d) => d !== null,
+    )
     const replica = new Y.Doc()
     for (const u of (await inner.load('doc/outage'))!.updates) Y.applyUpdate(replica, u)
     expect(replica.getMap('objects').get('z1')).toEqual({ type: 'zone', name: 'written during an outage' })
     // Ready again once the group commit has seen its append succeed (the data can be readable in LMDB a moment before).
-    await eventually('ready again', async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status, (s) => s === 200)
+    await eventually(
+      'ready again',
+      async () => (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status,
+      (s) => s === 200,
+    )
   })
 
   it('serves the original content once storage recovers', async () => {

@@ -49,10 +49,18 @@ describe('MongoDB mode', () => {
   it('with MongoDB unreachable: starts, reports it, refuses unloadable documents with the retryable code, never crashes', async () => {
     const port = await freePort() // nothing listens there
     const server = await startServerProcess({ MONGODB_URL: `mongodb://127.0.0.1:${port}/?directConnection=true`, MONGODB_TIMEOUT_MS: 300 })
-    const ready = await eventually('readyz reports MongoDB down', () => readyz(server.httpUrl), (r) => r.body.checks.mongodb === 'down')
+    const ready = await eventually(
+      'readyz reports MongoDB down',
+      () => readyz(server.httpUrl),
+      (r) => r.body.checks.mongodb === 'down',
+    )
     expect(ready.status).toBe(200)
     expect(ready.body.status).toBe('degraded')
-    await eventually('a MongoDB error counted', () => metric(server.httpUrl, 'atrium_mongodb_errors_total'), (n) => n > 0)
+    await eventually(
+      'a MongoDB error counted',
+      () => metric(server.httpUrl, 'atrium_mongodb_errors_total'),
+      (n) => n > 0,
+    )
     expect(await metric(server.httpUrl, 'atrium_mongodb_up')).toBe(0)
 
     for (let i = 0; i < 3; i++) {
@@ -77,7 +85,11 @@ describe('MongoDB mode', () => {
     const dataDir = await dir()
     const store = new ShippingStore({ outbox: openLmdbOutbox(dataDir, 256 * 1024 ** 2), remote, minBackoffMs: 20, maxBackoffMs: 100 })
     const settled = vi.spyOn(store, 'settled')
-    const server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 100 }), logger: createLogger({ level: 'silent', pretty: false }), store })
+    const server = await startAtrium({
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 100 }),
+      logger: createLogger({ level: 'silent', pretty: false }),
+      store,
+    })
     const url = `ws://127.0.0.1:${server.port}`
     const http = `http://127.0.0.1:${server.port}`
     try {
@@ -90,7 +102,11 @@ describe('MongoDB mode', () => {
       down = true
       for (let i = 0; i < 50; i++) a.doc.getMap('objects').set(`during${i}`, { n: i })
       await untilDoc(b.doc, 'edits during the outage', (d) => d.getMap('objects').has('during49'))
-      const r = await eventually('readyz reports lagging shipping', () => readyz(http), (x) => x.body.checks.shipping === 'lagging')
+      const r = await eventually(
+        'readyz reports lagging shipping',
+        () => readyz(http),
+        (x) => x.body.checks.shipping === 'lagging',
+      )
       expect(r.status).toBe(200)
       // A document that is not loaded cannot be served from a partial copy.
       const other = await rawClient(`${url}/doc/not-loaded`)
@@ -100,12 +116,20 @@ describe('MongoDB mode', () => {
       a.destroy()
       b.destroy()
       // Past the unload grace: the unload waits for shipping.
-      await eventually('the unload waiting for shipping', async () => settled.mock.calls.some(([name]) => name === 'doc/live'), (waiting) => waiting)
+      await eventually(
+        'the unload waiting for shipping',
+        async () => settled.mock.calls.some(([name]) => name === 'doc/live'),
+        (waiting) => waiting,
+      )
       expect(server.registry.peek('doc/live')).toBeDefined()
       expect(store.outbox.has('doc/live')).toBe(true)
 
       down = false
-      await eventually('shipped and unloaded', async () => server.registry.peek('doc/live') === undefined && store.outbox.entries === 0, (ok) => ok)
+      await eventually(
+        'shipped and unloaded',
+        async () => server.registry.peek('doc/live') === undefined && store.outbox.entries === 0,
+        (ok) => ok,
+      )
       const stored = (await remote.load('doc/live'))!
       const replica = storedToDoc(stored)
       expect(replica.getMap('objects').toJSON()).toEqual(expected)
@@ -118,8 +142,16 @@ describe('MongoDB mode', () => {
 
   /** Waits until the server has received `count` updates and made every one durable locally. */
   async function durable(httpUrl: string, count: number): Promise<void> {
-    await eventually(`${count} edits received`, () => metric(httpUrl, 'atrium_messages_received_total', { type: 'update' }), (n) => n >= count)
-    await eventually(`${count} edits durable locally`, () => metric(httpUrl, 'atrium_storage_pending_updates'), (n) => n === 0)
+    await eventually(
+      `${count} edits received`,
+      () => metric(httpUrl, 'atrium_messages_received_total', { type: 'update' }),
+      (n) => n >= count,
+    )
+    await eventually(
+      `${count} edits durable locally`,
+      () => metric(httpUrl, 'atrium_storage_pending_updates'),
+      (n) => n === 0,
+    )
   }
 
   /** Edits through a y-websocket client until the server has made them durable locally; returns the content. */
@@ -147,7 +179,9 @@ describe('MongoDB mode', () => {
   async function sharedContent(remoteDir: string, name: string): Promise<unknown> {
     const store = new LogStore(new LmdbLogBackend(remoteDir))
     try {
-      return storedToDoc(await store.load(name)).getMap('objects').toJSON()
+      return storedToDoc(await store.load(name))
+        .getMap('objects')
+        .toJSON()
     } finally {
       await store.close()
     }
@@ -159,28 +193,44 @@ describe('MongoDB mode', () => {
     const first = await startServerProcess(env, dataDir, { entry: TIERED_NODE })
     const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'doc/ship', 120)
     // Shipping is underway and not finished: some batches are in the shared store, some only here.
-    await eventually('part shipped', () => metric(first.httpUrl, 'atrium_shipped_entries_total'), (n) => n > 0)
+    await eventually(
+      'part shipped',
+      () => metric(first.httpUrl, 'atrium_shipped_entries_total'),
+      (n) => n > 0,
+    )
     expect(await metric(first.httpUrl, 'atrium_ship_queue_entries')).toBeGreaterThan(0)
     await first.kill('SIGKILL')
 
     const second = await startServerProcess({ ...env, TEST_SHIP_DELAY_MS: 0 }, dataDir, { entry: TIERED_NODE })
     expect(await loadVia(second.wsUrl, 'doc/ship')).toEqual(expected)
-    await eventually('queue drained', () => metric(second.httpUrl, 'atrium_ship_queue_entries'), (n) => n === 0)
+    await eventually(
+      'queue drained',
+      () => metric(second.httpUrl, 'atrium_ship_queue_entries'),
+      (n) => n === 0,
+    )
     await second.kill('SIGKILL')
     expect(await sharedContent(remoteDir, 'doc/ship')).toEqual(expected)
   })
 
-  it('SIGKILL between a compaction\'s snapshot switch and its log delete, then a restart: every update is there', async () => {
+  it("SIGKILL between a compaction's snapshot switch and its log delete, then a restart: every update is there", async () => {
     const [dataDir, remoteDir] = [await dir(), await dir()]
     const env = { TEST_REMOTE_DIR: remoteDir, TEST_COMPACT_PAUSE_MS: 60_000, TEST_SHIP_BATCH_ENTRIES: 1, COMPACT_THRESHOLD: 5 }
     const first = await startServerProcess(env, dataDir, { entry: TIERED_NODE })
     const expected = await editUntilDurable(first.wsUrl, first.httpUrl, 'doc/compact', 120)
-    await eventually('compaction switched the snapshot', async () => existsSync(join(remoteDir, 'compaction-switched')), (ok) => ok)
+    await eventually(
+      'compaction switched the snapshot',
+      async () => existsSync(join(remoteDir, 'compaction-switched')),
+      (ok) => ok,
+    )
     await first.kill('SIGKILL')
 
     const second = await startServerProcess({ ...env, TEST_COMPACT_PAUSE_MS: 0 }, dataDir, { entry: TIERED_NODE })
     expect(await loadVia(second.wsUrl, 'doc/compact')).toEqual(expected)
-    await eventually('queue drained', () => metric(second.httpUrl, 'atrium_ship_queue_entries'), (n) => n === 0)
+    await eventually(
+      'queue drained',
+      () => metric(second.httpUrl, 'atrium_ship_queue_entries'),
+      (n) => n === 0,
+    )
     await second.kill('SIGKILL')
     expect(await sharedContent(remoteDir, 'doc/compact')).toEqual(expected)
   })
