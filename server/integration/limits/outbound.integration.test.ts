@@ -14,6 +14,19 @@ import { objectsOf, setAnchor } from '../../../shared/schema/document.ts'
 import { eventually, provider, rawClient, serverHas, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, metric, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 
+/** One writer: 400 updates of 30 KB (12 MB), fanned out to every socket of the document. */
+async function write12MB(url: string) {
+  const writer = await rawClient(url)
+  const local = new Y.Doc()
+  local.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)))
+  for (let i = 0; i < 400; i++) {
+    local.getText('t').insert(0, 'x'.repeat(30_000))
+    // Readers share this process: let them read, or they are as slow as the stalled sockets.
+    if (i % 10 === 9) await new Promise((r) => setImmediate(r))
+  }
+  return writer
+}
+
 describe('outbound bytes', () => {
   afterAll(() => killAllServers())
 
@@ -57,15 +70,7 @@ describe('outbound bytes', () => {
       s.send(encodeSyncStep1(new Uint8Array([0])))
       ;(s.ws as unknown as { _socket: Socket })._socket.pause() // stops reading: the server's buffer for it grows
     }
-    // One writer: 400 updates of 30 KB (12 MB), fanned out to every socket of the document.
-    const writer = await rawClient(`${server.wsUrl}/${doc}`)
-    const local = new Y.Doc()
-    local.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)))
-    for (let i = 0; i < 400; i++) {
-      local.getText('t').insert(0, 'x'.repeat(30_000))
-      // The reader shares this process: let it read, or it is as slow as the stalled ones.
-      if (i % 10 === 9) await new Promise((r) => setImmediate(r))
-    }
+    const writer = await write12MB(`${server.wsUrl}/${doc}`)
     reader.doc.getMap('m').set('still', 'working')
     await eventually(
       'slow sockets closed',
@@ -99,13 +104,7 @@ describe('outbound bytes', () => {
     sleeper.on('connection-close', (e: CloseEvent | null) => e && closes.push(e.code))
     const socket = (sleeper.ws as unknown as { _socket: Socket })._socket
     socket.pause() // the only socket that stops reading: once the node holds more than 1 MiB, it is the largest
-    const writer = await rawClient(`${server.wsUrl}/${doc}`)
-    const local = new Y.Doc()
-    local.on('update', (u: Uint8Array) => writer.send(encodeUpdate(u)))
-    for (let i = 0; i < 400; i++) {
-      local.getText('t').insert(0, 'x'.repeat(30_000))
-      if (i % 10 === 9) await new Promise((r) => setImmediate(r))
-    }
+    const writer = await write12MB(`${server.wsUrl}/${doc}`)
     await eventually(
       'the sleeper closed',
       () => metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'TOO_SLOW' }),
