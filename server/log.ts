@@ -1,3 +1,7 @@
+/**
+ * The server's logger (pino) and LogLimiter: a line per key per interval, with the count of
+ * lines it stood for, so a client refused in a loop cannot flood the log.
+ */
 import { pino, type Logger } from 'pino'
 
 export type { Logger }

@@ -1,9 +1,9 @@
-import { Outbox, type Stored } from '../outbox.ts'
-
 /**
- * The outbox on a Map, for unit tests. `disk` outlives the Outbox: a new one on the same
+ * Test double: the outbox on a Map, for unit tests. `disk` outlives the Outbox: a new one on the same
  * disk is what a restart sees (only completed writes are on it).
  */
+import { Outbox, type Stored } from '../outbox.ts'
+
 export function memoryOutbox(disk: MemoryOutboxDisk = { entries: new Map(), lastKey: 0 }): Outbox {
   return new Outbox({
     scan: () => [...disk.entries].sort(([a], [b]) => a - b).map(([key, value]) => ({ key, value })),
