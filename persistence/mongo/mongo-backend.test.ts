@@ -1,5 +1,5 @@
 /**
- * The MongoDB adapter without a server (none can run here, see ENV.md): what it does when
+ * The MongoDB adapter without a server (no MongoDB server can be installed on the machines this suite runs on): what it does when
  * MongoDB is unreachable. The DocStore contract runs against a real server in
  * doc-store.test.ts whenever MONGODB_URL is set.
  */

@@ -1,6 +1,7 @@
 /**
  * Cluster mode with a store every node shares (as with MongoDB): three
- * in-process nodes on one real redis-server, all writing to one store object.
+ * in-process nodes on one real redis-server, writing to one shared store (one store object,
+ * or, MongoDB-style, each node's own outbox shipping to one shared log).
  * - a change is persisted once, by the node it arrived on, not by every node;
  * - when that node goes silent before its write is durable, the others persist it;
  * - two nodes never compact the same document at once (Redis lease).

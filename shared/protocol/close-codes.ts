@@ -1,6 +1,6 @@
 /**
- * Every WebSocket close code Atrium sends, as data. Clients, the load-test CLI and the
- * README table are generated from / checked against this one list.
+ * Every WebSocket close code Atrium sends, as data: the server closes with these, clients look
+ * them up by number (describeCloseCode), and server/readme.test.ts keeps the README's table true.
  * `retry`: whether a client should reconnect and try again (true) or surface the error.
  * The numbers follow y-websocket's rule (3.1 and later stop reconnecting on 4400–4499, the
  * "4xx" of close codes): a code a client should retry is never in that range, so an unchanged

@@ -4,7 +4,7 @@
  * after the server lost its data, typing a long text one keystroke at a time, a large upload in
  * one message. Unchanged y-websocket clients against a real server process; none is closed, and
  * everyone converges. (The seed generator writing 100,000 objects through the schema guard is
- * server/compute/compute.integration.test.ts's first step.)
+ * server/compute/compute.integration.test.ts's test of a 100,000-object building.)
  */
 import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
