@@ -13,6 +13,8 @@ COPY load-tests ./load-tests
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# HOST=0.0.0.0 so the published port reaches it; the server then refuses to start until it is
+# given AUTH_SECRET or AUTH_JWKS_URL (or AUTH=none, explicitly): docker run -e AUTH_SECRET=…
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=1234 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

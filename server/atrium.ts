@@ -19,6 +19,7 @@ import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
 import { writerOptions } from './documents/doc-writer.ts'
 import { Work } from './admission/model.ts'
+import { authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
 import { mountHttp } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -56,6 +57,10 @@ export interface Atrium {
 
 export async function startAtrium({ config, logger, store: givenStore }: AtriumOptions): Promise<Atrium> {
   assertNativeUws()
+  // Secure by default: before anything is opened, refuse a reachable server nobody guards.
+  const authProblem = authStartupProblem(config)
+  if (authProblem) throw new InsecureStartup(authProblem)
+  const auth = createAuthenticator(config)
   const metrics = createMetrics()
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
@@ -146,9 +151,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     },
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
-  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics }, fanout)
+  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth }, fanout)
   const connections = ws.connections
   mountHttp(app, {
+    auth,
     store,
     registry: () => registry,
     metrics,

@@ -22,7 +22,31 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** Variable name → schema with default and a short description for the README/usage. */
 export const ENV_SPEC = {
   PORT: { schema: int(0, 65535).default(1234), doc: 'TCP port for WebSocket and HTTP (0 = any free port).' },
-  HOST: { schema: z.string().min(1).default('0.0.0.0'), doc: 'Interface to listen on.' },
+  HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Interface to listen on. Loopback by default: listening on any other interface needs AUTH_SECRET, AUTH_JWKS_URL or AUTH=none.',
+  },
+  AUTH: {
+    schema: z.enum(['jwt', 'none']).optional(),
+    doc: 'jwt: every connection and request needs a token (AUTH_SECRET or AUTH_JWKS_URL); none: open to anyone who can reach the port (explicitly). Unset: jwt when a secret or JWKS URL is set, else open on loopback only.',
+  },
+  AUTH_SECRET: {
+    schema: z
+      .string()
+      .refine((v) => v.length >= 32, 'must be at least 32 characters (HS256 needs 256 bits)')
+      .optional(),
+    doc: 'Shared secret that signs tokens (HS256), at least 32 characters. `npm run token` mints tokens with it.',
+  },
+  AUTH_JWKS_URL: {
+    schema: z
+      .string()
+      .regex(/^https?:\/\/\S+$/)
+      .optional(),
+    doc: 'URL of a JSON Web Key Set whose keys sign tokens (RS256 or ES256); keys are cached and refetched when an unknown key id appears.',
+  },
+  AUTH_ISSUER: { schema: z.string().min(1).max(256).optional(), doc: 'When set, a token must carry this `iss`.' },
+  AUTH_AUDIENCE: { schema: z.string().min(1).max(256).optional(), doc: 'When set, a token must carry this `aud`.' },
+  AUTH_CLOCK_SKEW_S: { schema: int(0, 300).default(30), doc: 'Clock difference tolerated when checking `exp` and `nbf`, in seconds.' },
   DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (needs pino-pretty).' },
@@ -195,10 +219,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     if (!result.success) {
       const inner = (schema as z.ZodDefault<z.ZodType>).def.innerType ?? schema
       const custom = result.error.issues.find((i) => i.code === 'custom')
-      throw new ConfigError(name, custom ? `is ${JSON.stringify(raw)}: ${custom.message}` : `is ${JSON.stringify(raw)}; allowed: ${describeRule(inner)}`)
+      // A secret is never echoed (the line goes to logs).
+      const shown = name.includes('SECRET') ? `(${raw?.length ?? 0} characters)` : JSON.stringify(raw)
+      throw new ConfigError(name, custom ? `is ${shown}: ${custom.message}` : `is ${shown}; allowed: ${describeRule(inner)}`)
     }
     out[name] = result.data
   }
+  if (out.AUTH_SECRET && out.AUTH_JWKS_URL) throw new ConfigError('AUTH_JWKS_URL', 'is set together with AUTH_SECRET; set one of them')
+  if (out.AUTH === 'jwt' && !out.AUTH_SECRET && !out.AUTH_JWKS_URL)
+    throw new ConfigError('AUTH', 'is jwt without AUTH_SECRET or AUTH_JWKS_URL to check tokens with')
   return Object.freeze(out) as Config
 }
 

@@ -5,6 +5,7 @@
  */
 import { startAtrium } from './atrium.ts'
 import { ConfigError, parseConfig, type Config } from './config.ts'
+import { authStartupProblem } from './auth/verifier.ts'
 import { createLogger } from './log.ts'
 
 let config: Config
@@ -13,6 +14,11 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write(`${err.message}\n`)
+  process.exit(2)
+}
+const insecure = authStartupProblem(config)
+if (insecure) {
+  process.stderr.write(`${insecure}\n`)
   process.exit(2)
 }
 

@@ -50,6 +50,18 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    updatesIgnored: new Counter({
+      name: 'atrium_updates_ignored_total',
+      help: 'Client updates ignored without closing the connection, by reason: read_only (a session without the write right).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    authRefused: new Counter({
+      name: 'atrium_auth_refused_total',
+      help: 'Connections and REST requests refused by access control, by reason: missing, invalid, expired (token) or forbidden (no right).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     updateWork: new Histogram({
       name: 'atrium_update_work_seconds',
       help: 'Work of each admitted client update as modelled before applying it (integration, splits, deletes).',

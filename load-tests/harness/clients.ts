@@ -6,8 +6,18 @@ import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
-export function provider(wsUrl: string, docName: string, doc = new Y.Doc()): WebsocketProvider {
-  return new WebsocketProvider(wsUrl, docName, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true })
+/** An unchanged WebsocketProvider; `params` go in the query string (a token: `{ token }`). */
+export function provider(wsUrl: string, docName: string, doc = new Y.Doc(), params?: Record<string, string>): WebsocketProvider {
+  return new WebsocketProvider(wsUrl, docName, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, ...(params ? { params } : {}) })
+}
+
+/** The close codes a provider receives, as they come. */
+export function closeCodes(p: WebsocketProvider): number[] {
+  const codes: number[] = []
+  p.on('connection-close', (e: CloseEvent | null) => {
+    if (e) codes.push(e.code)
+  })
+  return codes
 }
 
 /** Resolves when `check()` holds, re-checking on every event from `on`; rejects after `ms`. */

@@ -13,6 +13,7 @@
  *   session per document: so publishing from the session's socket skips exactly this session.
  */
 import type { Refusal } from '../admission/admission.ts'
+import { OPEN_IDENTITY, type Identity } from '../auth/claims.ts'
 import type { SharedDoc } from './shared-doc.ts'
 
 /**
@@ -58,6 +59,8 @@ export class Session {
     readonly docName: string,
     readonly rights: Rights,
     readonly link: SessionLink,
+    /** Who opened it (its token's subject, id and expiry): for expiry and revocation. */
+    readonly identity: Identity = OPEN_IDENTITY,
   ) {}
 
   get closed(): boolean {

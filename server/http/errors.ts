@@ -38,6 +38,9 @@ export const HttpErrors = define({
   BAD_QUERY: { code: 'bad_query', status: 400, message: '{issue}' },
   BAD_JSON: { code: 'bad_json', status: 400, message: 'the body is not JSON' },
   BAD_BODY: { code: 'bad_body', status: 400, message: '{issue}' },
+  UNAUTHORIZED: { code: 'unauthorized', status: 401, message: '{reason}' },
+  TOKEN_EXPIRED: { code: 'token_expired', status: 401, message: 'the token expired; send a new one' },
+  FORBIDDEN: { code: 'forbidden', status: 403, message: 'the token gives no {right} right to {name}' },
   ROUTE_NOT_FOUND: { code: 'not_found', status: 404, message: 'no such route' },
   POST_NOT_FOUND: { code: 'not_found', status: 404, message: 'POST goes to /api/documents/<name>/snapshots' },
   DOCUMENT_NOT_FOUND: { code: 'not_found', status: 404, message: 'no document named {name}' },
@@ -63,6 +66,7 @@ export const HttpErrors = define({
     message: 'the document is quarantined ({reason}); an operator must repair it: npm run docs -- repair',
   },
   DOCUMENT_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the document could not be loaded from storage; retry later' },
+  AUTH_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the token could not be checked: {reason}; retry shortly' },
   VERSION_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the version could not be stored; retry later' },
 })
 

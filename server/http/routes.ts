@@ -15,9 +15,12 @@ import { describeIssue, Id } from '../../shared/schema/domain.ts'
 import { errorBody, HttpErrors, type HttpError, type Values } from './errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 
 export interface HttpDeps {
   readonly store: DocStore
+  readonly auth: Authenticator
   readonly registry: () => DocumentRegistry
   readonly metrics: Metrics
   readonly logger: Logger
@@ -51,6 +54,8 @@ const STATUS: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
   400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
   404: '404 Not Found',
   409: '409 Conflict',
   413: '413 Payload Too Large',
@@ -69,13 +74,16 @@ const problem = <M extends string>(error: HttpError<M>, ...values: Values<M>): R
  */
 function route(
   logger: Logger,
-  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string) => Promise<Reply> | Reply,
+  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string, identity: Identity) => Promise<Reply> | Reply,
   withBody = false,
+  /** Who may call it: null for the open routes (health, readiness, metrics). */
+  auth: { readonly verify: Authenticator['verify']; readonly refused: (reason: string) => void } | null = null,
 ) {
   return (res: HttpResponse, req: HttpRequest) => {
     const url = req.getUrl()
     const query = new URLSearchParams(req.getQuery() ?? '')
     const contentType = req.getHeader('content-type')
+    const token = auth ? tokenOf(query, req.getHeader('authorization')) : null
     let aborted = false
     res.onAborted(() => (aborted = true))
     const send = (reply: Reply) => {
@@ -87,14 +95,36 @@ function route(
         res.end(reply.body)
       })
     }
+    // uWS streams the body only to a reader attached now, so it is read while the token is checked;
+    // nothing is loaded, computed or stored before both are known.
     const body = withBody ? readBody(res) : Promise.resolve(null)
-    body
-      .then((bytes) => (bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType)))
+    const identity: Promise<Identity | Reply> = auth ? auth.verify(token).catch((err: unknown) => refusal(err, auth.refused)) : Promise.resolve(OPEN_IDENTITY)
+    Promise.all([identity, body])
+      .then(([who, bytes]) => {
+        if ('status' in who) return who
+        return bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType, who)
+      })
       .then(send, (err: unknown) => {
         logger.error({ err, url }, 'http handler failed')
         send(problem(HttpErrors.INTERNAL))
       })
   }
+}
+
+/** The answer to a token that was refused (401, with the scheme the client should use). */
+function refusal(err: unknown, refused: (reason: string) => void): Reply {
+  if (!(err instanceof AuthError)) throw err
+  refused(err.failure)
+  if (err.failure === 'unavailable') return { ...problem(HttpErrors.AUTH_UNAVAILABLE, { reason: err.detail }), headers: { 'retry-after': '5' } }
+  const reply = err.failure === 'expired' ? problem(HttpErrors.TOKEN_EXPIRED) : problem(HttpErrors.UNAUTHORIZED, { reason: err.message })
+  return { ...reply, headers: { 'www-authenticate': 'Bearer' } }
+}
+
+/** Null when `identity` has `right` to `name`, else the 403. */
+function lacks(identity: Identity, name: string, right: 'read' | 'write'): Reply | null {
+  const has = identity.rightTo(name)
+  if (has === 'write' || (right === 'read' && canRead(has))) return null
+  return problem(HttpErrors.FORBIDDEN, { right, name: JSON.stringify(name) })
 }
 
 function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
@@ -176,6 +206,9 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
+  const access = deps.auth.open ? null : { verify: deps.auth.verify, refused: (reason: string) => metrics.authRefused.inc({ reason }) }
+  /** A route that needs a token (unless the server runs open). */
+  const guarded = (handler: Parameters<typeof route>[1], withBody = false) => route(logger, handler, withBody, access)
   app.get(
     '/healthz',
     route(logger, () => json(200, { status: 'ok' })),
@@ -201,21 +234,25 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.get(
     '/api/documents',
-    route(logger, async (_url, query) => {
+    guarded(async (_url, query, _body, _type, identity) => {
       const limit = parseLimit(query.get('limit'))
       if (limit === null) return problem(HttpErrors.BAD_LIMIT)
       const after = query.get('after') ?? undefined
       const names = await store.list({ after, limit })
-      return json(200, { documents: names, next: names.length === limit ? names[names.length - 1] : null })
+      // Only what the token may read; a page may hold fewer than `limit`, and `next` goes on from the last name scanned.
+      const readable = names.filter((name) => canRead(identity.rightTo(name)))
+      return json(200, { documents: readable, next: names.length === limit ? names[names.length - 1] : null })
     }),
   )
 
   app.get(
     '/api/documents/*',
-    route(logger, async (url, query) => {
+    guarded(async (url, query, _body, _type, identity) => {
       const path = documentPath(url)
       if (!('name' in path)) return path
       const { name, rest } = path
+      const denied = lacks(identity, name, 'read')
+      if (denied) return denied
       if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
       const wasLoaded = deps.registry().peek(name) !== undefined
@@ -300,38 +337,36 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.post(
     '/api/documents/*',
-    route(
-      logger,
-      async (url, _query, body, contentType) => {
-        const path = documentPath(url)
-        if (!('name' in path)) return path
-        const { name, rest } = path
-        if (rest.join('/') !== 'snapshots') return problem(HttpErrors.POST_NOT_FOUND)
-        if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE_SNAPSHOT, { name: JSON.stringify(name) })
-        if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_CONTENT_TYPE)
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
-        } catch {
-          return problem(HttpErrors.BAD_JSON)
-        }
-        const input = SnapshotBody.safeParse(parsed)
-        if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
-        const doc = await existing(name)
-        if (!(doc instanceof SharedDoc)) return doc
-        // The whole state, encoded by the compute worker's copy (never on the event loop).
-        const state = await compute(() => deps.compute.encodeState(doc))
-        if (!(state instanceof Uint8Array)) return state
-        try {
-          const info = await store.saveVersion(name, input.data.label, state)
-          return json(201, info)
-        } catch (err) {
-          logger.error({ err, doc: name }, 'saving a named version failed')
-          return problem(HttpErrors.VERSION_UNAVAILABLE)
-        }
-      },
-      true,
-    ),
+    guarded(async (url, _query, body, contentType, identity) => {
+      const path = documentPath(url)
+      if (!('name' in path)) return path
+      const { name, rest } = path
+      if (rest.join('/') !== 'snapshots') return problem(HttpErrors.POST_NOT_FOUND)
+      const denied = lacks(identity, name, 'write')
+      if (denied) return denied
+      if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE_SNAPSHOT, { name: JSON.stringify(name) })
+      if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_CONTENT_TYPE)
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
+      } catch {
+        return problem(HttpErrors.BAD_JSON)
+      }
+      const input = SnapshotBody.safeParse(parsed)
+      if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
+      const doc = await existing(name)
+      if (!(doc instanceof SharedDoc)) return doc
+      // The whole state, encoded by the compute worker's copy (never on the event loop).
+      const state = await compute(() => deps.compute.encodeState(doc))
+      if (!(state instanceof Uint8Array)) return state
+      try {
+        const info = await store.saveVersion(name, input.data.label, state)
+        return json(201, info)
+      } catch (err) {
+        logger.error({ err, doc: name }, 'saving a named version failed')
+        return problem(HttpErrors.VERSION_UNAVAILABLE)
+      }
+    }, true),
   )
 
   app.any(

@@ -19,6 +19,8 @@ export class Connection {
    * socket skips exactly that session. Closing the socket ends them all.
    */
   readonly sessions = new Map<string, Session>()
+  /** What to undo when the socket ends (timers of its sessions). */
+  private endHooks: (() => void)[] = []
   /** Frames waiting to be sent as the socket drains (a large first sync in chunks). */
   private sequence: Uint8Array[] = []
 
@@ -29,6 +31,16 @@ export class Connection {
     readonly path: string,
     private readonly onSent: (bytes: number) => void,
   ) {}
+
+  onEnd(hook: () => void): void {
+    this.endHooks.push(hook)
+  }
+
+  /** The socket has closed: runs and forgets what `onEnd` registered. */
+  ended(): void {
+    for (const hook of this.endHooks) hook()
+    this.endHooks = []
+  }
 
   send(frame: Uint8Array): void {
     if (this.closed || !this.ws) return

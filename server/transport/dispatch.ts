@@ -61,6 +61,12 @@ function dispatch(session: Session, doc: SharedDoc, message: Uint8Array, metrics
       return null
     case 'sync-step2':
     case 'update': {
+      // A read-only session receives everything; what it writes reaches nobody. Not closed, so an
+      // unchanged client does not loop on reconnects.
+      if (!session.rights.write) {
+        metrics.updatesIgnored.inc({ reason: 'read_only' })
+        return null
+      }
       const stop = metrics.updateApply.startTimer()
       try {
         const refusal = doc.receiveUpdate(msg.update, session)

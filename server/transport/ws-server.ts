@@ -15,22 +15,24 @@ import { docNameFromPath } from '../../shared/protocol/doc-name.ts'
 import type { Refusal } from '../admission/admission.ts'
 import type { Config } from '../config.ts'
 import { DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
-import { FULL_RIGHTS } from '../documents/session.ts'
+import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
+import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
 import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
-import { dispatchMessage, rejectionOf } from './dispatch.ts'
+import { dispatchMessage, type Rejection, rejectionOf } from './dispatch.ts'
 import { FrameTurns } from './frame-turns.ts'
 import { OutboundBudget } from './outbound.ts'
 import type { FanoutHook } from './publisher.ts'
 import { uWS } from './uws.ts'
 import { YwsLink } from './y-websocket.ts'
 
-/** A socket of this endpoint: its session, or null when the upgrade's name was refused (it is closed at once). */
+/** A socket of this endpoint: its session, or null when the upgrade was refused (it is closed at once with `refusal`). */
 interface SocketData {
   readonly conn: Connection
   readonly link: YwsLink | null
-  readonly nameError: string | null
+  readonly refusal: Rejection | null
 }
 type Socket = WebSocket<SocketData>
 
@@ -39,6 +41,7 @@ export interface WsDeps {
   readonly registry: () => DocumentRegistry
   readonly logger: Logger
   readonly metrics: Metrics
+  readonly auth: Authenticator
 }
 
 export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutHook): { connections: Set<Connection>; stop(): void } {
@@ -135,6 +138,18 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
       )
   }
 
+  /** A session ends within a second of its token's `exp`: the client reconnects with a new token. */
+  const expireAt = (link: YwsLink) => {
+    const exp = link.session.identity.exp
+    if (exp === null) return
+    const timer = setTimeout(
+      () => rejectSession(link, CloseCodes.TOKEN_EXPIRED, `token expired at ${new Date(exp * 1000).toISOString()}`),
+      Math.max(0, exp * 1000 - Date.now()),
+    )
+    timer.unref()
+    link.conn.onEnd(() => clearTimeout(timer))
+  }
+
   app.ws<SocketData>('/*', {
     compression: uWS.DISABLED,
     // uWS drops (1006) frames over this length itself; up to it we close with MESSAGE_TOO_BIG and a reason.
@@ -147,27 +162,53 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     sendPingsAutomatically: true,
 
     upgrade: (res, req, context) => {
+      // Everything needed from `req` is read now: it is gone after the first await.
       const url = req.getUrl()
-      const name = docNameFromPath(url)
+      const token = tokenOf(new URLSearchParams(req.getQuery() ?? ''), req.getHeader('authorization'))
+      const key = req.getHeader('sec-websocket-key')
+      const protocol = req.getHeader('sec-websocket-protocol')
+      const extensions = req.getHeader('sec-websocket-extensions')
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
       const conn = new Connection(nextId++, remote, url, onSent)
-      // Rights are decided here, once (access control will read a token from `req` before any await).
-      const link = name.ok ? new YwsLink(conn, name.name, FULL_RIGHTS, refused) : null
-      res.upgrade<SocketData>(
-        { conn, link, nameError: name.ok ? null : name.error },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
+      const name = docNameFromPath(url)
+      // A refused upgrade still opens, then closes with its code: y-websocket stops on a 44xx, where
+      // an HTTP error would only make it retry. No document is loaded before rights are decided.
+      const upgrade = (data: SocketData) => res.upgrade<SocketData>(data, key, protocol, extensions, context)
+      if (!name.ok) return upgrade({ conn, link: null, refusal: { code: CloseCodes.INVALID_DOCUMENT_NAME, detail: name.error } })
+      if (deps.auth.open) return upgrade({ conn, link: new YwsLink(conn, name.name, FULL_RIGHTS, OPEN_IDENTITY, refused), refusal: null })
+      let aborted = false
+      res.onAborted(() => {
+        aborted = true
+      })
+      deps.auth.verify(token).then(
+        (identity) => {
+          if (aborted) return
+          const right = identity.rightTo(name.name)
+          const data: SocketData = canRead(right)
+            ? { conn, link: new YwsLink(conn, name.name, rightsOf(right === 'write', identity), identity, refused), refusal: null }
+            : { conn, link: null, refusal: { code: CloseCodes.FORBIDDEN, detail: `no right to ${JSON.stringify(name.name)}` } }
+          if (!data.link) metrics.authRefused.inc({ reason: 'forbidden' })
+          res.cork(() => upgrade(data))
+        },
+        (err: unknown) => {
+          if (aborted) return
+          const detail = err instanceof AuthError ? err.message : 'token check failed'
+          const failure = err instanceof AuthError ? err.failure : 'unavailable'
+          const code = failure === 'expired' ? CloseCodes.TOKEN_EXPIRED : failure === 'unavailable' ? CloseCodes.AUTH_UNAVAILABLE : CloseCodes.UNAUTHORIZED
+          if (!(err instanceof AuthError)) logger.error({ err }, 'token check failed')
+          metrics.authRefused.inc({ reason: failure })
+          res.cork(() => upgrade({ conn, link: null, refusal: { code, detail } }))
+        },
       )
     },
 
     open: (ws: Socket) => {
-      const { conn, link, nameError } = ws.getUserData()
+      const { conn, link, refusal } = ws.getUserData()
       conn.ws = ws
       connections.add(conn)
       metrics.connections.inc()
-      if (!link) return reject(conn, conn.path, CloseCodes.INVALID_DOCUMENT_NAME, nameError!)
+      if (!link) return reject(conn, conn.path, refusal!.code, refusal!.detail)
+      expireAt(link)
       serve(link)
     },
 
@@ -205,11 +246,17 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
       connections.delete(conn)
       metrics.connections.dec()
       for (const session of conn.sessions.values()) if (session.doc) deps.registry().detach(session.doc, session)
+      conn.ended()
       logger.debug({ conn: conn.id, doc: conn.docs, code }, 'connection closed')
     },
   })
 
   return { connections, stop: () => clearInterval(checking) }
+}
+
+/** A session's rights from its right to the document: read-only sessions show presence unless the token says not to. */
+function rightsOf(write: boolean, identity: Identity): Rights {
+  return write ? FULL_RIGHTS : { write: false, awareness: identity.viewerAwareness }
 }
 
 /** Time the messages of one session, and of all sessions, may take in one turn of the event loop before the rest waits for the next. */

@@ -9,6 +9,7 @@
  */
 import Denque from 'denque'
 import type { Refusal } from '../admission/admission.ts'
+import type { Identity } from '../auth/claims.ts'
 import { Session, type Rights, type SessionLink } from '../documents/session.ts'
 import type { Connection } from './connection.ts'
 import type { Backlogged } from './frame-turns.ts'
@@ -28,9 +29,10 @@ export class YwsLink implements SessionLink, Backlogged {
     readonly conn: Connection,
     docName: string,
     rights: Rights,
+    identity: Identity,
     private readonly onRefused: (link: YwsLink, refusal: Refusal) => void,
   ) {
-    this.session = new Session(docName, rights, this)
+    this.session = new Session(docName, rights, this, identity)
     conn.sessions.set(docName, this.session)
   }
 

@@ -28,9 +28,11 @@ export const CloseCodes = define({
   GOING_AWAY: { code: 1001, reason: 'server shutting down', retry: true },
   INTERNAL_ERROR: { code: 1011, reason: 'internal server error', retry: true },
   MALFORMED_MESSAGE: { code: 4400, reason: 'malformed message: truncated or garbled frame', retry: false },
-  UNKNOWN_MESSAGE_TYPE: { code: 4401, reason: 'unknown message type', retry: false },
+  UNAUTHORIZED: { code: 4401, reason: 'unauthorized: no token, or a token that is malformed, forged or expired', retry: false },
   INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
-  INVALID_DOCUMENT_NAME: { code: 4403, reason: 'invalid document name', retry: false },
+  FORBIDDEN: { code: 4403, reason: 'forbidden: the token gives no right to this document', retry: false },
+  INVALID_DOCUMENT_NAME: { code: 4404, reason: 'invalid document name', retry: false },
+  UNKNOWN_MESSAGE_TYPE: { code: 4405, reason: 'unknown message type', retry: false },
   UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
   MESSAGE_TOO_BIG: { code: 4414, reason: 'message exceeds MAX_MESSAGE_BYTES', retry: false },
   INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
@@ -41,6 +43,8 @@ export const CloseCodes = define({
   DOCUMENT_QUARANTINED: { code: 4523, reason: 'document quarantined: loading it would stall the server; an operator must repair it', retry: true },
   UPDATE_OUT_OF_ORDER: { code: 4525, reason: 'update depends on content the server does not have yet; reconnect to resync', retry: true },
   SERVER_BUSY: { code: 4529, reason: 'server busy applying large updates; retry shortly', retry: true },
+  AUTH_UNAVAILABLE: { code: 4531, reason: 'the token could not be checked (key set unreachable); retry shortly', retry: true },
+  TOKEN_EXPIRED: { code: 4540, reason: 'token expired: reconnect with a new token', retry: true },
 })
 
 export type CloseCodeName = keyof typeof CloseCodes

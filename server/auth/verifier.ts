@@ -1,0 +1,99 @@
+/**
+ * Authentication: a token in, an Identity out (or an AuthError saying why not). Decided once
+ * per connection at the upgrade, and once per REST request, before any document is loaded.
+ *
+ * Modes (config.ts): JWT with a shared secret (HS256 only) or with the keys of a JWKS URL
+ * (RS256 or ES256 only): the algorithm list is fixed per mode, so `alg: none` and HS/RS
+ * confusion are refused by jose before any signature is checked. Open mode (no auth
+ * configured): every caller is OPEN_IDENTITY; `isOpenAllowed` says when that may start.
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { AtriumError } from '../../shared/errors.ts'
+import type { Config } from '../config.ts'
+import { identityOf, OPEN_IDENTITY, type Identity } from './claims.ts'
+
+/** missing, invalid, expired: the token's fault; unavailable: the key set could not be fetched (retry later). */
+export type AuthFailure = 'missing' | 'invalid' | 'expired' | 'unavailable'
+
+export class AuthError extends AtriumError {
+  override readonly name = 'AuthError'
+  constructor(
+    readonly failure: AuthFailure,
+    readonly detail: string,
+  ) {
+    super(`${failure} token: ${detail}`)
+  }
+}
+
+/** The server would listen where anyone may reach it, with no access control. */
+export class InsecureStartup extends AtriumError {
+  override readonly name = 'InsecureStartup'
+}
+
+export interface Authenticator {
+  /** No auth configured: everyone is OPEN_IDENTITY. */
+  readonly open: boolean
+  /** The identity of a bearer of `token` (null: none was sent); rejects with AuthError. */
+  verify(token: string | null): Promise<Identity>
+}
+
+/** Tokens longer than this are refused before parsing (a JWT with a few hundred patterns is a few KB). */
+const MAX_TOKEN_CHARS = 16 * 1024
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+
+/** Whether this configuration may run without auth: AUTH=none, or listening on loopback only. */
+export function isOpenAllowed(config: Config): boolean {
+  return config.AUTH === 'none' || LOOPBACK.test(config.HOST)
+}
+
+/** Why the server must not start, or null. One line, saying what to set. */
+export function authStartupProblem(config: Config): string | null {
+  if (config.AUTH === 'none' || config.AUTH_SECRET || config.AUTH_JWKS_URL) return null
+  if (isOpenAllowed(config)) return null
+  return `refusing to listen on ${config.HOST} without access control: set AUTH_SECRET (HS256) or AUTH_JWKS_URL, or AUTH=none to serve anyone who can reach the port`
+}
+
+export function createAuthenticator(config: Config): Authenticator {
+  if (config.AUTH === 'none' || (!config.AUTH_SECRET && !config.AUTH_JWKS_URL)) {
+    return { open: true, verify: async () => OPEN_IDENTITY }
+  }
+  const key: Uint8Array | JWTVerifyGetKey = config.AUTH_SECRET
+    ? new TextEncoder().encode(config.AUTH_SECRET)
+    : createRemoteJWKSet(new URL(config.AUTH_JWKS_URL!), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5000 })
+  const options = {
+    algorithms: config.AUTH_SECRET ? ['HS256'] : ['RS256', 'ES256'],
+    clockTolerance: config.AUTH_CLOCK_SKEW_S,
+    ...(config.AUTH_ISSUER ? { issuer: config.AUTH_ISSUER } : {}),
+    ...(config.AUTH_AUDIENCE ? { audience: config.AUTH_AUDIENCE } : {}),
+  }
+  return {
+    open: false,
+    async verify(token) {
+      if (!token) throw new AuthError('missing', 'no token (send ?token=… or Authorization: Bearer …)')
+      if (token.length > MAX_TOKEN_CHARS) throw new AuthError('invalid', `longer than ${MAX_TOKEN_CHARS} characters`)
+      let payload: unknown
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: jose overloads a key and a key getter; both are handled the same
+        ;({ payload } = await jwtVerify(token, key as any, options))
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw new AuthError('expired', 'exp is in the past')
+        if (err instanceof joseErrors.JWKSTimeout) throw new AuthError('unavailable', 'the key set (AUTH_JWKS_URL) did not answer in time')
+        if (err instanceof joseErrors.JOSEError) throw new AuthError('invalid', err.message)
+        // The key set could not be fetched (a network error): not the token's fault.
+        throw new AuthError('unavailable', `the key set (AUTH_JWKS_URL) could not be fetched: ${(err as Error).message}`)
+      }
+      try {
+        return identityOf(payload)
+      } catch (err) {
+        throw new AuthError('invalid', `claims: ${(err as Error).message.slice(0, 200)}`)
+      }
+    },
+  }
+}
+
+/** The token of a request: `?token=` (what WebsocketProvider's `params` sends) or `Authorization: Bearer`. */
+export function tokenOf(query: URLSearchParams, authorization: string): string | null {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)
+  return bearer?.[1] ?? query.get('token')
+}
