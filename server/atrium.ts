@@ -2,7 +2,7 @@
  * Wires one Atrium server from a validated config. No environment reads, no module-level
  * state: tests run several servers in one process.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { us_listen_socket } from 'uWebSockets.js'
 import type { DocStore } from '../persistence/doc-store.ts'
 import { LmdbStore } from '../persistence/lmdb-store.ts'
@@ -19,6 +19,8 @@ import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
 import { writerOptions } from './documents/doc-writer.ts'
 import { Work } from './admission/model.ts'
+import { RevocationService } from './auth/revocation-service.ts'
+import { Revocations } from './auth/revocations.ts'
 import { authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
 import { mountHttp } from './http/routes.ts'
 import type { Logger } from './log.ts'
@@ -60,7 +62,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   // Secure by default: before anything is opened, refuse a reachable server nobody guards.
   const authProblem = authStartupProblem(config)
   if (authProblem) throw new InsecureStartup(authProblem)
-  const auth = createAuthenticator(config)
+  const revocations = new Revocations()
+  const auth = createAuthenticator(config, (identity) => revocations.revokes(identity))
+  // Made once the sockets are mounted (it closes their sessions); the cluster hands it announcements.
+  let revoker: RevocationService | null = null
   const metrics = createMetrics()
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
@@ -80,6 +85,8 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     // With a store all nodes share, the node a change arrived on is the one that stores it.
     persistRemote: store.shared !== true,
     metrics,
+    revoked: (payload) => revoker?.received(payload),
+    ready: () => void revoker?.synchronize(),
   })
   // Compaction works on the store every node loads from: with shipping, the shared one.
   const compactionStore = shipping ? shipping.remote : store
@@ -153,8 +160,22 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   let closing: Promise<{ unflushedUpdates: number }> | null = null
   const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth }, fanout)
   const connections = ws.connections
+  revoker = new RevocationService({
+    list: revocations,
+    file: join(resolve(config.DATA_DIR), 'revocations.json'),
+    cluster: cluster
+      ? { hashSet: (...a) => cluster.kv.hashSet(...a), hashAll: (key) => cluster.kv.hashAll(key), publishRevocation: (p) => cluster.publishRevocation(p) }
+      : null,
+    closeMatching: ws.closeMatching,
+    keepS: config.AUTH_MAX_TOKEN_TTL_S + config.AUTH_CLOCK_SKEW_S,
+    logger,
+  })
+  await revoker.start()
+  if (cluster?.isUp) await revoker.synchronize()
+  const revocationService = revoker
   mountHttp(app, {
     auth,
+    revoke: (kind, value) => revocationService.revoke(kind, value),
     store,
     registry: () => registry,
     metrics,
@@ -222,7 +243,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
 function clusterFrom(
   config: Config,
   logger: Logger,
-  parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics'>,
+  parts: Pick<ConstructorParameters<typeof ClusterNode>[0], 'durability' | 'persist' | 'persistRemote' | 'metrics' | 'revoked' | 'ready'>,
 ): ClusterNode | null {
   const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':')

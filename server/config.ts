@@ -46,6 +46,17 @@ export const ENV_SPEC = {
   },
   AUTH_ISSUER: { schema: z.string().min(1).max(256).optional(), doc: 'When set, a token must carry this `iss`.' },
   AUTH_AUDIENCE: { schema: z.string().min(1).max(256).optional(), doc: 'When set, a token must carry this `aud`.' },
+  ALLOWED_ORIGINS: {
+    schema: z
+      .string()
+      .regex(/^(\*|https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*)$/, 'a comma-separated list of origins such as https://app.example.com, or *')
+      .optional(),
+    doc: 'Web pages allowed to open WebSockets (the Origin header, checked at the upgrade): a comma-separated list such as https://app.example.com, or * for any. Unset: only pages served from the same host as Atrium. Clients that send no Origin (Node, bots, headsets) are not affected.',
+  },
+  AUTH_MAX_TOKEN_TTL_S: {
+    schema: int(60, 90 * 86400).default(7 * 86400),
+    doc: 'Longest a token may still be valid when presented (its `exp` from now); longer-lived tokens are refused, so a revocation needs to be kept only this long.',
+  },
   AUTH_CLOCK_SKEW_S: { schema: int(0, 300).default(30), doc: 'Clock difference tolerated when checking `exp` and `nbf`, in seconds.' },
   DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },

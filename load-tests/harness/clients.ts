@@ -86,8 +86,8 @@ export interface RawClient {
 }
 
 /** A bare socket for sending arbitrary frames; resolves once open. */
-export async function rawClient(url: string): Promise<RawClient> {
-  const ws = new WebSocket(url)
+export async function rawClient(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
+  const ws = new WebSocket(url, options)
   ws.binaryType = 'nodebuffer'
   const received: Uint8Array[] = []
   ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)))

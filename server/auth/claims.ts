@@ -25,6 +25,8 @@ export interface Identity {
   readonly jti: string | null
   /** Seconds since the epoch, or null (no expiry: only in open mode). */
   readonly exp: number | null
+  /** When it was issued (seconds since the epoch), or null: a subject's revocation covers tokens issued before it. */
+  readonly iat: number | null
   readonly admin: boolean
   readonly viewerAwareness: boolean
   rightTo(name: string): Right
@@ -35,6 +37,7 @@ export const OPEN_IDENTITY: Identity = Object.freeze({
   sub: null,
   jti: null,
   exp: null,
+  iat: null,
   admin: true,
   viewerAwareness: true,
   rightTo: () => 'write' as const,
@@ -47,6 +50,7 @@ export const ClaimsSchema = z.object({
   sub: z.string().max(256).optional(),
   jti: z.string().max(256).optional(),
   exp: z.number().optional(),
+  iat: z.number().optional(),
   docs: z.record(Pattern, z.enum(['none', 'read', 'write'])).refine((d) => Object.keys(d).length <= MAX_PATTERNS, `at most ${MAX_PATTERNS} patterns`),
   admin: z.boolean().optional(),
   viewerAwareness: z.boolean().optional(),
@@ -96,6 +100,7 @@ export function identityOf(payload: unknown): Identity {
     sub: claims.sub ?? null,
     jti: claims.jti ?? null,
     exp: claims.exp ?? null,
+    iat: claims.iat ?? null,
     admin: claims.admin ?? false,
     viewerAwareness: claims.viewerAwareness ?? true,
     rightTo(name: string): Right {

@@ -54,7 +54,8 @@ export function authStartupProblem(config: Config): string | null {
   return `refusing to listen on ${config.HOST} without access control: set AUTH_SECRET (HS256) or AUTH_JWKS_URL, or AUTH=none to serve anyone who can reach the port`
 }
 
-export function createAuthenticator(config: Config): Authenticator {
+/** `revoked`: whether a verified token has been revoked since (server/auth/revocations.ts). */
+export function createAuthenticator(config: Config, revoked?: (identity: Identity) => boolean): Authenticator {
   if (config.AUTH === 'none' || (!config.AUTH_SECRET && !config.AUTH_JWKS_URL)) {
     return { open: true, verify: async () => OPEN_IDENTITY }
   }
@@ -62,6 +63,7 @@ export function createAuthenticator(config: Config): Authenticator {
     ? new TextEncoder().encode(config.AUTH_SECRET)
     : createRemoteJWKSet(new URL(config.AUTH_JWKS_URL!), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5000 })
   const options = {
+    requiredClaims: ['exp'],
     algorithms: config.AUTH_SECRET ? ['HS256'] : ['RS256', 'ES256'],
     clockTolerance: config.AUTH_CLOCK_SKEW_S,
     ...(config.AUTH_ISSUER ? { issuer: config.AUTH_ISSUER } : {}),
@@ -83,11 +85,17 @@ export function createAuthenticator(config: Config): Authenticator {
         // The key set could not be fetched (a network error): not the token's fault.
         throw new AuthError('unavailable', `the key set (AUTH_JWKS_URL) could not be fetched: ${(err as Error).message}`)
       }
+      let identity: Identity
       try {
-        return identityOf(payload)
+        identity = identityOf(payload)
       } catch (err) {
         throw new AuthError('invalid', `claims: ${(err as Error).message.slice(0, 200)}`)
       }
+      // A revocation is kept for AUTH_MAX_TOKEN_TTL_S: no token may outlive that.
+      if (identity.exp! > Date.now() / 1000 + config.AUTH_MAX_TOKEN_TTL_S + config.AUTH_CLOCK_SKEW_S)
+        throw new AuthError('invalid', `valid for longer than AUTH_MAX_TOKEN_TTL_S (${config.AUTH_MAX_TOKEN_TTL_S} s)`)
+      if (revoked?.(identity)) throw new AuthError('invalid', 'revoked')
+      return identity
     },
   }
 }

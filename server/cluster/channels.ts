@@ -5,7 +5,7 @@
  *
  *   <prefix>doc:<name>   updates, awareness, anti-entropy requests of a document
  *   <prefix>node:<id>    repairs and replies meant for one node
- *   <prefix>cluster      heartbeats
+ *   <prefix>cluster      heartbeats, token revocations
  */
 import { BusKind, type Envelope } from './envelope.ts'
 
@@ -36,7 +36,7 @@ export class Channels {
 
   /** Whether a message arrived where its kind travels; anything else was written by a stray publisher. */
   fits(channel: string, env: Envelope): boolean {
-    if (env.kind === BusKind.heartbeat) return channel === this.cluster
+    if (env.kind === BusKind.heartbeat || env.kind === BusKind.revoke) return channel === this.cluster
     return channel === this.own || channel === this.doc(env.doc)
   }
 }

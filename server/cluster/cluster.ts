@@ -64,6 +64,10 @@ export interface ClusterOptions {
   readonly nodeTimeoutMs: number
   readonly logger: Logger
   readonly metrics: Metrics
+  /** Another node announced a token revocation (its payload: JSON, checked by the receiver). */
+  readonly revoked?: (payload: Uint8Array) => void
+  /** Redis became reachable (at start, and after every outage). */
+  readonly ready?: () => void
 }
 
 const now = () => performance.timeOrigin + performance.now()
@@ -151,6 +155,11 @@ export class ClusterNode implements ClusterMembership {
     if (seq > 0) this.membership.sent(seq)
   }
 
+  /** Announces a token revocation to every node (they close the matching sessions); false when the bus is down. */
+  publishRevocation(payload: Uint8Array): boolean {
+    return this.send(this.channels.cluster, BusKind.revoke, '', payload)
+  }
+
   publishAwareness(doc: SharedDoc, update: Uint8Array): void {
     this.relay.publishAwareness(doc, update)
   }
@@ -171,6 +180,7 @@ export class ClusterNode implements ClusterMembership {
     this.opts.metrics.redisUp.set(1)
     // Whatever was published while we could not hear it is repaired now, document by document.
     this.antiEntropy.pass(this.docs.values())
+    this.opts.ready?.()
   }
 
   private tick(): void {
@@ -193,6 +203,10 @@ export class ClusterNode implements ClusterMembership {
     this.opts.metrics.busReceived.inc({ kind: KIND_NAMES[env.kind] })
     this.membership.heard(env)
     if (env.kind === BusKind.heartbeat) return
+    if (env.kind === BusKind.revoke) {
+      this.opts.revoked?.(env.payload)
+      return
+    }
     const doc = this.docs.get(env.doc)
     if (!doc) return // not loaded here; it loads from storage and anti-entropy when needed
     try {
@@ -234,4 +248,4 @@ export class ClusterNode implements ClusterMembership {
   }
 }
 
-const KIND_NAMES: Record<BusKind, string> = { 0: 'update', 1: 'awareness', 2: 'state', 3: 'state_reply', 4: 'repair', 5: 'heartbeat' }
+const KIND_NAMES: Record<BusKind, string> = { 0: 'update', 1: 'awareness', 2: 'state', 3: 'state_reply', 4: 'repair', 5: 'heartbeat', 6: 'revoke' }

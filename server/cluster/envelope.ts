@@ -23,13 +23,15 @@ export const BusKind = {
   repair: 4,
   /** Liveness, on the cluster channel; `seq` is the origin's last update seq known durable. */
   heartbeat: 5,
+  /** A token revocation (JSON payload), on the cluster channel: every node closes the matching sessions. */
+  revoke: 6,
 } as const
 export type BusKind = (typeof BusKind)[keyof typeof BusKind]
 
 export interface Envelope {
   readonly origin: string
   readonly kind: BusKind
-  /** Document name ('' for heartbeats). */
+  /** Document name ('' for heartbeats and revocations). */
   readonly doc: string
   readonly payload: Uint8Array
   /** Origin's wall clock (ms, sub-ms precision) when it published: bus latency. */
@@ -44,7 +46,7 @@ export class EnvelopeError extends AtriumError {
   override readonly name = 'EnvelopeError'
 }
 
-const MAX_KIND = BusKind.heartbeat
+const MAX_KIND = BusKind.revoke
 const EMPTY = new Uint8Array(0)
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
@@ -65,7 +67,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (typeof origin !== 'string' || origin.length === 0 || origin.length > 128) throw new EnvelopeError('bad origin')
   if (typeof kind !== 'number' || !Number.isInteger(kind) || kind < 0 || kind > MAX_KIND) throw new EnvelopeError(`bad kind ${String(kind)}`)
   if (typeof doc !== 'string' || doc.length > 1024) throw new EnvelopeError('bad document name')
-  if (kind !== BusKind.heartbeat && doc.length === 0) throw new EnvelopeError('missing document name')
+  if (kind !== BusKind.heartbeat && kind !== BusKind.revoke && doc.length === 0) throw new EnvelopeError('missing document name')
   if (!(payload instanceof Uint8Array)) throw new EnvelopeError('payload is not binary')
   if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) throw new EnvelopeError('bad sent-at')
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new EnvelopeError('bad sequence')

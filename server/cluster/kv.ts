@@ -25,6 +25,10 @@ export interface SharedKv {
   get(key: string): Promise<string | null>
   set(key: string, value: string, ttlMs: number): Promise<boolean>
   lease(key: string, ttlMs: number): Promise<Lease | null>
+  /** Sets one field of a hash (kept `ttlMs` from its last write); false when Redis is unavailable. */
+  hashSet(key: string, field: string, value: string, ttlMs: number): Promise<boolean>
+  /** Every field of a hash; null when Redis is unavailable. */
+  hashAll(key: string): Promise<Record<string, string> | null>
 }
 
 /** The Redis commands this needs (the bus's publishing connection; ioredis Redis or Cluster). */
@@ -49,6 +53,9 @@ const ACQUIRE = `local t = redis.call('TIME')
 local token = t[1] .. string.format('%06d', tonumber(t[2]))
 if redis.call('SET', KEYS[1], token, 'PX', ARGV[1], 'NX') then return token end
 return false`
+
+const HSET = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1"
+const HGETALL = "return redis.call('HGETALL', KEYS[1])"
 
 export class RedisKv implements SharedKv {
   constructor(
@@ -94,6 +101,27 @@ export class RedisKv implements SharedKv {
       return (await this.redis.commands.set(`${this.prefix}${key}`, value, 'PX', ttlMs)) === 'OK'
     } catch {
       return false
+    }
+  }
+
+  async hashSet(key: string, field: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!this.redis.isUp) return false
+    try {
+      return (await this.redis.commands.eval(HSET, 1, `${this.prefix}${key}`, field, value, String(ttlMs))) === 1
+    } catch {
+      return false
+    }
+  }
+
+  async hashAll(key: string): Promise<Record<string, string> | null> {
+    if (!this.redis.isUp) return null
+    try {
+      const flat = (await this.redis.commands.eval(HGETALL, 1, `${this.prefix}${key}`)) as string[]
+      const out: Record<string, string> = {}
+      for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!
+      return out
+    } catch {
+      return null
     }
   }
 }

@@ -16,11 +16,14 @@ import { errorBody, HttpErrors, type HttpError, type Values } from './errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import type { Revocation } from '../auth/revocations.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 
 export interface HttpDeps {
   readonly store: DocStore
   readonly auth: Authenticator
+  /** Revokes a token id or a subject's tokens, on every node (server/auth/revocation-service.ts). */
+  readonly revoke: (kind: 'jti' | 'sub', value: string) => Promise<{ revocation: Revocation; closed: number }>
   readonly registry: () => DocumentRegistry
   readonly metrics: Metrics
   readonly logger: Logger
@@ -204,6 +207,9 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
   return [Math.floor(x0 / cell) * cell, Math.floor(y0 / cell) * cell, Math.ceil(x1 / cell) * cell, Math.ceil(y1 / cell) * cell]
 }
 
+/** `{"jti": "…"}` revokes one token; `{"sub": "…"}` every token of a subject issued until now. */
+const RevokeBody = z.union([z.strictObject({ jti: z.string().min(1).max(256) }), z.strictObject({ sub: z.string().min(1).max(256) })])
+
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
   const access = deps.auth.open ? null : { verify: deps.auth.verify, refused: (reason: string) => metrics.authRefused.inc({ reason }) }
@@ -366,6 +372,25 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
         logger.error({ err, doc: name }, 'saving a named version failed')
         return problem(HttpErrors.VERSION_UNAVAILABLE)
       }
+    }, true),
+  )
+
+  app.post(
+    '/api/admin/revocations',
+    guarded(async (_url, _query, body, contentType, identity) => {
+      if (!identity.admin) return problem(HttpErrors.ADMIN_ONLY)
+      if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_REVOCATION_TYPE)
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
+      } catch {
+        return problem(HttpErrors.BAD_JSON)
+      }
+      const input = RevokeBody.safeParse(parsed)
+      if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
+      const [kind, value] = 'jti' in input.data ? (['jti', input.data.jti] as const) : (['sub', input.data.sub] as const)
+      const { revocation, closed } = await deps.revoke(kind, value)
+      return json(201, { ...revocation, closedHere: closed })
     }, true),
   )
 

@@ -16,6 +16,7 @@ import type { Refusal } from '../admission/admission.ts'
 import type { Config } from '../config.ts'
 import { DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import { originCheck } from '../auth/origin.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
 import { LogLimiter, type Logger } from '../log.ts'
@@ -44,9 +45,14 @@ export interface WsDeps {
   readonly auth: Authenticator
 }
 
-export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutHook): { connections: Set<Connection>; stop(): void } {
+export function mountWebSocket(
+  app: TemplatedApp,
+  deps: WsDeps,
+  fanout?: FanoutHook,
+): { connections: Set<Connection>; closeMatching(matches: (identity: Identity) => boolean): number; stop(): void } {
   const { config, logger, metrics } = deps
   const connections = new Set<Connection>()
+  const originAllowed = originCheck(config.ALLOWED_ORIGINS)
   const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
   const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) =>
@@ -170,11 +176,21 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
       const extensions = req.getHeader('sec-websocket-extensions')
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
       const conn = new Connection(nextId++, remote, url, onSent)
+      const origin = req.getHeader('origin')
+      const host = req.getHeader('host')
       const name = docNameFromPath(url)
       // A refused upgrade still opens, then closes with its code: y-websocket stops on a 44xx, where
       // an HTTP error would only make it retry. No document is loaded before rights are decided.
       const upgrade = (data: SocketData) => res.upgrade<SocketData>(data, key, protocol, extensions, context)
       if (!name.ok) return upgrade({ conn, link: null, refusal: { code: CloseCodes.INVALID_DOCUMENT_NAME, detail: name.error } })
+      if (!originAllowed(origin, host)) {
+        metrics.authRefused.inc({ reason: 'origin' })
+        return upgrade({
+          conn,
+          link: null,
+          refusal: { code: CloseCodes.FORBIDDEN, detail: `pages from ${JSON.stringify(origin)} may not connect (ALLOWED_ORIGINS)` },
+        })
+      }
       if (deps.auth.open) return upgrade({ conn, link: new YwsLink(conn, name.name, FULL_RIGHTS, OPEN_IDENTITY, refused), refusal: null })
       let aborted = false
       res.onAborted(() => {
@@ -251,7 +267,20 @@ export function mountWebSocket(app: TemplatedApp, deps: WsDeps, fanout?: FanoutH
     },
   })
 
-  return { connections, stop: () => clearInterval(checking) }
+  /** Closes every session whose identity matches (a revoked token): 4541, the client may reconnect with a new token. */
+  const closeMatching = (matches: (identity: Identity) => boolean): number => {
+    let closed = 0
+    for (const conn of connections) {
+      for (const session of conn.sessions.values()) {
+        if (conn.closed || !matches(session.identity)) continue
+        reject(conn, session.docName, CloseCodes.TOKEN_REVOKED, 'the token was revoked')
+        closed++
+      }
+    }
+    return closed
+  }
+
+  return { connections, closeMatching, stop: () => clearInterval(checking) }
 }
 
 /** A session's rights from its right to the document: read-only sessions show presence unless the token says not to. */

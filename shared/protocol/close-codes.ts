@@ -28,9 +28,9 @@ export const CloseCodes = define({
   GOING_AWAY: { code: 1001, reason: 'server shutting down', retry: true },
   INTERNAL_ERROR: { code: 1011, reason: 'internal server error', retry: true },
   MALFORMED_MESSAGE: { code: 4400, reason: 'malformed message: truncated or garbled frame', retry: false },
-  UNAUTHORIZED: { code: 4401, reason: 'unauthorized: no token, or a token that is malformed, forged or expired', retry: false },
+  UNAUTHORIZED: { code: 4401, reason: 'unauthorized: no token, or a token that is malformed, forged or revoked', retry: false },
   INVALID_UPDATE: { code: 4402, reason: 'invalid update: Yjs could not decode or apply it', retry: false },
-  FORBIDDEN: { code: 4403, reason: 'forbidden: the token gives no right to this document', retry: false },
+  FORBIDDEN: { code: 4403, reason: 'forbidden: the token gives no right to this document, or the page origin is not allowed', retry: false },
   INVALID_DOCUMENT_NAME: { code: 4404, reason: 'invalid document name', retry: false },
   UNKNOWN_MESSAGE_TYPE: { code: 4405, reason: 'unknown message type', retry: false },
   UPDATE_OVER_LIMIT: { code: 4413, reason: 'update over a server limit; nothing of it was applied', retry: false },
@@ -45,6 +45,7 @@ export const CloseCodes = define({
   SERVER_BUSY: { code: 4529, reason: 'server busy applying large updates; retry shortly', retry: true },
   AUTH_UNAVAILABLE: { code: 4531, reason: 'the token could not be checked (key set unreachable); retry shortly', retry: true },
   TOKEN_EXPIRED: { code: 4540, reason: 'token expired: reconnect with a new token', retry: true },
+  TOKEN_REVOKED: { code: 4541, reason: 'token revoked: reconnect with a new token', retry: true },
 })
 
 export type CloseCodeName = keyof typeof CloseCodes

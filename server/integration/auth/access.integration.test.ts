@@ -8,6 +8,7 @@ import * as Y from 'yjs'
 import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
+import { encodeSyncStep1 } from '../../../shared/protocol/messages.ts'
 import { mintToken } from '../../auth/mint.ts'
 
 const SECRET = 'integration-secret-of-32-characters-at-least'
@@ -36,6 +37,52 @@ describe('access control', () => {
     expect(await metric(server.httpUrl, 'atrium_auth_refused_total', { reason: 'forbidden' })).toBeGreaterThanOrEqual(1)
     // None of them created the document.
     expect((await fetch(`${server.httpUrl}/api/documents/doc%2Fa`, { headers: { authorization: `Bearer ${await mint({ '**': 'read' })}` } })).status).toBe(404)
+  })
+
+  it('refuses pages of other origins (a browser on an intranet or localhost); same-host pages and Node clients get in', async () => {
+    const token = encodeURIComponent(await mint({ 'doc/*': 'write' }))
+    const host = new URL(server.httpUrl).host
+    const evil = await rawClient(`${server.wsUrl}/doc/o?token=${token}`, { origin: 'https://evil.example' })
+    expect((await evil.closed).code).toBe(CloseCodes.FORBIDDEN.code)
+    expect(await metric(server.httpUrl, 'atrium_auth_refused_total', { reason: 'origin' })).toBeGreaterThanOrEqual(1)
+    const own = await rawClient(`${server.wsUrl}/doc/o?token=${token}`, { origin: `http://${host}` })
+    own.send(encodeSyncStep1(new Uint8Array([0])))
+    // Fails at once, with its code, if the server closes it instead of answering.
+    const closedEarly = own.closed.then((c) => Promise.reject(new Error(`the same-host page was closed: ${c.code} ${c.reason}`)))
+    closedEarly.catch(() => {})
+    await Promise.race([
+      eventually(
+        'an answer to the same-host page',
+        async () => own.received.length,
+        (n) => n >= 1,
+      ),
+      closedEarly,
+    ])
+    own.ws.close()
+  })
+
+  it('a reader opening a name that does not exist and writing to it creates nothing', async () => {
+    const ghost = provider(server.wsUrl, 'doc/ghost', new Y.Doc(), { token: await mint({ 'doc/*': 'read' }) })
+    await synced(ghost)
+    ghost.doc.getMap('m').set('k', 'v')
+    await eventually(
+      'the update ignored',
+      () => metric(server.httpUrl, 'atrium_updates_ignored_total', { reason: 'read_only' }),
+      (n) => n >= 1,
+    )
+    ghost.destroy()
+    const admin = await mint({ '**': 'read' })
+    const listed = (await (await fetch(`${server.httpUrl}/api/documents?limit=1000`, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+      documents: string[]
+    }
+    expect(listed.documents).not.toContain('doc/ghost')
+    // It was only ever in memory: once unloaded (DOC_UNLOAD_GRACE_MS 1 s here) there is nothing to read.
+    await eventually(
+      'the empty document gone',
+      async () => (await fetch(`${server.httpUrl}/api/documents/doc%2Fghost`, { headers: { authorization: `Bearer ${admin}` } })).status,
+      (s) => s === 404,
+      5000,
+    )
   })
 
   it('an unchanged y-websocket provider with a refused token stops: no reconnect loop', async () => {
@@ -120,7 +167,11 @@ describe('access control', () => {
     expect((await post(reader)).status).toBe(403)
     expect((await post(writerToken)).status).toBe(201)
     const list = async (token: string) => ((await (await get(`${server.httpUrl}/api/documents`, token)).json()) as { documents: string[] }).documents
-    expect(await list(reader)).toContain('site/rest')
+    await eventually(
+      'site/rest stored and listed',
+      () => list(reader),
+      (names) => names.includes('site/rest'),
+    )
     expect(await list(await mint({ 'doc/*': 'read' }))).not.toContain('site/rest')
     expect((await get(`${server.httpUrl}/healthz`)).status).toBe(200)
     w.destroy()
