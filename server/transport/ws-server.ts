@@ -148,11 +148,17 @@ export function mountWebSocket(
   const expireAt = (link: YwsLink) => {
     const exp = link.session.identity.exp
     if (exp === null) return
-    const timer = setTimeout(
-      () => rejectSession(link, CloseCodes.TOKEN_EXPIRED, `token expired at ${new Date(exp * 1000).toISOString()}`),
-      Math.max(0, exp * 1000 - Date.now()),
-    )
-    timer.unref()
+    let timer: NodeJS.Timeout
+    // Node fires a timer of more than 2^31-1 ms (24.8 days) at once: longer waits go in steps.
+    const arm = () => {
+      const left = exp * 1000 - Date.now()
+      timer = setTimeout(
+        () => (left > MAX_TIMER_MS ? arm() : rejectSession(link, CloseCodes.TOKEN_EXPIRED, `token expired at ${new Date(exp * 1000).toISOString()}`)),
+        Math.max(0, Math.min(left, MAX_TIMER_MS)),
+      )
+      timer.unref()
+    }
+    arm()
     link.conn.onEnd(() => clearTimeout(timer))
   }
 
@@ -287,6 +293,9 @@ export function mountWebSocket(
 function rightsOf(write: boolean, identity: Identity): Rights {
   return write ? FULL_RIGHTS : { write: false, awareness: identity.viewerAwareness }
 }
+
+/** The longest delay a Node timer keeps (2^31-1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Time the messages of one session, and of all sessions, may take in one turn of the event loop before the rest waits for the next. */
 const FRAME_MS_PER_SESSION = 5
