@@ -175,6 +175,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   const revocationService = revoker
   mountHttp(app, {
     auth,
+    maxLoadedDocuments: config.MAX_LOADED_DOCUMENTS,
     revoke: (kind, value) => revocationService.revoke(kind, value),
     store,
     registry: () => registry,

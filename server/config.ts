@@ -120,6 +120,39 @@ export const ENV_SPEC = {
     schema: int(10, 600_000).default(10_000),
     doc: 'Most work, in milliseconds as modelled before applying, one client update may cost; more is refused with 4413. Work over a few milliseconds is done in slices, never blocking the event loop.',
   },
+  MAX_MESSAGES_PER_S: {
+    schema: int(1, 1_000_000).default(1000),
+    doc: 'Messages one connection may send per second, on average; past it (and its burst) it is closed with 4429.',
+  },
+  MESSAGE_BURST: {
+    schema: int(1, 10_000_000).default(10_000),
+    doc: 'Messages one connection may send at once above MAX_MESSAGES_PER_S (a client replaying typing).',
+  },
+  MAX_BYTES_PER_S: {
+    schema: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
+    doc: 'Bytes one connection may send per second, on average; past it (and its burst) it is closed with 4429.',
+  },
+  BYTES_BURST: {
+    schema: int(1024, 16 * 1024 ** 3).default(64 * 1024 * 1024),
+    doc: 'Bytes one connection may send at once above MAX_BYTES_PER_S (a large upload).',
+  },
+  MAX_AWARENESS_PER_S: {
+    schema: int(1, 10_000).default(120),
+    doc: 'Awareness messages one connection may send per second (XR headsets send 60–90); past it (and its burst) it is closed with 4429.',
+  },
+  AWARENESS_BURST: { schema: int(1, 100_000).default(600), doc: 'Awareness messages one connection may send at once above MAX_AWARENESS_PER_S.' },
+  MAX_CONNECTIONS: {
+    schema: int(1, 10_000_000).default(20_000),
+    doc: 'Sockets one node holds; more are closed at once with 4532 (retryable: another node, or later).',
+  },
+  MAX_CONNECTIONS_PER_ADDRESS: {
+    schema: int(1, 10_000_000).default(2000),
+    doc: 'Sockets from one remote address (offices and proxies share one); more are closed with 4532.',
+  },
+  MAX_LOADED_DOCUMENTS: {
+    schema: int(1, 10_000_000).default(10_000),
+    doc: 'Documents one node holds in memory; a connection to one more is closed with 4533 (retryable), REST answers 503.',
+  },
   IDLE_TIMEOUT_S: { schema: int(8, 960).default(120), doc: 'Close a socket that sent nothing (not even a pong) for this long.' },
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Upper bound for a graceful shutdown before the process exits anyway.' },
   REDIS_URL: {

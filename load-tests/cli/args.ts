@@ -24,6 +24,7 @@ Simulated editors edit documents with real Yjs updates and measure end-to-end la
   --workers N            processes to spread editors over                   [1]
   --replicas N           editors per document that keep a full replica      [3]
   --doc-prefix P         document name prefix                               [load/<random>/]
+  --token T              access-control token (or ATRIUM_TOKEN); npm run token mints one
   --json FILE            write the JSON report to FILE
   --max-p99 MS           exit 1 when p99 latency exceeds MS
   --max-loss PCT         exit 1 when delivery loss exceeds PCT percent
@@ -65,6 +66,7 @@ const schema = z.object({
   workers: num('workers', 1, 64).default(1),
   replicas: num('replicas', 0, 100).default(3),
   'doc-prefix': z.string().min(1).optional(),
+  token: z.string().min(1).max(16_384).optional(),
   json: z.string().min(1).optional(),
   'max-p99': num('max-p99', 0, 3_600_000, false).optional(),
   'max-loss': num('max-loss', 0, 100, false).optional(),
@@ -91,6 +93,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         workers: { type: 'string' },
         replicas: { type: 'string' },
         'doc-prefix': { type: 'string' },
+        token: { type: 'string' },
         json: { type: 'string' },
         'max-p99': { type: 'string' },
         'max-loss': { type: 'string' },
@@ -126,6 +129,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       docPrefix: o['doc-prefix'] ?? `load/${Math.random().toString(36).slice(2, 8)}/`,
       workers: o.workers,
       replicasPerDoc: o.replicas,
+      token: o.token ?? process.env.ATRIUM_TOKEN,
     },
   }
 }

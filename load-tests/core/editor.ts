@@ -34,6 +34,8 @@ export interface EditorOptions {
   readonly replica: boolean
   /** Extra bytes of payload per edit. */
   readonly payload: number
+  /** Access-control token, sent as `?token=` (y-websocket framing). */
+  readonly token?: string | undefined
   readonly events: EditorEvents
   readonly stamps: StampCache
 }
@@ -100,7 +102,8 @@ export class Editor {
   connect(timeoutMs = 30_000): Promise<void> {
     const { url, docName, protocol, events } = this.opts
     const started = nowMs()
-    const ws = new WebSocket(protocol === 'hocuspocus' ? url : `${url}/${docName}`)
+    const query = this.opts.token ? `?token=${encodeURIComponent(this.opts.token)}` : ''
+    const ws = new WebSocket(protocol === 'hocuspocus' ? url : `${url}/${docName}${query}`)
     ws.binaryType = 'nodebuffer'
     this.ws = ws
     return new Promise((resolve, reject) => {

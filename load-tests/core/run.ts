@@ -24,6 +24,8 @@ export interface LoadPlan {
   readonly workers: number
   /** Editors per document that apply every update, for the convergence check. */
   readonly replicasPerDoc: number
+  /** A token for servers with access control (sent as `?token=`, as WebsocketProvider's params do). */
+  readonly token?: string | undefined
 }
 
 export interface Progress {
@@ -60,6 +62,7 @@ export async function runShare(plan: LoadPlan, worker: number, onProgress?: (p: 
       protocol: plan.protocol,
       index: slot,
       replica: slot < plan.replicasPerDoc,
+      token: plan.token,
       payload: plan.payload,
       stamps,
       events: {

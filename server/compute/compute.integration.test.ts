@@ -205,6 +205,8 @@ describe('site compute over REST', () => {
       a.doc.getMap('anchors').set(`a${edits}`, { pose: { p: [edits, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 't' })
       edits++
       await untilDoc(b.doc, 'the edit', (d) => d.getMap('anchors').has(`a${edits - 1}`), 5000)
+      // A bot's pace (about 200 edits a second), under MAX_MESSAGES_PER_S: a loop on loopback would send thousands.
+      await new Promise((r) => setTimeout(r, 5))
     }
     lag.disable()
     expect((await job).analytics.objects).toBe(100_000)

@@ -22,6 +22,8 @@ import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 export interface HttpDeps {
   readonly store: DocStore
   readonly auth: Authenticator
+  /** MAX_LOADED_DOCUMENTS: past it, a request that would load one more answers 503. */
+  readonly maxLoadedDocuments: number
   /** Revokes a token id or a subject's tokens, on every node (server/auth/revocation-service.ts). */
   readonly revoke: (kind: 'jti' | 'sub', value: string) => Promise<{ revocation: Revocation; closed: number }>
   readonly registry: () => DocumentRegistry
@@ -288,8 +290,11 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   /** The loaded document, loading it if it is stored; a 404 or 503 reply otherwise. `info`: the store's, when the caller has it already. */
   async function existing(name: string, info?: Awaited<ReturnType<typeof store.info>>): Promise<SharedDoc | Reply> {
-    if (!deps.registry().peek(name) && !(info === undefined ? await store.info(name) : info))
+    const registry = deps.registry()
+    if (!registry.peek(name) && !(info === undefined ? await store.info(name) : info))
       return problem(HttpErrors.DOCUMENT_NOT_FOUND, { name: JSON.stringify(name) })
+    if (!registry.peek(name) && registry.size >= deps.maxLoadedDocuments)
+      return { ...problem(HttpErrors.TOO_MANY_DOCUMENTS, { loaded: registry.size }), headers: { 'retry-after': '5' } }
     try {
       return await deps.registry().acquire(name)
     } catch (err) {

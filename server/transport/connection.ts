@@ -7,6 +7,7 @@
 import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Session } from '../documents/session.ts'
+import type { ConnectionRates } from '../limits/token-bucket.ts'
 
 /** A sequence's next frame goes out once the socket buffers less than this. */
 export const SEQUENCE_PACE_BYTES = 1024 * 1024
@@ -30,6 +31,8 @@ export class Connection {
     /** The URL it was upgraded at (logged when it carries no session). */
     readonly path: string,
     private readonly onSent: (bytes: number) => void,
+    /** What it may send per second (server/limits/token-bucket.ts). */
+    readonly rates: ConnectionRates | null = null,
   ) {}
 
   onEnd(hook: () => void): void {

@@ -19,6 +19,7 @@ import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
 import { originCheck } from '../auth/origin.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
+import { ConnectionRates, type RateLimits } from '../limits/token-bucket.ts'
 import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { Connection } from './connection.ts'
@@ -53,6 +54,22 @@ export function mountWebSocket(
   const { config, logger, metrics } = deps
   const connections = new Set<Connection>()
   const originAllowed = originCheck(config.ALLOWED_ORIGINS)
+  const rates: RateLimits = {
+    messagesPerS: config.MAX_MESSAGES_PER_S,
+    messageBurst: config.MESSAGE_BURST,
+    bytesPerS: config.MAX_BYTES_PER_S,
+    bytesBurst: config.BYTES_BURST,
+    awarenessPerS: config.MAX_AWARENESS_PER_S,
+    awarenessBurst: config.AWARENESS_BURST,
+  }
+  /** Open sockets per remote address (counted from open to close). */
+  const perAddress = new Map<string, number>()
+  /** Why one more socket from `remote` is refused, or null. */
+  const connectionsFull = (remote: string): string | null => {
+    if (connections.size >= config.MAX_CONNECTIONS) return `${connections.size} sockets on this node (MAX_CONNECTIONS)`
+    const mine = perAddress.get(remote) ?? 0
+    return mine >= config.MAX_CONNECTIONS_PER_ADDRESS ? `${mine} sockets from this address (MAX_CONNECTIONS_PER_ADDRESS)` : null
+  }
   const preloadBytes = 2 * config.MAX_MESSAGE_BYTES
   let nextId = 1
   const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) =>
@@ -121,6 +138,9 @@ export function mountWebSocket(
 
   const serve = (link: YwsLink) => {
     const { session } = link
+    const registry = deps.registry()
+    if (!registry.peek(session.docName) && registry.size >= config.MAX_LOADED_DOCUMENTS)
+      return rejectSession(link, CloseCodes.TOO_MANY_DOCUMENTS, `${registry.size} documents loaded (MAX_LOADED_DOCUMENTS)`)
     deps
       .registry()
       .acquire(session.docName)
@@ -181,7 +201,7 @@ export function mountWebSocket(
       const protocol = req.getHeader('sec-websocket-protocol')
       const extensions = req.getHeader('sec-websocket-extensions')
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const conn = new Connection(nextId++, remote, url, onSent)
+      const conn = new Connection(nextId++, remote, url, onSent, new ConnectionRates(rates))
       const origin = req.getHeader('origin')
       const host = req.getHeader('host')
       const name = docNameFromPath(url)
@@ -189,6 +209,8 @@ export function mountWebSocket(
       // an HTTP error would only make it retry. No document is loaded before rights are decided.
       const upgrade = (data: SocketData) => res.upgrade<SocketData>(data, key, protocol, extensions, context)
       if (!name.ok) return upgrade({ conn, link: null, refusal: { code: CloseCodes.INVALID_DOCUMENT_NAME, detail: name.error } })
+      const full = connectionsFull(remote)
+      if (full) return upgrade({ conn, link: null, refusal: { code: CloseCodes.TOO_MANY_CONNECTIONS, detail: full } })
       if (!originAllowed(origin, host)) {
         metrics.authRefused.inc({ reason: 'origin' })
         return upgrade({
@@ -228,6 +250,7 @@ export function mountWebSocket(
       const { conn, link, refusal } = ws.getUserData()
       conn.ws = ws
       connections.add(conn)
+      perAddress.set(conn.remote, (perAddress.get(conn.remote) ?? 0) + 1)
       metrics.connections.inc()
       if (!link) return reject(conn, conn.path, refusal!.code, refusal!.detail)
       expireAt(link)
@@ -242,6 +265,9 @@ export function mountWebSocket(
         return reject(conn, conn.docs, CloseCodes.MESSAGE_TOO_BIG, `${message.byteLength} bytes > ${config.MAX_MESSAGE_BYTES}`)
       }
       if (!isBinary) return reject(conn, conn.docs, CloseCodes.MALFORMED_MESSAGE, 'text frame; the protocol is binary')
+      // Rates before anything else is spent on it (y-protocols: type 1 is awareness).
+      const over = conn.rates?.over(message.byteLength, message.byteLength > 0 && new Uint8Array(message, 0, 1)[0] === 1)
+      if (over) return reject(conn, conn.docs, CloseCodes.RATE_LIMITED, `over ${RATE_NAMES[over]}`)
       // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
       // With this framing the frame is the session's message as it is.
       const frame = new Uint8Array(message.slice(0))
@@ -265,7 +291,11 @@ export function mountWebSocket(
       const { conn } = ws.getUserData()
       conn.closed = true
       conn.ws = null
-      connections.delete(conn)
+      if (connections.delete(conn)) {
+        const left = (perAddress.get(conn.remote) ?? 1) - 1
+        if (left > 0) perAddress.set(conn.remote, left)
+        else perAddress.delete(conn.remote)
+      }
       metrics.connections.dec()
       for (const session of conn.sessions.values()) if (session.doc) deps.registry().detach(session.doc, session)
       conn.ended()
@@ -293,6 +323,8 @@ export function mountWebSocket(
 function rightsOf(write: boolean, identity: Identity): Rights {
   return write ? FULL_RIGHTS : { write: false, awareness: identity.viewerAwareness }
 }
+
+const RATE_NAMES = { messages: 'MAX_MESSAGES_PER_S', bytes: 'MAX_BYTES_PER_S', awareness: 'MAX_AWARENESS_PER_S' } as const
 
 /** The longest delay a Node timer keeps (2^31-1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1

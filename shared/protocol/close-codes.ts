@@ -37,6 +37,7 @@ export const CloseCodes = define({
   MESSAGE_TOO_BIG: { code: 4414, reason: 'message exceeds MAX_MESSAGE_BYTES', retry: false },
   INVALID_AWARENESS: { code: 4415, reason: 'awareness refused: not JSON, too large, or a clock out of range', retry: false },
   SCHEMA_VIOLATION: { code: 4422, reason: 'update breaks the document schema', retry: false },
+  RATE_LIMITED: { code: 4429, reason: 'too many messages or bytes per second from this connection', retry: false },
   DOCUMENT_UNAVAILABLE: { code: 4503, reason: 'document could not be loaded from storage; retry later', retry: true },
   QUEUE_FULL: { code: 4508, reason: 'too many messages waiting: the document is loading or applying a large update', retry: true },
   TOO_SLOW: { code: 4509, reason: 'too slow: the server buffered too much for this connection; reconnect to resync', retry: true },
@@ -44,6 +45,8 @@ export const CloseCodes = define({
   UPDATE_OUT_OF_ORDER: { code: 4525, reason: 'update depends on content the server does not have yet; reconnect to resync', retry: true },
   SERVER_BUSY: { code: 4529, reason: 'server busy applying large updates; retry shortly', retry: true },
   AUTH_UNAVAILABLE: { code: 4531, reason: 'the token could not be checked (key set unreachable); retry shortly', retry: true },
+  TOO_MANY_CONNECTIONS: { code: 4532, reason: 'too many connections on this node or from this address; retry later', retry: true },
+  TOO_MANY_DOCUMENTS: { code: 4533, reason: 'this node holds as many documents as it may; retry later', retry: true },
   TOKEN_EXPIRED: { code: 4540, reason: 'token expired: reconnect with a new token', retry: true },
   TOKEN_REVOKED: { code: 4541, reason: 'token revoked: reconnect with a new token', retry: true },
 })

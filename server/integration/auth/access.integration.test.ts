@@ -9,6 +9,7 @@ import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '.
 import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
 import { encodeSyncStep1 } from '../../../shared/protocol/messages.ts'
+import { runLoad } from '../../../load-tests/cli/atrium-load.ts'
 import { mintToken } from '../../auth/mint.ts'
 
 const SECRET = 'integration-secret-of-32-characters-at-least'
@@ -142,6 +143,27 @@ describe('access control', () => {
     expect(codes[0]).toBe(CloseCodes.TOKEN_EXPIRED.code)
     expect(Date.now()).toBeLessThan((exp + 1) * 1000 + 500)
     p.destroy()
+  })
+
+  it('atrium-load drives a server with access control when given a token, and is refused without', async () => {
+    const plan = {
+      url: server.wsUrl,
+      protocol: 'yws' as const,
+      docs: 1,
+      editorsPerDoc: 3,
+      rate: 5,
+      awarenessHz: 0,
+      payload: 0,
+      durationS: 1,
+      docPrefix: 'load/',
+      workers: 1,
+      replicasPerDoc: 1,
+    }
+    const withToken = await runLoad({ ...plan, token: await mint({ 'load/*': 'write' }) })
+    expect(withToken.lossPct).toBe(0)
+    expect(withToken.deliveriesReceived).toBeGreaterThan(0)
+    const without = await runLoad({ ...plan, docPrefix: 'load2/' })
+    expect(without.editors).toBe(0) // none connected: every one was refused
   })
 
   it('REST: 401 without a token, 403 without the right, reads with read, snapshots need write, listings show only what may be read', async () => {

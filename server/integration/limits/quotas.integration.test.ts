@@ -1,0 +1,127 @@
+/**
+ * Quotas and rates (issue 14), each breached on purpose against a real server process while a
+ * well-behaved client on the same document keeps editing with no loss: messages, bytes and
+ * awareness per second per connection (4429), sockets per address (4532), documents per node
+ * (4533 and REST 503).
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
+import { encodeAwarenessUpdate } from '../../../shared/protocol/awareness.ts'
+import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
+import { encodeAwareness, encodeUpdate } from '../../../shared/protocol/messages.ts'
+
+/** A flood from a raw socket; resolves with the close code it gets (0: never closed). */
+async function flood(server: ServerProcess, doc: string, frames: () => Uint8Array, count: number): Promise<number> {
+  const c = await rawClient(`${server.wsUrl}/${doc}`)
+  for (let i = 0; i < count && c.ws.readyState === c.ws.OPEN; i++) c.send(frames())
+  const code = await Promise.race([c.closed.then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(0), 10_000))])
+  c.ws.close()
+  return code
+}
+
+/** An editor that writes `n` keys at 20 a second and must see every one stored. */
+async function steadyEditor(server: ServerProcess, doc: string, n: number): Promise<{ done: Promise<void>; codes: number[] }> {
+  const p = provider(server.wsUrl, doc)
+  const codes = closeCodes(p)
+  await synced(p)
+  const done = (async () => {
+    for (let i = 0; i < n; i++) {
+      p.doc.getMap('steady').set(`k${i}`, i)
+      await new Promise((r) => setTimeout(r, 50)) // a person's pace, the point of the test
+    }
+    const check = provider(server.wsUrl, doc)
+    await synced(check)
+    await untilDoc(check.doc, 'every steady edit', (d) => d.getMap('steady').size === n)
+    check.destroy()
+    p.destroy()
+  })()
+  return { done, codes }
+}
+
+describe('quotas and rates', () => {
+  afterAll(() => killAllServers())
+
+  it('a connection over its messages, bytes or awareness per second is closed with 4429; an editor at a human pace is not', async () => {
+    const server = await startServerProcess({
+      MAX_MESSAGES_PER_S: 50,
+      MESSAGE_BURST: 100,
+      MAX_BYTES_PER_S: 64 * 1024,
+      BYTES_BURST: 256 * 1024,
+      MAX_AWARENESS_PER_S: 10,
+      AWARENESS_BURST: 20,
+    })
+    const editor = await steadyEditor(server, 'doc/q', 40)
+    const local = new Y.Doc()
+    let k = 0
+    const tiny = () => {
+      let u: Uint8Array = new Uint8Array()
+      local.once('update', (x: Uint8Array) => (u = x))
+      local.getMap('flood').set(`f${k++}`, k)
+      return encodeUpdate(u)
+    }
+    expect(await flood(server, 'doc/q', tiny, 500)).toBe(CloseCodes.RATE_LIMITED.code)
+    const big = () => encodeUpdate(new Uint8Array(100 * 1024)) // never parsed: the rate refuses it first
+    expect(await flood(server, 'doc/q', big, 10)).toBe(CloseCodes.RATE_LIMITED.code)
+    let clock = 1
+    const presence = () =>
+      encodeAwareness(encodeAwarenessUpdate([{ clientId: 4242, clock: clock++, state: new TextEncoder().encode('{"user":{"name":"loud"}}') }]))
+    expect(await flood(server, 'doc/q', presence, 100)).toBe(CloseCodes.RATE_LIMITED.code)
+    await editor.done
+    expect(editor.codes).toEqual([])
+    expect(await metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'RATE_LIMITED' })).toBe(3)
+  })
+
+  it('sockets past MAX_CONNECTIONS_PER_ADDRESS are closed with 4532 (retryable); a place frees when one leaves', async () => {
+    const server = await startServerProcess({ MAX_CONNECTIONS_PER_ADDRESS: 3 })
+    const three = await Promise.all([1, 2, 3].map(() => rawClient(`${server.wsUrl}/doc/c`)))
+    const fourth = await rawClient(`${server.wsUrl}/doc/c`)
+    expect((await fourth.closed).code).toBe(CloseCodes.TOO_MANY_CONNECTIONS.code)
+    three[0]!.ws.close()
+    await three[0]!.closed
+    const again = await rawClient(`${server.wsUrl}/doc/c`)
+    const code = await Promise.race([again.closed.then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(0), 1000))])
+    expect(code).toBe(0) // still open
+    for (const c of [...three, again]) c.ws.close()
+  })
+
+  it('a node holding MAX_LOADED_DOCUMENTS refuses to load one more (4533, REST 503) and serves the loaded ones', async () => {
+    const server = await startServerProcess({ MAX_LOADED_DOCUMENTS: 2, DOC_UNLOAD_GRACE_MS: 200 })
+    // doc/three is stored, then unloaded.
+    const writer = provider(server.wsUrl, 'doc/three')
+    await synced(writer)
+    writer.doc.getMap('m').set('k', 'v')
+    await eventually(
+      'doc/three stored',
+      async () => (await fetch(`${server.httpUrl}/api/documents`)).text(),
+      (t) => t.includes('doc/three'),
+    )
+    writer.destroy()
+    await eventually(
+      'doc/three unloaded',
+      () => metric(server.httpUrl, 'atrium_documents_loaded'),
+      (n) => n === 0,
+    )
+    const a = provider(server.wsUrl, 'doc/one')
+    const b = provider(server.wsUrl, 'doc/two')
+    await Promise.all([synced(a), synced(b)])
+    const c = provider(server.wsUrl, 'doc/three')
+    const codes = closeCodes(c)
+    await eventually(
+      'the refusal',
+      async () => codes.length,
+      (n) => n > 0,
+    )
+    expect(codes[0]).toBe(CloseCodes.TOO_MANY_DOCUMENTS.code)
+    c.destroy()
+    const rest = await fetch(`${server.httpUrl}/api/documents/doc%2Fthree`)
+    expect(rest.status).toBe(503)
+    expect(rest.headers.get('retry-after')).toBe('5')
+    a.doc.getMap('m').set('still', 'served')
+    const a2 = provider(server.wsUrl, 'doc/one')
+    await synced(a2)
+    await untilDoc(a2.doc, 'the edit on a loaded document', (d) => d.getMap('m').get('still') === 'served')
+    for (const p of [a, b, a2]) p.destroy()
+  })
+})
