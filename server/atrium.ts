@@ -22,7 +22,7 @@ import { Work } from './admission/model.ts'
 import { RevocationService } from './auth/revocation-service.ts'
 import { Revocations } from './auth/revocations.ts'
 import { authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
-import { mountHttp } from './http/routes.ts'
+import { mountHttp, mountMetrics } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createPublisher } from './transport/publisher.ts'
@@ -176,6 +176,12 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
   mountHttp(app, {
     auth,
     maxLoadedDocuments: config.MAX_LOADED_DOCUMENTS,
+    metricsElsewhere: config.METRICS_PORT !== undefined,
+    limits: {
+      snapshotsPerDocument: config.MAX_SNAPSHOTS_PER_DOCUMENT,
+      snapshotsPerMinute: config.MAX_SNAPSHOTS_PER_MINUTE,
+      computeRequestsPerS: config.MAX_COMPUTE_REQUESTS_PER_S,
+    },
     revoke: (kind, value) => revocationService.revoke(kind, value),
     store,
     registry: () => registry,
@@ -199,8 +205,17 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     app.listen(config.HOST, config.PORT, (socket) => (socket ? resolvePromise(socket) : reject(new Error(`cannot listen on ${config.HOST}:${config.PORT}`))))
   })
   const port = uWS.us_socket_local_port(listenSocket as never)
+  const metricsListen = config.METRICS_PORT === undefined ? null : await listenMetrics(config, metrics, logger)
   logger.info(
-    { host: config.HOST, port, store: store.kind, node: cluster?.nodeId, busId: cluster?.busId, dataDir: givenStore ? undefined : resolve(config.DATA_DIR) },
+    {
+      host: config.HOST,
+      port,
+      metricsPort: metricsListen?.port,
+      store: store.kind,
+      node: cluster?.nodeId,
+      busId: cluster?.busId,
+      dataDir: givenStore ? undefined : resolve(config.DATA_DIR),
+    },
     'listening',
   )
 
@@ -208,6 +223,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
     logger.info({ connections: connections.size, documents: registry.size }, 'shutting down')
     uWS.us_listen_socket_close(listenSocket)
+    if (metricsListen) uWS.us_listen_socket_close(metricsListen.socket)
     registry.close()
     for (const conn of [...connections]) conn.close(CloseCodes.GOING_AWAY)
     const unflushedUpdates = await groupCommit.close(deadline)
@@ -239,6 +255,19 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     cluster,
     close: () => (closing ??= close()),
   }
+}
+
+/** /metrics alone on METRICS_PORT. */
+async function listenMetrics(config: Config, metrics: Metrics, logger: Logger): Promise<{ socket: us_listen_socket; port: number }> {
+  const app = uWS.App()
+  mountMetrics(app, metrics, logger)
+  app.any('/*', (res) => {
+    res.writeStatus('404 Not Found').end('only /metrics here')
+  })
+  const socket = await new Promise<us_listen_socket>((resolvePromise, reject) => {
+    app.listen(config.HOST, config.METRICS_PORT!, (s) => (s ? resolvePromise(s) : reject(new Error(`cannot listen on ${config.HOST}:${config.METRICS_PORT}`))))
+  })
+  return { socket, port: uWS.us_socket_local_port(socket as never) }
 }
 
 function clusterFrom(

@@ -58,6 +58,10 @@ export const ENV_SPEC = {
     doc: 'Longest a token may still be valid when presented (its `exp` from now); longer-lived tokens are refused, so a revocation needs to be kept only this long.',
   },
   AUTH_CLOCK_SKEW_S: { schema: int(0, 300).default(30), doc: 'Clock difference tolerated when checking `exp` and `nbf`, in seconds.' },
+  METRICS_PORT: {
+    schema: int(0, 65535).optional(),
+    doc: 'Serve /metrics on this port (same HOST) instead of the main one, for deployments that expose only the main port (0 = any free port).',
+  },
   DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (needs pino-pretty).' },
@@ -152,6 +156,18 @@ export const ENV_SPEC = {
   MAX_LOADED_DOCUMENTS: {
     schema: int(1, 10_000_000).default(10_000),
     doc: 'Documents one node holds in memory; a connection to one more is closed with 4533 (retryable), REST answers 503.',
+  },
+  MAX_SNAPSHOTS_PER_DOCUMENT: {
+    schema: int(1, 100_000).default(200),
+    doc: 'Named snapshots one document may keep (each is a whole copy); past it POST answers 409.',
+  },
+  MAX_SNAPSHOTS_PER_MINUTE: {
+    schema: int(1, 10_000).default(10),
+    doc: 'Named snapshots of one document per minute, counted from the store (so across nodes); past it POST answers 429.',
+  },
+  MAX_COMPUTE_REQUESTS_PER_S: {
+    schema: int(1, 100_000).default(20),
+    doc: 'Compute requests (document JSON, analytics, export, objects, snapshots) per second from one address, burst 4 times that; past it 429.',
   },
   IDLE_TIMEOUT_S: { schema: int(8, 960).default(120), doc: 'Close a socket that sent nothing (not even a pong) for this long.' },
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(10_000), doc: 'Upper bound for a graceful shutdown before the process exits anyway.' },

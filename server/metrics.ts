@@ -56,6 +56,11 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    httpRateLimited: new Counter({
+      name: 'atrium_http_rate_limited_total',
+      help: 'REST requests answered 429 because their address sent too many compute requests (MAX_COMPUTE_REQUESTS_PER_S).',
+      registers: [registry],
+    }),
     authRefused: new Counter({
       name: 'atrium_auth_refused_total',
       help: 'Connections and REST requests refused by access control, by reason: missing, invalid, expired (token) or forbidden (no right).',

@@ -52,6 +52,9 @@ export const HttpErrors = define({
   COMPUTE_NOT_FOUND: { code: 'not_found', status: 404, message: '{reason}' },
   NOT_A_SITE: { code: 'not_a_site', status: 409, message: '{name} is not a site document (SCHEMA_DOCS); it has no analytics, export or objects' },
   NOT_A_SITE_SNAPSHOT: { code: 'not_a_site', status: 409, message: '{name} is not a site document (SCHEMA_DOCS); named snapshots are for site documents' },
+  SNAPSHOT_LIMIT: { code: 'limit', status: 409, message: '{name} keeps {count} snapshots (MAX_SNAPSHOTS_PER_DOCUMENT)' },
+  SNAPSHOT_RATE: { code: 'rate_limited', status: 429, message: '{count} snapshots of {name} in the last minute (MAX_SNAPSHOTS_PER_MINUTE); retry later' },
+  REQUEST_RATE: { code: 'rate_limited', status: 429, message: 'too many compute requests from this address (MAX_COMPUTE_REQUESTS_PER_S); retry shortly' },
   BODY_TOO_LARGE: { code: 'too_large', status: 413, message: 'request body over {max} bytes' },
   JSON_TOO_LARGE: {
     code: 'too_large',

@@ -15,13 +15,18 @@ import { describeIssue, Id } from '../../shared/schema/domain.ts'
 import { errorBody, HttpErrors, type HttpError, type Values } from './errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import { LRUCache } from 'lru-cache'
 import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import { TokenBucket } from '../limits/token-bucket.ts'
 import type { Revocation } from '../auth/revocations.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
 
 export interface HttpDeps {
   readonly store: DocStore
   readonly auth: Authenticator
+  /** METRICS_PORT is set: /metrics is served there, not here. */
+  readonly metricsElsewhere: boolean
+  readonly limits: { readonly snapshotsPerDocument: number; readonly snapshotsPerMinute: number; readonly computeRequestsPerS: number }
   /** MAX_LOADED_DOCUMENTS: past it, a request that would load one more answers 503. */
   readonly maxLoadedDocuments: number
   /** Revokes a token id or a subject's tokens, on every node (server/auth/revocation-service.ts). */
@@ -59,6 +64,7 @@ const STATUS: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
   400: '400 Bad Request',
+  429: '429 Too Many Requests',
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
@@ -79,7 +85,7 @@ const problem = <M extends string>(error: HttpError<M>, ...values: Values<M>): R
  */
 function route(
   logger: Logger,
-  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string, identity: Identity) => Promise<Reply> | Reply,
+  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string, identity: Identity, remote: string) => Promise<Reply> | Reply,
   withBody = false,
   /** Who may call it: null for the open routes (health, readiness, metrics). */
   auth: { readonly verify: Authenticator['verify']; readonly refused: (reason: string) => void } | null = null,
@@ -88,6 +94,7 @@ function route(
     const url = req.getUrl()
     const query = new URLSearchParams(req.getQuery() ?? '')
     const contentType = req.getHeader('content-type')
+    const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
     const token = auth ? tokenOf(query, req.getHeader('authorization')) : null
     let aborted = false
     res.onAborted(() => (aborted = true))
@@ -107,7 +114,7 @@ function route(
     Promise.all([identity, body])
       .then(([who, bytes]) => {
         if ('status' in who) return who
-        return bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType, who)
+        return bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType, who, remote)
       })
       .then(send, (err: unknown) => {
         logger.error({ err, url }, 'http handler failed')
@@ -124,6 +131,9 @@ function refusal(err: unknown, refused: (reason: string) => void): Reply {
   const reply = err.failure === 'expired' ? problem(HttpErrors.TOKEN_EXPIRED) : problem(HttpErrors.UNAUTHORIZED, { reason: err.message })
   return { ...reply, headers: { 'www-authenticate': 'Bearer' } }
 }
+
+/** A 429 or 503 with the seconds to wait. */
+const limited = (reply: Reply, seconds: number): Reply => ({ ...reply, headers: { 'retry-after': String(seconds) } })
 
 /** Null when `identity` has `right` to `name`, else the 403. */
 function lacks(identity: Identity, name: string, right: 'read' | 'write'): Reply | null {
@@ -209,12 +219,32 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
   return [Math.floor(x0 / cell) * cell, Math.floor(y0 / cell) * cell, Math.ceil(x1 / cell) * cell, Math.ceil(y1 / cell) * cell]
 }
 
+/** `/metrics` for Prometheus: on the main app, or on its own (METRICS_PORT). Its labels never name documents or tokens. */
+export function mountMetrics(app: TemplatedApp, metrics: Metrics, logger: Logger): void {
+  app.get(
+    '/metrics',
+    route(logger, async () => {
+      for (const refresh of metrics.beforeScrape) refresh()
+      return { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
+    }),
+  )
+}
+
 /** `{"jti": "…"}` revokes one token; `{"sub": "…"}` every token of a subject issued until now. */
 const RevokeBody = z.union([z.strictObject({ jti: z.string().min(1).max(256) }), z.strictObject({ sub: z.string().min(1).max(256) })])
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
   const access = deps.auth.open ? null : { verify: deps.auth.verify, refused: (reason: string) => metrics.authRefused.inc({ reason }) }
+  // One bucket per address, for the most recent addresses (an old one starts full again).
+  const buckets = new LRUCache<string, TokenBucket>({ max: 10_000 })
+  const computeRate = (remote: string): boolean => {
+    let bucket = buckets.get(remote)
+    if (!bucket) buckets.set(remote, (bucket = new TokenBucket(deps.limits.computeRequestsPerS, 4 * deps.limits.computeRequestsPerS)))
+    if (bucket.take(1)) return true
+    metrics.httpRateLimited.inc()
+    return false
+  }
   /** A route that needs a token (unless the server runs open). */
   const guarded = (handler: Parameters<typeof route>[1], withBody = false) => route(logger, handler, withBody, access)
   app.get(
@@ -232,13 +262,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     }),
   )
 
-  app.get(
-    '/metrics',
-    route(logger, async () => {
-      for (const refresh of metrics.beforeScrape) refresh()
-      return { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
-    }),
-  )
+  if (!deps.metricsElsewhere) mountMetrics(app, metrics, logger)
 
   app.get(
     '/api/documents',
@@ -255,12 +279,14 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.get(
     '/api/documents/*',
-    guarded(async (url, query, _body, _type, identity) => {
+    guarded(async (url, query, _body, _type, identity, remote) => {
       const path = documentPath(url)
       if (!('name' in path)) return path
       const { name, rest } = path
       const denied = lacks(identity, name, 'read')
       if (denied) return denied
+      // Every document route computes something (JSON, analytics, an export): it can amplify a request.
+      if (!computeRate(remote)) return limited(problem(HttpErrors.REQUEST_RATE), 1)
       if (rest.length > 0) return siteResource(name, rest, query)
       const info = await store.info(name)
       const wasLoaded = deps.registry().peek(name) !== undefined
@@ -348,13 +374,19 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   app.post(
     '/api/documents/*',
-    guarded(async (url, _query, body, contentType, identity) => {
+    guarded(async (url, _query, body, contentType, identity, remote) => {
       const path = documentPath(url)
       if (!('name' in path)) return path
       const { name, rest } = path
       if (rest.join('/') !== 'snapshots') return problem(HttpErrors.POST_NOT_FOUND)
       const denied = lacks(identity, name, 'write')
       if (denied) return denied
+      if (!computeRate(remote)) return limited(problem(HttpErrors.REQUEST_RATE), 1)
+      // Counted from the store, so the bounds hold across nodes and restarts.
+      const versions = await store.listVersions(name)
+      if (versions.length >= deps.limits.snapshotsPerDocument) return problem(HttpErrors.SNAPSHOT_LIMIT, { name: JSON.stringify(name), count: versions.length })
+      const recent = versions.filter((v) => v.createdAt > Date.now() - 60_000).length
+      if (recent >= deps.limits.snapshotsPerMinute) return limited(problem(HttpErrors.SNAPSHOT_RATE, { name: JSON.stringify(name), count: recent }), 60)
       if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE_SNAPSHOT, { name: JSON.stringify(name) })
       if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_CONTENT_TYPE)
       let parsed: unknown

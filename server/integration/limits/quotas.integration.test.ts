@@ -2,7 +2,8 @@
  * Quotas and rates (issue 14), each breached on purpose against a real server process while a
  * well-behaved client on the same document keeps editing with no loss: messages, bytes and
  * awareness per second per connection (4429), sockets per address (4532), documents per node
- * (4533 and REST 503).
+ * (4533 and REST 503), and over REST: named snapshots per minute and per document, compute
+ * requests per address.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -123,5 +124,52 @@ describe('quotas and rates', () => {
     await synced(a2)
     await untilDoc(a2.doc, 'the edit on a loaded document', (d) => d.getMap('m').get('still') === 'served')
     for (const p of [a, b, a2]) p.destroy()
+  })
+})
+
+describe('REST quotas', () => {
+  afterAll(() => killAllServers())
+
+  it('snapshots: past MAX_SNAPSHOTS_PER_MINUTE 429 with Retry-After, past MAX_SNAPSHOTS_PER_DOCUMENT 409; compute requests past their rate 429', async () => {
+    const server = await startServerProcess({ MAX_SNAPSHOTS_PER_MINUTE: 3, MAX_SNAPSHOTS_PER_DOCUMENT: 5, MAX_COMPUTE_REQUESTS_PER_S: 5 })
+    const p = provider(server.wsUrl, 'site/snap')
+    await synced(p)
+    p.doc.getMap('anchors').set('a', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 't' })
+    const url = `${server.httpUrl}/api/documents/${encodeURIComponent('site/snap')}`
+    await eventually(
+      'stored',
+      async () => (await fetch(`${server.httpUrl}/api/documents`)).text(),
+      (t) => t.includes('site/snap'),
+    )
+    const post = () => fetch(`${url}/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"v"}' })
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) statuses.push((await post()).status)
+    expect(statuses).toEqual([201, 201, 201, 429])
+    const limited = await post()
+    expect(limited.headers.get('retry-after')).toBe('60')
+    expect(((await limited.json()) as { error: string }).error).toBe('rate_limited')
+    // The compute rate: 5/s with a burst of 20 from one address (the snapshot POSTs took some).
+    const codes: number[] = []
+    for (let i = 0; i < 30; i++) codes.push((await fetch(`${url}/snapshots`)).status)
+    expect(codes).toContain(429)
+    expect(codes[0]).toBe(200)
+    expect(await metric(server.httpUrl, 'atrium_http_rate_limited_total')).toBeGreaterThan(0)
+    p.destroy()
+
+    const small = await startServerProcess({ MAX_SNAPSHOTS_PER_DOCUMENT: 2 })
+    const q = provider(small.wsUrl, 'site/snap')
+    await synced(q)
+    q.doc.getMap('anchors').set('a', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 't' })
+    await eventually(
+      'stored',
+      async () => (await fetch(`${small.httpUrl}/api/documents`)).text(),
+      (t) => t.includes('site/snap'),
+    )
+    const postSmall = () =>
+      fetch(`${small.httpUrl}/api/documents/site%2Fsnap/snapshots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"label":"v"}' })
+    const kept: number[] = []
+    for (let i = 0; i < 3; i++) kept.push((await postSmall()).status)
+    expect(kept).toEqual([201, 201, 409])
+    q.destroy()
   })
 })
