@@ -125,6 +125,7 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     compactor,
     publisher,
     unloadGraceMs: config.DOC_UNLOAD_GRACE_MS,
+    maxDocumentBytes: config.MAX_DOCUMENT_BYTES,
     batchBytes: FANOUT_BATCH_BYTES,
     logger,
     metrics,

@@ -157,6 +157,10 @@ export const ENV_SPEC = {
     schema: int(1, 10_000_000).default(10_000),
     doc: 'Documents one node holds in memory; a connection to one more is closed with 4533 (retryable), REST answers 503.',
   },
+  MAX_DOCUMENT_BYTES: {
+    schema: int(1024 * 1024, 64 * 1024 ** 3).default(512 * 1024 * 1024),
+    doc: 'Largest a document may grow (the bytes of every update applied since it was loaded, an upper bound of its encoded size); a client update that would take it past this is refused with 4413 and nothing of it is applied.',
+  },
   MAX_SNAPSHOTS_PER_DOCUMENT: {
     schema: int(1, 100_000).default(200),
     doc: 'Named snapshots one document may keep (each is a whole copy); past it POST answers 409.',

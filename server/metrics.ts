@@ -46,7 +46,7 @@ export function createMetrics() {
     }),
     updatesRefused: new Counter({
       name: 'atrium_updates_refused_total',
-      help: 'Client updates refused before anything of them was applied, by reason: a limit (structs, new_clients, delete_ranges, work, conflicts, pending, roots, subdocuments, busy), invalid, or schema.',
+      help: 'Client updates refused before anything of them was applied, by reason: a limit (structs, new_clients, delete_ranges, work, conflicts, pending, roots, subdocuments, busy, document), invalid, or schema.',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

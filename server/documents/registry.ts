@@ -35,6 +35,8 @@ export interface RegistryOptions {
   readonly publisher: Publisher
   readonly unloadGraceMs: number
   readonly batchBytes: number
+  /** MAX_DOCUMENT_BYTES (none when undefined). */
+  readonly maxDocumentBytes?: number
   readonly logger: Logger
   readonly metrics: Metrics
   readonly cluster?: ClusterMembership | undefined
@@ -133,6 +135,7 @@ export class DocumentRegistry {
       publisher: this.opts.publisher,
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
+      maxBytes: this.opts.maxDocumentBytes,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,

@@ -28,6 +28,8 @@ export interface ClusterOutbox {
 
 export interface SharedDocHooks {
   readonly publisher: Publisher
+  /** MAX_DOCUMENT_BYTES: a client update that would take the document past it is refused, nothing applied. */
+  readonly maxBytes?: number
   /** Called with each accepted change (Yjs-encoded, never the raw client bytes). */
   readonly persist: (name: string, update: Uint8Array) => void
   /** Largest fan-out batch before it is sent without waiting for the end of the tick. */
@@ -58,6 +60,12 @@ export class SharedDoc {
 
   /** Bumped on every change: a cheap cache key for what is derived from the state (compute results, anti-entropy digests). */
   version = 0
+  /**
+   * Bytes of every update applied since the load began, stored ones included: an upper bound of
+   * the encoded state (merging and compaction only shrink it), used for MAX_DOCUMENT_BYTES. A
+   * load of a compacted document starts it at the snapshot's size.
+   */
+  sizeBytes = 0
   private batch: Uint8Array[] = []
   /** This node's own changes of the tick, for the cluster bus. */
   private outbound: Uint8Array[] = []
@@ -90,6 +98,7 @@ export class SharedDoc {
   }
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.sizeBytes += update.length
     this.fullState = null
     this.fullChunks = null
     this.stateVector = null
@@ -114,6 +123,9 @@ export class SharedDoc {
    */
   receiveUpdate(update: Uint8Array, from: Session): Refusal | null {
     if (!from.rights.write) return null
+    const max = this.hooks.maxBytes
+    if (max !== undefined && this.sizeBytes + update.length > max)
+      return { kind: 'limit', limit: 'document', detail: `the document would grow past ${max} bytes (MAX_DOCUMENT_BYTES; it holds about ${this.sizeBytes})` }
     return this.writer.fromClient(update, from)
   }
 

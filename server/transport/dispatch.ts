@@ -70,6 +70,8 @@ function dispatch(session: Session, doc: SharedDoc, message: Uint8Array, metrics
       const stop = metrics.updateApply.startTimer()
       try {
         const refusal = doc.receiveUpdate(msg.update, session)
+        // The writer counts what admission refuses; the document's own size bound is counted here.
+        if (refusal?.limit === 'document') metrics.updatesRefused.inc({ reason: 'document' })
         return refusal ? rejectionOf(refusal) : null
       } catch (err) {
         // Admitted, yet Yjs failed on it: a gap in admission's checks, reported as the client's bad update.

@@ -173,3 +173,37 @@ describe('REST quotas', () => {
     q.destroy()
   })
 })
+
+describe('the largest document', () => {
+  afterAll(() => killAllServers())
+
+  it('an update that would take a document past MAX_DOCUMENT_BYTES is refused with 4413, nothing of it applied; others keep editing small', async () => {
+    const server = await startServerProcess({ MAX_DOCUMENT_BYTES: 1024 * 1024 })
+    const steady = await steadyEditor(server, 'doc/big', 10)
+    const writer = provider(server.wsUrl, 'doc/big')
+    const codes = closeCodes(writer)
+    await synced(writer)
+    writer.doc.getText('t').insert(0, 'x'.repeat(700 * 1024)) // fits
+    await eventually(
+      'the first half stored',
+      () => metric(server.httpUrl, 'atrium_updates_refused_total'),
+      (n) => n === 0,
+    )
+    writer.doc.getText('t').insert(0, 'y'.repeat(700 * 1024)) // would pass 1 MiB
+    await eventually(
+      'the refusal',
+      async () => codes.length,
+      (n) => n >= 1,
+    )
+    expect(codes[0]).toBe(CloseCodes.UPDATE_OVER_LIMIT.code)
+    writer.destroy()
+    await steady.done
+    expect(steady.codes).toEqual([])
+    const check = provider(server.wsUrl, 'doc/big')
+    await synced(check)
+    await untilDoc(check.doc, 'the first insert', (d) => d.getText('t').length >= 700 * 1024)
+    expect(check.doc.getText('t').toString().includes('y')).toBe(false)
+    expect(await metric(server.httpUrl, 'atrium_updates_refused_total', { reason: 'document' })).toBe(1)
+    check.destroy()
+  })
+})
