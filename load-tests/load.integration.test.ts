@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAtrium, type Atrium } from '../server/atrium.ts'
+import { createAtrium, type Atrium } from '../server/atrium.ts'
 import { configWith } from '../server/config.ts'
 import { createLogger } from '../server/log.ts'
 import { runLoad } from './cli/atrium-load.ts'
@@ -14,7 +14,7 @@ describe('atrium-load against an in-process Atrium', () => {
   let server: Atrium
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'atrium-load-'))
-    server = await startAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: dir }), logger: createLogger({ level: 'silent', pretty: false }) })
+    server = await createAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: dir }), logger: createLogger({ level: 'silent', pretty: false }) })
   })
   afterAll(async () => {
     await server.close()

@@ -3,6 +3,7 @@
  * state: tests run several servers in one process.
  */
 import { join, resolve } from 'node:path'
+import type * as Y from 'yjs'
 import type { us_listen_socket } from 'uWebSockets.js'
 import type { DocStore } from '../persistence/doc-store.ts'
 import { LmdbStore } from '../persistence/lmdb-store.ts'
@@ -21,7 +22,7 @@ import { writerOptions } from './documents/doc-writer.ts'
 import { Work } from './admission/model.ts'
 import { RevocationService } from './auth/revocation-service.ts'
 import { Revocations } from './auth/revocations.ts'
-import { authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
+import { type AuthenticateHook, authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
 import { mountHttp, mountMetrics } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -35,6 +36,22 @@ export interface AtriumOptions {
   readonly logger: Logger
   /** Storage to use instead of the one the config names (not closed by the server). */
   readonly store?: DocStore
+  readonly hooks?: AtriumHooks
+}
+
+/**
+ * What an embedding can plug in. Each is looked up once at start-up; a hook that is not given
+ * costs nothing, and none of them runs between receiving a frame and fanning it out.
+ */
+export interface AtriumHooks {
+  /** Decides who a connection or REST request is, instead of JWT (e.g. from the app's session cookie); null refuses it. */
+  readonly authenticate?: AuthenticateHook
+  /** A document changed (after the change is applied and fanned out): by a client here, or on another node. */
+  readonly onChange?: (name: string, update: Uint8Array, origin: 'client' | 'remote') => void
+  /** A document finished loading (from storage), before its first client is served. */
+  readonly onLoad?: (name: string, doc: Y.Doc) => void
+  /** Updates of these documents are durable (the group commit's fsync). */
+  readonly onStore?: (names: readonly string[]) => void
 }
 
 /** Fan-out batches above this are sent before the end of the tick. */
@@ -57,13 +74,24 @@ export interface Atrium {
   close(): Promise<{ unflushedUpdates: number }>
 }
 
-export async function startAtrium({ config, logger, store: givenStore }: AtriumOptions): Promise<Atrium> {
+/** Starts an Atrium server in this process: the library entry (the CLI, main.ts, is a thin wrapper around it). */
+export async function createAtrium({ config, logger, store: givenStore, hooks = {} }: AtriumOptions): Promise<Atrium> {
   assertNativeUws()
   // Secure by default: before anything is opened, refuse a reachable server nobody guards.
-  const authProblem = authStartupProblem(config)
+  const authProblem = authStartupProblem(config, hooks.authenticate !== undefined)
   if (authProblem) throw new InsecureStartup(authProblem)
   const revocations = new Revocations()
-  const auth = createAuthenticator(config, (identity) => revocations.revokes(identity))
+  const guard = <A extends unknown[]>(hook: ((...args: A) => void) | undefined, name: string) =>
+    hook &&
+    ((...args: A) => {
+      try {
+        hook(...args)
+      } catch (err) {
+        logger.error({ err, hook: name }, 'an embedding hook threw')
+      }
+    })
+  const onStore = guard(hooks.onStore, 'onStore')
+  const auth = createAuthenticator(config, (identity) => revocations.revokes(identity), hooks.authenticate)
   // Made once the sockets are mounted (it closes their sessions); the cluster hands it announcements.
   let revoker: RevocationService | null = null
   const metrics = createMetrics()
@@ -77,7 +105,10 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     intervalMs: config.FLUSH_INTERVAL_MS,
     logger,
     metrics,
-    onDurable: shipping ? undefined : (names) => compactor.appended(names),
+    onDurable: (names) => {
+      if (!shipping) compactor.appended(names)
+      onStore?.(names)
+    },
   })
   const cluster = clusterFrom(config, logger, {
     durability: groupCommit.watermark,
@@ -126,6 +157,9 @@ export async function startAtrium({ config, logger, store: givenStore }: AtriumO
     publisher,
     unloadGraceMs: config.DOC_UNLOAD_GRACE_MS,
     maxDocumentBytes: config.MAX_DOCUMENT_BYTES,
+    // An embedding's hook that throws must not break the change it is told about: it is logged.
+    onChange: guard(hooks.onChange, 'onChange'),
+    onLoad: guard(hooks.onLoad, 'onLoad'),
     batchBytes: FANOUT_BATCH_BYTES,
     logger,
     metrics,

@@ -3,7 +3,7 @@
  * naming the bad variable, exit 2), refuses to run on uWS's JavaScript fallback, starts the
  * server and shuts it down gracefully on SIGTERM/SIGINT.
  */
-import { startAtrium } from './atrium.ts'
+import { createAtrium } from './atrium.ts'
 import { ConfigError, parseConfig, type Config } from './config.ts'
 import { authStartupProblem } from './auth/verifier.ts'
 import { createLogger } from './log.ts'
@@ -25,7 +25,7 @@ if (insecure) {
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
 
 try {
-  const server = await startAtrium({ config, logger })
+  const server = await createAtrium({ config, logger })
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received')
     const timer = setTimeout(() => {

@@ -30,11 +30,25 @@ export class InsecureStartup extends AtriumError {
   override readonly name = 'InsecureStartup'
 }
 
+/** What a connection or request offers to prove who it is (read at the upgrade, before any await). */
+export interface AuthRequest {
+  /** `?token=` or `Authorization: Bearer` (tokenOf), or null. */
+  readonly token: string | null
+  readonly cookie: string
+  readonly remote: string
+}
+
+/**
+ * An embedding's own authentication (instead of JWT): who the request is, or null to refuse it
+ * (401). Build the identity with `identityOf({ sub, docs: { pattern: right } })` or by hand.
+ */
+export type AuthenticateHook = (request: AuthRequest) => Promise<Identity | null> | Identity | null
+
 export interface Authenticator {
   /** No auth configured: everyone is OPEN_IDENTITY. */
   readonly open: boolean
-  /** The identity of a bearer of `token` (null: none was sent); rejects with AuthError. */
-  verify(token: string | null): Promise<Identity>
+  /** The identity of the request; rejects with AuthError. */
+  verify(request: AuthRequest): Promise<Identity>
 }
 
 /** Tokens longer than this are refused before parsing (a JWT with a few hundred patterns is a few KB). */
@@ -48,14 +62,26 @@ export function isOpenAllowed(config: Config): boolean {
 }
 
 /** Why the server must not start, or null. One line, saying what to set. */
-export function authStartupProblem(config: Config): string | null {
-  if (config.AUTH === 'none' || config.AUTH_SECRET || config.AUTH_JWKS_URL) return null
+export function authStartupProblem(config: Config, hook = false): string | null {
+  if (hook || config.AUTH === 'none' || config.AUTH_SECRET || config.AUTH_JWKS_URL) return null
   if (isOpenAllowed(config)) return null
   return `refusing to listen on ${config.HOST} without access control: set AUTH_SECRET (HS256) or AUTH_JWKS_URL, or AUTH=none to serve anyone who can reach the port`
 }
 
 /** `revoked`: whether a verified token has been revoked since (server/auth/revocations.ts). */
-export function createAuthenticator(config: Config, revoked?: (identity: Identity) => boolean): Authenticator {
+export function createAuthenticator(config: Config, revoked?: (identity: Identity) => boolean, hook?: AuthenticateHook): Authenticator {
+  if (hook) {
+    return {
+      open: false,
+      async verify(request) {
+        const identity = await hook(request)
+        if (!identity) throw new AuthError('invalid', 'refused by the authenticate hook')
+        if (identity.exp !== null && identity.exp <= Date.now() / 1000) throw new AuthError('expired', 'exp is in the past')
+        if (revoked?.(identity)) throw new AuthError('invalid', 'revoked')
+        return identity
+      },
+    }
+  }
   if (config.AUTH === 'none' || (!config.AUTH_SECRET && !config.AUTH_JWKS_URL)) {
     return { open: true, verify: async () => OPEN_IDENTITY }
   }
@@ -71,7 +97,7 @@ export function createAuthenticator(config: Config, revoked?: (identity: Identit
   }
   return {
     open: false,
-    async verify(token) {
+    async verify({ token }) {
       if (!token) throw new AuthError('missing', 'no token (send ?token=… or Authorization: Bearer …)')
       if (token.length > MAX_TOKEN_CHARS) throw new AuthError('invalid', `longer than ${MAX_TOKEN_CHARS} characters`)
       let payload: unknown

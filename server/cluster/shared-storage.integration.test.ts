@@ -14,7 +14,7 @@ import { MemoryLogBackend, memoryLogState } from '../../persistence/testing/mong
 import { memoryOutbox } from '../../persistence/testing/memory-outbox.ts'
 import { ShippingStore } from '../../persistence/shipping-store.ts'
 import { storedToDoc, type AppendEntry, type DocStore } from '../../persistence/doc-store.ts'
-import { startAtrium, type Atrium } from '../atrium.ts'
+import { createAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
 import { createLogger } from '../log.ts'
 import { eventually, provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
@@ -61,7 +61,7 @@ async function node(id: string, store: DocStore): Promise<Atrium> {
     CLUSTER_NODE_TIMEOUT_MS: 2000,
     SHUTDOWN_TIMEOUT_MS: 500,
   })
-  const a = await startAtrium({ config, logger, store })
+  const a = await createAtrium({ config, logger, store })
   nodes.push(a)
   return a
 }

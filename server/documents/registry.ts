@@ -3,6 +3,7 @@
  * load finished, unload a grace period after the last session left (after everything is
  * durable), and never keep or persist a document whose load failed.
  */
+import type * as Y from 'yjs'
 import { storedEntries, type DocStore } from '../../persistence/doc-store.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -37,6 +38,9 @@ export interface RegistryOptions {
   readonly batchBytes: number
   /** MAX_DOCUMENT_BYTES (none when undefined). */
   readonly maxDocumentBytes?: number
+  /** Embedding hooks (server/atrium.ts AtriumHooks). */
+  readonly onChange?: ((name: string, update: Uint8Array, origin: 'client' | 'remote') => void) | undefined
+  readonly onLoad?: ((name: string, doc: Y.Doc) => void) | undefined
   readonly logger: Logger
   readonly metrics: Metrics
   readonly cluster?: ClusterMembership | undefined
@@ -136,6 +140,7 @@ export class DocumentRegistry {
       persist: (n, update) => this.opts.groupCommit.enqueue(n, update),
       batchBytes: this.opts.batchBytes,
       maxBytes: this.opts.maxDocumentBytes,
+      onChange: this.opts.onChange,
       cluster: this.opts.cluster,
       persistRemote: this.opts.cluster?.persistRemote,
       writer: site ? { ...this.opts.writer, check: siteCheck, checkFailure: siteCheckFailure } : this.opts.writer,
@@ -179,6 +184,7 @@ export class DocumentRegistry {
       if (this.closed) throw new Error('server is shutting down')
       this.docs.set(name, doc)
       metrics.documentsLoaded.set(this.docs.size)
+      this.opts.onLoad?.(name, doc.doc)
       compactor.track(name, logLength)
       this.opts.cluster?.loaded(doc)
       // Nobody may attach (every joiner left while loading): unload after the grace period then.

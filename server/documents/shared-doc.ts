@@ -29,7 +29,9 @@ export interface ClusterOutbox {
 export interface SharedDocHooks {
   readonly publisher: Publisher
   /** MAX_DOCUMENT_BYTES: a client update that would take the document past it is refused, nothing applied. */
-  readonly maxBytes?: number
+  readonly maxBytes?: number | undefined
+  /** The embedding's onChange (after the change is batched for fan-out). */
+  readonly onChange?: ((name: string, update: Uint8Array, origin: 'client' | 'remote') => void) | undefined
   /** Called with each accepted change (Yjs-encoded, never the raw client bytes). */
   readonly persist: (name: string, update: Uint8Array) => void
   /** Largest fan-out batch before it is sent without waiting for the end of the tick. */
@@ -113,6 +115,7 @@ export class SharedDoc {
     this.batchBytes += update.length
     if (this.batchBytes >= this.hooks.batchBytes) this.flush()
     else this.scheduleTick()
+    this.hooks.onChange?.(this.name, update, remote ? 'remote' : 'client')
   }
 
   /**

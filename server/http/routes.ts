@@ -96,6 +96,7 @@ function route(
     const contentType = req.getHeader('content-type')
     const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
     const token = auth ? tokenOf(query, req.getHeader('authorization')) : null
+    const cookie = auth ? req.getHeader('cookie') : ''
     let aborted = false
     res.onAborted(() => (aborted = true))
     const send = (reply: Reply) => {
@@ -110,7 +111,9 @@ function route(
     // uWS streams the body only to a reader attached now, so it is read while the token is checked;
     // nothing is loaded, computed or stored before both are known.
     const body = withBody ? readBody(res) : Promise.resolve(null)
-    const identity: Promise<Identity | Reply> = auth ? auth.verify(token).catch((err: unknown) => refusal(err, auth.refused)) : Promise.resolve(OPEN_IDENTITY)
+    const identity: Promise<Identity | Reply> = auth
+      ? auth.verify({ token, cookie, remote }).catch((err: unknown) => refusal(err, auth.refused))
+      : Promise.resolve(OPEN_IDENTITY)
     Promise.all([identity, body])
       .then(([who, bytes]) => {
         if ('status' in who) return who

@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { LmdbStore } from '../../persistence/lmdb-store.ts'
-import { startAtrium, type Atrium } from '../atrium.ts'
+import { createAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
 import { createLogger } from '../log.ts'
 import { tempDir } from '../../load-tests/harness/server-process.ts'
@@ -22,7 +22,7 @@ export interface InProcessServer {
 export async function startInProcess(overrides: Parameters<typeof configWith>[0] = {}, mapSize = 1024 ** 3): Promise<InProcessServer> {
   const dir = await tempDir()
   const store = new LmdbStore({ path: dir, mapSize })
-  const server = await startAtrium({
+  const server = await createAtrium({
     config: configWith({ PORT: 0, HOST: '127.0.0.1', ...overrides }),
     logger: createLogger({ level: 'silent', pretty: false }),
     store,

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path'
 import { LogStore } from '../../persistence/mongo/log-store.ts'
 import { openLmdbOutbox } from '../../persistence/outbox.ts'
 import { ShippingStore } from '../../persistence/shipping-store.ts'
-import { startAtrium } from '../atrium.ts'
+import { createAtrium } from '../atrium.ts'
 import { parseConfig } from '../config.ts'
 import { createLogger } from '../log.ts'
 import { LmdbLogBackend } from '../../persistence/testing/lmdb-log-backend.ts'
@@ -36,7 +36,7 @@ const store = new ShippingStore({
   remote: new LogStore(backend),
   batchEntries: Number(process.env.TEST_SHIP_BATCH_ENTRIES ?? 10),
 })
-const server = await startAtrium({ config, logger: createLogger({ level: config.LOG_LEVEL, pretty: false }), store })
+const server = await createAtrium({ config, logger: createLogger({ level: config.LOG_LEVEL, pretty: false }), store })
 process.once(
   'SIGTERM',
   () =>

@@ -197,6 +197,7 @@ export function mountWebSocket(
       // Everything needed from `req` is read now: it is gone after the first await.
       const url = req.getUrl()
       const token = tokenOf(new URLSearchParams(req.getQuery() ?? ''), req.getHeader('authorization'))
+      const cookie = req.getHeader('cookie')
       const key = req.getHeader('sec-websocket-key')
       const protocol = req.getHeader('sec-websocket-protocol')
       const extensions = req.getHeader('sec-websocket-extensions')
@@ -224,7 +225,7 @@ export function mountWebSocket(
       res.onAborted(() => {
         aborted = true
       })
-      deps.auth.verify(token).then(
+      deps.auth.verify({ token, cookie, remote }).then(
         (identity) => {
           if (aborted) return
           const right = identity.rightTo(name.name)

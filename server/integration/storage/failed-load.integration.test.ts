@@ -11,7 +11,7 @@ import type { AppendEntry, DocStore, StoredDoc } from '../../../persistence/doc-
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
 import { encodeUpdate } from '../../../shared/protocol/messages.ts'
 import * as Y from 'yjs'
-import { startAtrium, type Atrium } from '../../atrium.ts'
+import { createAtrium, type Atrium } from '../../atrium.ts'
 import { configWith } from '../../config.ts'
 import { createLogger } from '../../log.ts'
 import { eventually, provider, rawClient, synced } from '../../../load-tests/harness/clients.ts'
@@ -61,7 +61,7 @@ describe('failed document load', () => {
     seed.getMap('objects').set('b1', { type: 'building', name: 'HQ' })
     await inner.append([{ name, update: Y.encodeStateAsUpdate(seed) }])
     store = new FlakyStore(inner)
-    server = await startAtrium({
+    server = await createAtrium({
       config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }),
       logger: createLogger({ level: 'silent', pretty: false }),
       store,

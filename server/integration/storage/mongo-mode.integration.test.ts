@@ -19,7 +19,7 @@ import { MemoryLogBackend } from '../../../persistence/testing/mongo-memory-back
 import { openLmdbOutbox } from '../../../persistence/outbox.ts'
 import { ShippingStore } from '../../../persistence/shipping-store.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
-import { startAtrium } from '../../atrium.ts'
+import { createAtrium } from '../../atrium.ts'
 import { configWith } from '../../config.ts'
 import { createLogger } from '../../log.ts'
 import { eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
@@ -85,7 +85,7 @@ describe('MongoDB mode', () => {
     const dataDir = await dir()
     const store = new ShippingStore({ outbox: openLmdbOutbox(dataDir, 256 * 1024 ** 2), remote, minBackoffMs: 20, maxBackoffMs: 100 })
     const settled = vi.spyOn(store, 'settled')
-    const server = await startAtrium({
+    const server = await createAtrium({
       config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 100 }),
       logger: createLogger({ level: 'silent', pretty: false }),
       store,
