@@ -5,7 +5,8 @@
  *   { "sub": "ada", "jti": "…", "exp": …,
  *     "docs": { "site/hq/*": "write", "site/*": "read", "site/hq/secret": "none" },
  *     "admin": true,              // optional: the admin REST routes
- *     "viewerAwareness": false }  // optional: read-only sessions show no presence (default: they do)
+ *     "viewerAwareness": false,   // optional: read-only sessions show no presence (default: they do)
+ *     "awarenessHz": 10 }         // optional: its sessions get others' presence at most this often
  *
  * Patterns: `/` separates segments; `*` matches any run of characters within one segment
  * (never a `/`), `**` matches anything, `/` included; every other character matches itself.
@@ -29,6 +30,8 @@ export interface Identity {
   readonly iat: number | null
   readonly admin: boolean
   readonly viewerAwareness: boolean
+  /** The highest awareness rate its sessions get (Hz), or null: whatever they ask for. */
+  readonly awarenessHz: number | null
   rightTo(name: string): Right
 }
 
@@ -40,6 +43,7 @@ export const OPEN_IDENTITY: Identity = Object.freeze({
   iat: null,
   admin: true,
   viewerAwareness: true,
+  awarenessHz: null,
   rightTo: () => 'write' as const,
 })
 
@@ -54,6 +58,7 @@ export const ClaimsSchema = z.object({
   docs: z.record(Pattern, z.enum(['none', 'read', 'write'])).refine((d) => Object.keys(d).length <= MAX_PATTERNS, `at most ${MAX_PATTERNS} patterns`),
   admin: z.boolean().optional(),
   viewerAwareness: z.boolean().optional(),
+  awarenessHz: z.number().positive().max(1000).optional(),
 })
 export type Claims = z.infer<typeof ClaimsSchema>
 
@@ -103,6 +108,7 @@ export function identityOf(payload: unknown): Identity {
     iat: claims.iat ?? null,
     admin: claims.admin ?? false,
     viewerAwareness: claims.viewerAwareness ?? true,
+    awarenessHz: claims.awarenessHz ?? null,
     rightTo(name: string): Right {
       let right = cache.get(name)
       if (right === undefined) {

@@ -166,12 +166,18 @@ export class AwarenessRelay {
 
   /** The coalesced changes since the last call, as one awareness update (or null). Removed entries are forgotten once taken. */
   takeChanges(): Uint8Array | null {
+    return this.takeChangedEntries()?.update ?? null
+  }
+
+  /** takeChanges, with the entries it encoded (for the slower tiers, which coalesce them further). */
+  takeChangedEntries(): { update: Uint8Array; entries: AwarenessEntry[] } | null {
     if (this.changed.size === 0) return null
-    const update = encodeAwarenessUpdate(this.changed.values())
+    const entries = [...this.changed.values()]
+    const update = encodeAwarenessUpdate(entries)
     for (const [id, e] of this.changed) if (e.state === null && this.entries.get(id)?.state === null) this.entries.delete(id)
     this.changed.clear()
     this.changedLocal.clear()
-    return update
+    return { update, entries }
   }
 
   /** Live states of these clients (or null when none is live). */

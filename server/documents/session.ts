@@ -9,8 +9,9 @@
  *   exists; after that the hot path reads a boolean here, never a token.
  * - What a client may spend on a document is counted on its session, never on its socket: one
  *   socket's sessions must not share, or exhaust, each other's quotas.
- * - A session is subscribed to at most one topic of its document, and a socket has at most one
- *   session per document: so publishing from the session's socket skips exactly this session.
+ * - A session is subscribed to its document's topic (updates) and to one awareness topic (its
+ *   rate tier); a socket has at most one session per document: so publishing an update from the
+ *   session's socket skips exactly this session. Awareness goes to everyone, sender included.
  */
 import type { Refusal } from '../admission/admission.ts'
 import { OPEN_IDENTITY, type Identity } from '../auth/claims.ts'
@@ -54,6 +55,10 @@ export class Session {
   readonly awarenessIds = new Set<number>()
   /** New client ids its updates added so far (bounded by the writer's `maxSessionNewClients`). */
   newClients = 0
+  /** The awareness rate it asked for (documents/awareness-tiers.ts), or null: every tick. Set before it joins. */
+  awarenessTier: number | null = null
+  /** The awareness topic it is subscribed to, or null. */
+  awarenessTopic: string | null = null
 
   constructor(
     readonly docName: string,
@@ -87,10 +92,20 @@ export class Session {
     this.topic = topic
   }
 
-  /** Leaves its topic; a closed socket has left every topic already. */
+  /** Leaves its topics; a closed socket has left every topic already. */
   unsubscribe(): void {
+    if (this.awarenessTopic !== null && !this.link.closed) this.link.unsubscribe(this.awarenessTopic)
+    this.awarenessTopic = null
     if (this.topic === null) return
     if (!this.link.closed) this.link.unsubscribe(this.topic)
     this.topic = null
+  }
+
+  /** Subscribes to its document's awareness at its tier (one topic, besides the document's). */
+  subscribeAwareness(topic: string): void {
+    if (this.awarenessTopic === topic) return
+    if (this.awarenessTopic !== null && !this.link.closed) this.link.unsubscribe(this.awarenessTopic)
+    this.link.subscribe(topic)
+    this.awarenessTopic = topic
   }
 }

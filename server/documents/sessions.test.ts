@@ -5,15 +5,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
+import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
 import { decodeMessage } from '../../shared/protocol/messages.ts'
 import { testSession } from '../testing/session.ts'
 import { writerOptions } from '../testing/writer-options.ts'
+import { awarenessTopic } from './awareness-tiers.ts'
 import type { WriterOptions } from './doc-writer.ts'
 import type { Session } from './session.ts'
 import { SharedDoc } from './shared-doc.ts'
 
 interface Published {
+  readonly topic: string
+  readonly message: Uint8Array
   readonly type: string
   readonly except: Session | undefined
 }
@@ -27,7 +30,7 @@ function sharedDoc(writer: Partial<WriterOptions> = {}) {
   const published: Published[] = []
   const persisted: Uint8Array[] = []
   const doc = new SharedDoc('doc/s', {
-    publisher: { publish: (_topic, message, except) => void published.push({ type: decodeMessage(message).type, except }) },
+    publisher: { publish: (topic, message, except) => void published.push({ topic, message, type: decodeMessage(message).type, except }) },
     persist: (_name, update) => void persisted.push(update),
     batchBytes: 1 << 20,
     writer: writerOptions(writer),
@@ -52,7 +55,7 @@ describe('a document and its sessions', () => {
     const b = testSession('doc/s')
     doc.join(a)
     doc.join(b)
-    expect([a.doc, a.topic, [...a.link.subscribed]]).toEqual([doc, doc.topic, [doc.topic]])
+    expect([a.doc, a.topic, [...a.link.subscribed]]).toEqual([doc, doc.topic, [doc.topic, awarenessTopic('doc/s', null)]])
     doc.leave(a)
     expect([a.doc, a.topic, [...a.link.subscribed]]).toEqual([null, null, []])
     b.link.closed = true
@@ -63,6 +66,32 @@ describe('a document and its sessions', () => {
     expect([b.doc, b.topic, doc.sessions.size]).toEqual([null, null, 0])
   })
 
+  it("a session that asked for 10 Hz gets each client's newest presence at most every 100 ms; full-rate sessions every tick", async () => {
+    const { doc, published } = sharedDoc()
+    const full = testSession('doc/s')
+    const slow = testSession('doc/s')
+    slow.awarenessTier = 10
+    doc.join(full)
+    doc.join(slow)
+    expect([...slow.link.subscribed]).toEqual([doc.topic, awarenessTopic('doc/s', 10)])
+    const sender = testSession('doc/s')
+    doc.join(sender)
+    for (let clock = 1; clock <= 5; clock++) {
+      doc.applyAwareness(encodeAwarenessUpdate([{ clientId: 7, clock, state: new TextEncoder().encode(`{"x":${clock}}`) }]), sender)
+      doc.flush()
+    }
+    const onTopic = (topic: string) => published.filter((p) => p.topic === topic)
+    expect(onTopic(awarenessTopic('doc/s', null)).length).toBe(5)
+    expect(onTopic(awarenessTopic('doc/s', 10)).length).toBe(0)
+    await new Promise((r) => setTimeout(r, 150)) // the tier's 100 ms interval is what is under test
+    const tier = onTopic(awarenessTopic('doc/s', 10))
+    expect(tier.length).toBe(1)
+    const msg = decodeMessage(tier[0]!.message) as { update: Uint8Array }
+    expect(decodeAwarenessUpdate(msg.update).map((e) => e.clock)).toEqual([5]) // only the newest
+    doc.leave(slow)
+    doc.destroy()
+  })
+
   it('fans an update out to everyone but its session; a mixed or remote batch to everyone', () => {
     const { doc, published } = sharedDoc()
     const a = testSession('doc/s')
@@ -71,7 +100,8 @@ describe('a document and its sessions', () => {
     doc.join(b)
     expect(doc.receiveUpdate(edit('a1'), a)).toBeNull()
     doc.flush()
-    expect(published).toEqual([{ type: 'update', except: a }])
+    const kinds = () => published.map(({ type, except }) => ({ type, except }))
+    expect(kinds()).toEqual([{ type: 'update', except: a }])
     doc.receiveUpdate(edit('a2'), a)
     doc.receiveUpdate(edit('b1'), b)
     doc.flush()
@@ -81,7 +111,7 @@ describe('a document and its sessions', () => {
     doc.receiveUpdate(edit('a3'), a)
     doc.leave(a)
     doc.flush()
-    expect(published.slice(1)).toEqual([
+    expect(kinds().slice(1)).toEqual([
       { type: 'update', except: undefined },
       { type: 'update', except: undefined },
       { type: 'update', except: undefined },

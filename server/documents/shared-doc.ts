@@ -8,6 +8,7 @@ import * as Y from 'yjs'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
 import { AwarenessRelay, type AwarenessLimits, type Dropped } from './awareness-relay.ts'
+import { AwarenessTiers, awarenessTopic } from './awareness-tiers.ts'
 import { coalesce } from './coalesce.ts'
 import { DocWriter, type WriterOptions } from './doc-writer.ts'
 import type { Session } from './session.ts'
@@ -55,6 +56,8 @@ let incarnations = 0
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
   readonly awareness: AwarenessRelay
+  /** Awareness for the sessions that asked for a lower rate. */
+  private readonly tiers: AwarenessTiers
   readonly sessions = new Set<Session>()
   readonly topic: string
   /** The one way client and remote updates reach `doc`. */
@@ -91,6 +94,7 @@ export class SharedDoc {
     this.topic = name
     this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
     this.awareness = new AwarenessRelay(hooks.cluster !== undefined, hooks.awareness?.limits, hooks.awareness?.dropped)
+    this.tiers = new AwarenessTiers(name, (topic, message) => this.hooks.publisher.publish(topic, message))
     this.doc.on('update', this.onUpdate)
   }
 
@@ -216,6 +220,8 @@ export class SharedDoc {
     this.sessions.add(session)
     session.doc = this
     session.subscribe(this.topic)
+    session.subscribeAwareness(awarenessTopic(this.name, session.awarenessTier))
+    if (session.awarenessTier !== null) this.tiers.join(session.awarenessTier)
   }
 
   /** Removes a session and announces its awareness states as gone. */
@@ -223,6 +229,7 @@ export class SharedDoc {
     if (!this.sessions.delete(session)) return
     session.doc = null
     session.unsubscribe()
+    if (session.awarenessTier !== null) this.tiers.leave(session.awarenessTier)
     this.writer.forget(session)
     if (session.awarenessIds.size > 0) {
       this.awareness.remove(session.awarenessIds, true)
@@ -263,15 +270,20 @@ export class SharedDoc {
     }
     const ownAwareness = cluster ? this.awareness.takeLocalChanges() : null
     if (cluster && ownAwareness) cluster.publishAwareness(this, ownAwareness)
-    const awareness = this.awareness.takeChanges()
+    const awareness = this.awareness.takeChangedEntries()
     // Awareness goes to everyone, the sender included: y-websocket clients treat any
     // message as a keep-alive, and their 15 s awareness renewal is often the only one.
-    if (awareness) publisher.publish(this.topic, encodeAwareness(awareness))
+    // Full-rate sessions get every tick; the slower tiers coalesce further (awareness-tiers.ts).
+    if (awareness) {
+      publisher.publish(awarenessTopic(this.name, null), encodeAwareness(awareness.update))
+      this.tiers.changed(awareness.entries)
+    }
   }
 
   destroy(): void {
     this.flush()
     this.destroyed = true
+    this.tiers.destroy()
     this.writer.destroy()
     this.doc.off('update', this.onUpdate)
     this.doc.destroy()

@@ -18,6 +18,7 @@ import { DocumentQuarantined, type DocumentRegistry } from '../documents/registr
 import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
 import { originCheck } from '../auth/origin.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
+import { tierFor } from '../documents/awareness-tiers.ts'
 import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
 import { ConnectionRates, type RateLimits } from '../limits/token-bucket.ts'
 import { LogLimiter, type Logger } from '../log.ts'
@@ -196,7 +197,9 @@ export function mountWebSocket(
     upgrade: (res, req, context) => {
       // Everything needed from `req` is read now: it is gone after the first await.
       const url = req.getUrl()
-      const token = tokenOf(new URLSearchParams(req.getQuery() ?? ''), req.getHeader('authorization'))
+      const query = new URLSearchParams(req.getQuery() ?? '')
+      const token = tokenOf(query, req.getHeader('authorization'))
+      const askedHz = query.has('awarenessHz') ? Number(query.get('awarenessHz')) : null
       const cookie = req.getHeader('cookie')
       const key = req.getHeader('sec-websocket-key')
       const protocol = req.getHeader('sec-websocket-protocol')
@@ -220,7 +223,7 @@ export function mountWebSocket(
           refusal: { code: CloseCodes.FORBIDDEN, detail: `pages from ${JSON.stringify(origin)} may not connect (ALLOWED_ORIGINS)` },
         })
       }
-      if (deps.auth.open) return upgrade({ conn, link: new YwsLink(conn, name.name, FULL_RIGHTS, OPEN_IDENTITY, refused), refusal: null })
+      if (deps.auth.open) return upgrade({ conn, link: withTier(new YwsLink(conn, name.name, FULL_RIGHTS, OPEN_IDENTITY, refused), askedHz), refusal: null })
       let aborted = false
       res.onAborted(() => {
         aborted = true
@@ -230,7 +233,7 @@ export function mountWebSocket(
           if (aborted) return
           const right = identity.rightTo(name.name)
           const data: SocketData = canRead(right)
-            ? { conn, link: new YwsLink(conn, name.name, rightsOf(right === 'write', identity), identity, refused), refusal: null }
+            ? { conn, link: withTier(new YwsLink(conn, name.name, rightsOf(right === 'write', identity), identity, refused), askedHz), refusal: null }
             : { conn, link: null, refusal: { code: CloseCodes.FORBIDDEN, detail: `no right to ${JSON.stringify(name.name)}` } }
           if (!data.link) metrics.authRefused.inc({ reason: 'forbidden' })
           res.cork(() => upgrade(data))
@@ -318,6 +321,14 @@ export function mountWebSocket(
   }
 
   return { connections, closeMatching, stop: () => clearInterval(checking) }
+}
+
+/** The awareness tier of a new session: what it asked for (`?awarenessHz=`), capped by its token's claim. */
+function withTier(link: YwsLink, askedHz: number | null): YwsLink {
+  const cap = link.session.identity.awarenessHz
+  const hz = askedHz === null ? cap : cap === null ? askedHz : Math.min(askedHz, cap)
+  link.session.awarenessTier = tierFor(hz)
+  return link
 }
 
 /** A session's rights from its right to the document: read-only sessions show presence unless the token says not to. */

@@ -1,0 +1,77 @@
+/**
+ * Awareness at a lower rate for the subscribers that ask for it (browser viewers beside XR
+ * headsets at 90 Hz): one uWS topic per document and tier; every interval a tier sends only
+ * the newest state of each client that changed in it (a departure included), so 200 viewers
+ * at 10 Hz do not pay for 50 headsets at 90 Hz. Full-rate sessions get every coalesced tick
+ * as before. Document updates are never thinned: they travel on the document's own topic.
+ */
+import { encodeAwarenessUpdate, type AwarenessEntry } from '../../shared/protocol/awareness.ts'
+import { encodeAwareness } from '../../shared/protocol/messages.ts'
+
+/** The rates a subscriber may ask for, in Hz; anything else (or nothing) is full rate. */
+export const AWARENESS_TIERS = [10, 30] as const
+
+/** Asked for this rate or more: full rate. */
+const FULL_FROM_HZ = 60
+
+/** The tier for a requested rate (the highest tier not above it, at least the lowest), or null: full rate (none asked, or 60 Hz and more). */
+export function tierFor(requestedHz: number | null): number | null {
+  if (requestedHz === null || Number.isNaN(requestedHz) || requestedHz >= FULL_FROM_HZ) return null
+  let tier: number = AWARENESS_TIERS[0]
+  for (const t of AWARENESS_TIERS) if (t <= requestedHz) tier = t
+  return tier
+}
+
+/** The topic of a document's awareness at `tier` (null: full rate). */
+export const awarenessTopic = (doc: string, tier: number | null) => (tier === null ? `aw|${doc}` : `aw${tier}|${doc}`)
+
+interface Tier {
+  readonly pending: Map<number, AwarenessEntry>
+  subscribers: number
+  readonly timer: NodeJS.Timeout
+}
+
+export class AwarenessTiers {
+  private readonly tiers = new Map<number, Tier>()
+
+  constructor(
+    private readonly doc: string,
+    private readonly publish: (topic: string, message: Uint8Array) => void,
+  ) {}
+
+  /** A subscriber of `tier` joined: its interval runs while it has any. */
+  join(tier: number): void {
+    let t = this.tiers.get(tier)
+    if (!t) {
+      const timer = setInterval(() => this.flush(tier), 1000 / tier)
+      timer.unref()
+      this.tiers.set(tier, (t = { pending: new Map(), subscribers: 0, timer }))
+    }
+    t.subscribers++
+  }
+
+  leave(tier: number): void {
+    const t = this.tiers.get(tier)
+    if (!t || --t.subscribers > 0) return
+    clearInterval(t.timer)
+    this.tiers.delete(tier)
+  }
+
+  /** A tick's coalesced changes: kept, newest per client, until each tier's next interval. */
+  changed(entries: readonly AwarenessEntry[]): void {
+    for (const t of this.tiers.values()) for (const e of entries) t.pending.set(e.clientId, e)
+  }
+
+  private flush(tier: number): void {
+    const t = this.tiers.get(tier)
+    if (!t || t.pending.size === 0) return
+    const update = encodeAwarenessUpdate(t.pending.values())
+    t.pending.clear()
+    this.publish(awarenessTopic(this.doc, tier), encodeAwareness(update))
+  }
+
+  destroy(): void {
+    for (const t of this.tiers.values()) clearInterval(t.timer)
+    this.tiers.clear()
+  }
+}
