@@ -22,7 +22,7 @@ import { writerOptions } from './documents/doc-writer.ts'
 import { Work } from './admission/model.ts'
 import { RevocationService } from './auth/revocation-service.ts'
 import { Revocations } from './auth/revocations.ts'
-import { type AuthenticateHook, authStartupProblem, createAuthenticator, InsecureStartup } from './auth/verifier.ts'
+import { type AuthenticateHook, authStartupProblem, createAuthenticator, InsecureStartup, probeJwks } from './auth/verifier.ts'
 import { mountHttp, mountMetrics } from './http/routes.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -95,6 +95,14 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
   // Made once the sockets are mounted (it closes their sessions); the cluster hands it announcements.
   let revoker: RevocationService | null = null
   const metrics = createMetrics()
+  if (config.AUTH_JWKS_URL && !hooks.authenticate) {
+    const problem = await probeJwks(config.AUTH_JWKS_URL)
+    if (problem)
+      logger.error(
+        { url: config.AUTH_JWKS_URL, problem },
+        'AUTH_JWKS_URL cannot be fetched: every token is refused (4531, REST 503, both retryable) until it answers; each new connection tries again',
+      )
+  }
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)
   const shipping = store instanceof ShippingStore ? store : null

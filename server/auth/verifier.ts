@@ -126,6 +126,21 @@ export function createAuthenticator(config: Config, revoked?: (identity: Identit
   }
 }
 
+/**
+ * Whether the key set answers, for a clear line at start-up: until it does, every token is
+ * refused with a retryable code (4531, REST 503), and each verification tries it again.
+ */
+export async function probeJwks(url: string, timeoutMs = 5000): Promise<string | null> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+    if (!res.ok) return `answered ${res.status}`
+    const body = (await res.json()) as { keys?: unknown }
+    return Array.isArray(body.keys) ? null : 'answered without a "keys" list'
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
 /** The token of a request: `?token=` (what WebsocketProvider's `params` sends) or `Authorization: Bearer`. */
 export function tokenOf(query: URLSearchParams, authorization: string): string | null {
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)

@@ -3,6 +3,7 @@
  * unchanged WebsocketProviders and over REST: who gets in, what a read-only session can and
  * cannot do, and that a session ends when its token expires.
  */
+import { generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
@@ -208,6 +209,17 @@ describe('secure by default', () => {
   it('starts on any interface with AUTH=none, explicitly', async () => {
     const s = await startServerProcess({ HOST: '0.0.0.0', AUTH: 'none' })
     expect((await fetch(`http://127.0.0.1:${s.port}/healthz`)).status).toBe(200)
+  })
+
+  it('starts with an unreachable JWKS URL, says so in one line, and refuses tokens with the retryable 4531 until it answers', async () => {
+    const s = await startServerProcess({ AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' })
+    expect(s.logs.some((l) => String(l.msg).startsWith('AUTH_JWKS_URL cannot be fetched'))).toBe(true)
+    const { privateKey } = await generateKeyPair('RS256')
+    const rs256 = await new SignJWT({ docs: { 'doc/*': 'write' } }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey)
+    const c = await rawClient(`${s.wsUrl}/doc/j?token=${encodeURIComponent(rs256)}`)
+    expect((await c.closed).code).toBe(CloseCodes.AUTH_UNAVAILABLE.code)
+    const rest = await fetch(`${s.httpUrl}/api/documents`, { headers: { authorization: 'Bearer x.y.z' } })
+    expect([rest.status, rest.headers.get('retry-after')]).toEqual([401, null]) // a malformed token is refused before any key is needed
   })
 
   it('refuses a secret shorter than 32 characters without printing it', async () => {
