@@ -3,7 +3,7 @@
  * uWS rules: read everything from `req` before the first await, register onAborted, and
  * write inside `cork` after an await only if the request was not aborted.
  */
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js'
+import type { TemplatedApp } from 'uWebSockets.js'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
 import type { DocStore } from '../../persistence/doc-store.ts'
 import { z } from 'zod'
@@ -11,17 +11,19 @@ import { ComputeBusy, ComputeError, type ComputeService } from '../compute/servi
 import { LODS } from '../compute/site.ts'
 import { DocumentLoadError, DocumentQuarantined, type DocumentRegistry } from '../documents/registry.ts'
 import { SharedDoc } from '../documents/shared-doc.ts'
-import { describeIssue, Id } from '../../shared/schema/domain.ts'
-import { errorBody, HttpErrors, type HttpError, type Values } from './errors.ts'
+import { Id } from '../../shared/schema/domain.ts'
+import { HttpErrors } from './errors.ts'
+import { type AdminDeps, mountAdmin } from './admin.ts'
+import { mountMetrics } from './metrics-route.ts'
+import { badInput, type Handler, json, jsonBody, lacks, limited, problem, type Reply, route } from './route.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { LRUCache } from 'lru-cache'
-import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
+import { canRead } from '../auth/claims.ts'
 import { TokenBucket } from '../limits/token-bucket.ts'
-import type { Revocation } from '../auth/revocations.ts'
-import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
+import type { Authenticator } from '../auth/verifier.ts'
 
-export interface HttpDeps {
+export interface HttpDeps extends AdminDeps {
   readonly store: DocStore
   readonly auth: Authenticator
   /** METRICS_PORT is set: /metrics is served there, not here. */
@@ -29,8 +31,6 @@ export interface HttpDeps {
   readonly limits: { readonly snapshotsPerDocument: number; readonly snapshotsPerMinute: number; readonly computeRequestsPerS: number }
   /** MAX_LOADED_DOCUMENTS: past it, a request that would load one more answers 503. */
   readonly maxLoadedDocuments: number
-  /** Revokes a token id or a subject's tokens, on every node (server/auth/revocation-service.ts). */
-  readonly revoke: (kind: 'jti' | 'sub', value: string) => Promise<{ revocation: Revocation; closed: number }>
   readonly registry: () => DocumentRegistry
   readonly metrics: Metrics
   readonly logger: Logger
@@ -50,128 +50,6 @@ export interface HttpDeps {
   readonly maxJsonBytes: number
 }
 
-interface Reply {
-  status: number
-  body: string | Uint8Array
-  type?: string
-  headers?: Record<string, string>
-}
-
-/** Largest request body accepted (JSON commands only; documents never travel over REST). */
-const MAX_BODY_BYTES = 16 * 1024
-
-const STATUS: Record<number, string> = {
-  200: '200 OK',
-  201: '201 Created',
-  400: '400 Bad Request',
-  429: '429 Too Many Requests',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  404: '404 Not Found',
-  409: '409 Conflict',
-  413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type',
-  500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
-}
-
-const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), type: 'application/json' })
-/** An error answer from the catalogue (errors.ts): its status, code and filled-in message. */
-const problem = <M extends string>(error: HttpError<M>, ...values: Values<M>): Reply => json(error.status, errorBody(error, ...values))
-
-/**
- * Runs an async handler with the uWS abort/cork discipline. With `withBody`, the request
- * body is read first (copied: uWS reuses its buffers), up to MAX_BODY_BYTES (else 413).
- */
-function route(
-  logger: Logger,
-  handler: (url: string, query: URLSearchParams, body: Uint8Array | null, contentType: string, identity: Identity, remote: string) => Promise<Reply> | Reply,
-  withBody = false,
-  /** Who may call it: null for the open routes (health, readiness, metrics). */
-  auth: { readonly verify: Authenticator['verify']; readonly refused: (reason: string) => void } | null = null,
-) {
-  return (res: HttpResponse, req: HttpRequest) => {
-    const url = req.getUrl()
-    const query = new URLSearchParams(req.getQuery() ?? '')
-    const contentType = req.getHeader('content-type')
-    const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
-    const token = auth ? tokenOf(query, req.getHeader('authorization')) : null
-    const cookie = auth ? req.getHeader('cookie') : ''
-    let aborted = false
-    res.onAborted(() => (aborted = true))
-    const send = (reply: Reply) => {
-      if (aborted) return
-      res.cork(() => {
-        res.writeStatus(STATUS[reply.status] ?? `${reply.status}`)
-        res.writeHeader('content-type', reply.type ?? 'text/plain; charset=utf-8')
-        for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v)
-        res.end(reply.body)
-      })
-    }
-    // uWS streams the body only to a reader attached now, so it is read while the token is checked;
-    // nothing is loaded, computed or stored before both are known.
-    const body = withBody ? readBody(res) : Promise.resolve(null)
-    const identity: Promise<Identity | Reply> = auth
-      ? auth.verify({ token, cookie, remote }).catch((err: unknown) => refusal(err, auth.refused))
-      : Promise.resolve(OPEN_IDENTITY)
-    Promise.all([identity, body])
-      .then(([who, bytes]) => {
-        if ('status' in who) return who
-        return bytes === 'too-large' ? problem(HttpErrors.BODY_TOO_LARGE, { max: MAX_BODY_BYTES }) : handler(url, query, bytes, contentType, who, remote)
-      })
-      .then(send, (err: unknown) => {
-        logger.error({ err, url }, 'http handler failed')
-        send(problem(HttpErrors.INTERNAL))
-      })
-  }
-}
-
-/** The answer to a token that was refused (401, with the scheme the client should use). */
-function refusal(err: unknown, refused: (reason: string) => void): Reply {
-  if (!(err instanceof AuthError)) throw err
-  refused(err.failure)
-  if (err.failure === 'unavailable') return { ...problem(HttpErrors.AUTH_UNAVAILABLE, { reason: err.detail }), headers: { 'retry-after': '5' } }
-  const reply = err.failure === 'expired' ? problem(HttpErrors.TOKEN_EXPIRED) : problem(HttpErrors.UNAUTHORIZED, { reason: err.message })
-  return { ...reply, headers: { 'www-authenticate': 'Bearer' } }
-}
-
-/** A 429 or 503 with the seconds to wait. */
-const limited = (reply: Reply, seconds: number): Reply => ({ ...reply, headers: { 'retry-after': String(seconds) } })
-
-/** Null when `identity` has `right` to `name`, else the 403. */
-function lacks(identity: Identity, name: string, right: 'read' | 'write'): Reply | null {
-  const has = identity.rightTo(name)
-  if (has === 'write' || (right === 'read' && canRead(has))) return null
-  return problem(HttpErrors.FORBIDDEN, { right, name: JSON.stringify(name) })
-}
-
-function readBody(res: HttpResponse): Promise<Uint8Array | 'too-large'> {
-  return new Promise((resolve) => {
-    const chunks: Uint8Array[] = []
-    let size = 0
-    let over = false
-    res.onData((chunk, isLast) => {
-      if (over) return
-      size += chunk.byteLength
-      if (size > MAX_BODY_BYTES) {
-        // Answer at once: an endless upload must not hold the connection.
-        over = true
-        return resolve('too-large')
-      }
-      chunks.push(new Uint8Array(chunk.slice(0)))
-      if (!isLast) return
-      const out = new Uint8Array(size)
-      let at = 0
-      for (const c of chunks) {
-        out.set(c, at)
-        at += c.length
-      }
-      resolve(out)
-    })
-  })
-}
-
-/** One URL path segment, percent-decoded; a bad escape is the client's error (`badEscape`). */
 function decodeSegment(raw: string, badEscape: typeof HttpErrors.BAD_NAME_ESCAPE | typeof HttpErrors.BAD_ID_ESCAPE): string | Reply {
   try {
     return decodeURIComponent(raw)
@@ -189,8 +67,6 @@ function documentPath(url: string): { name: string; rest: string[] } | Reply {
   if (!check.ok) return problem(HttpErrors.BAD_NAME, { reason: check.error })
   return { name, rest }
 }
-
-const badInput = (error: typeof HttpErrors.BAD_QUERY | typeof HttpErrors.BAD_BODY, issues: z.ZodError) => problem(error, { issue: describeIssue(issues) })
 
 function parseLimit(raw: string | null): number | null {
   if (raw === null) return 100
@@ -222,20 +98,6 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
   return [Math.floor(x0 / cell) * cell, Math.floor(y0 / cell) * cell, Math.ceil(x1 / cell) * cell, Math.ceil(y1 / cell) * cell]
 }
 
-/** `/metrics` for Prometheus: on the main app, or on its own (METRICS_PORT). Its labels never name documents or tokens. */
-export function mountMetrics(app: TemplatedApp, metrics: Metrics, logger: Logger): void {
-  app.get(
-    '/metrics',
-    route(logger, async () => {
-      for (const refresh of metrics.beforeScrape) refresh()
-      return { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType }
-    }),
-  )
-}
-
-/** `{"jti": "…"}` revokes one token; `{"sub": "…"}` every token of a subject issued until now. */
-const RevokeBody = z.union([z.strictObject({ jti: z.string().min(1).max(256) }), z.strictObject({ sub: z.string().min(1).max(256) })])
-
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
   const access = deps.auth.open ? null : { verify: deps.auth.verify, refused: (reason: string) => metrics.authRefused.inc({ reason }) }
@@ -249,7 +111,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     return false
   }
   /** A route that needs a token (unless the server runs open). */
-  const guarded = (handler: Parameters<typeof route>[1], withBody = false) => route(logger, handler, withBody, access)
+  const guarded = (handler: Handler, withBody = false) => route(logger, handler, withBody, access)
   app.get(
     '/healthz',
     route(logger, () => json(200, { status: 'ok' })),
@@ -391,22 +253,15 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       const recent = versions.filter((v) => v.createdAt > Date.now() - 60_000).length
       if (recent >= deps.limits.snapshotsPerMinute) return limited(problem(HttpErrors.SNAPSHOT_RATE, { name: JSON.stringify(name), count: recent }), 60)
       if (!deps.isSite(name)) return problem(HttpErrors.NOT_A_SITE_SNAPSHOT, { name: JSON.stringify(name) })
-      if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_CONTENT_TYPE)
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
-      } catch {
-        return problem(HttpErrors.BAD_JSON)
-      }
-      const input = SnapshotBody.safeParse(parsed)
-      if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
+      const input = jsonBody(body, contentType, SnapshotBody, HttpErrors.BAD_CONTENT_TYPE)
+      if ('status' in input) return input
       const doc = await existing(name)
       if (!(doc instanceof SharedDoc)) return doc
       // The whole state, encoded by the compute worker's copy (never on the event loop).
       const state = await compute(() => deps.compute.encodeState(doc))
       if (!(state instanceof Uint8Array)) return state
       try {
-        const info = await store.saveVersion(name, input.data.label, state)
+        const info = await store.saveVersion(name, input.label, state)
         return json(201, info)
       } catch (err) {
         logger.error({ err, doc: name }, 'saving a named version failed')
@@ -415,24 +270,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     }, true),
   )
 
-  app.post(
-    '/api/admin/revocations',
-    guarded(async (_url, _query, body, contentType, identity) => {
-      if (!identity.admin) return problem(HttpErrors.ADMIN_ONLY)
-      if (!contentType.startsWith('application/json')) return problem(HttpErrors.BAD_REVOCATION_TYPE)
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))
-      } catch {
-        return problem(HttpErrors.BAD_JSON)
-      }
-      const input = RevokeBody.safeParse(parsed)
-      if (!input.success) return badInput(HttpErrors.BAD_BODY, input.error)
-      const [kind, value] = 'jti' in input.data ? (['jti', input.data.jti] as const) : (['sub', input.data.sub] as const)
-      const { revocation, closed } = await deps.revoke(kind, value)
-      return json(201, { ...revocation, closedHere: closed })
-    }, true),
-  )
+  mountAdmin(app, deps, guarded)
 
   app.any(
     '/*',

@@ -45,7 +45,7 @@ describe('access control', () => {
     const token = encodeURIComponent(await mint({ 'doc/*': 'write' }))
     const host = new URL(server.httpUrl).host
     const evil = await rawClient(`${server.wsUrl}/doc/o?token=${token}`, { origin: 'https://evil.example' })
-    expect((await evil.closed).code).toBe(CloseCodes.FORBIDDEN.code)
+    expect(await evil.closed).toMatchObject({ code: CloseCodes.FORBIDDEN.code })
     expect(await metric(server.httpUrl, 'atrium_auth_refused_total', { reason: 'origin' })).toBeGreaterThanOrEqual(1)
     const own = await rawClient(`${server.wsUrl}/doc/o?token=${token}`, { origin: `http://${host}` })
     own.send(encodeSyncStep1(new Uint8Array([0])))
