@@ -16,7 +16,7 @@ import { HttpErrors } from './errors.ts'
 import { type AdminDeps, mountAdmin } from './admin.ts'
 import { mountMetrics } from './metrics-route.ts'
 import { badInput, type Handler, json, jsonBody, lacks, limited, problem, type Reply, route } from './route.ts'
-import type { Logger } from '../log.ts'
+import { LogLimiter, type Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { LRUCache } from 'lru-cache'
 import { canRead } from '../auth/claims.ts'
@@ -101,6 +101,8 @@ export function snapViewport([x0, y0, x1, y1]: [number, number, number, number])
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const { logger, metrics, store } = deps
   const access = deps.auth.open ? null : { verify: deps.auth.verify, refused: (reason: string) => metrics.authRefused.inc({ reason }) }
+  // One line per second per address (a refused client in a loop must not flood the log).
+  const limiter = new LogLimiter()
   // One bucket per address, for the most recent addresses (an old one starts full again).
   const buckets = new LRUCache<string, TokenBucket>({ max: 10_000 })
   const computeRate = (remote: string): boolean => {
@@ -108,6 +110,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     if (!bucket) buckets.set(remote, (bucket = new TokenBucket(deps.limits.computeRequestsPerS, 4 * deps.limits.computeRequestsPerS)))
     if (bucket.take(1)) return true
     metrics.httpRateLimited.inc()
+    const suppressed = limiter.allow(remote)
+    if (suppressed !== null) logger.warn({ remote, ...(suppressed > 0 ? { suppressed } : {}) }, 'REST requests refused: over MAX_COMPUTE_REQUESTS_PER_S')
     return false
   }
   /** A route that needs a token (unless the server runs open). */
