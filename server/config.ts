@@ -146,12 +146,12 @@ export const ENV_SPEC = {
   },
   AWARENESS_BURST: { schema: int(1, 100_000).default(600), doc: 'Awareness messages one connection may send at once above MAX_AWARENESS_PER_S.' },
   MAX_CONNECTIONS: {
-    schema: int(1, 10_000_000).default(20_000),
+    schema: int(1, 10_000_000).default(50_000),
     doc: 'Sockets one node holds; more are closed at once with 4532 (retryable: another node, or later).',
   },
   MAX_CONNECTIONS_PER_ADDRESS: {
-    schema: int(1, 10_000_000).default(2000),
-    doc: 'Sockets from one remote address (offices and proxies share one); more are closed with 4532.',
+    schema: int(1, 10_000_000).default(20_000),
+    doc: 'Sockets from one remote address; more are closed with 4532. High by default: offices and proxies share one address, and so does a load generator (atrium-load); lower it when clients come from many addresses.',
   },
   MAX_LOADED_DOCUMENTS: {
     schema: int(1, 10_000_000).default(10_000),
