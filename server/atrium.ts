@@ -96,13 +96,15 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
   // Made once the sockets are mounted (it closes their sessions); the cluster hands it announcements.
   let revoker: RevocationService | null = null
   const metrics = createMetrics()
+  // Checked beside the start-up, not in its way: a slow identity provider must not delay listening.
   if (config.AUTH_JWKS_URL && !hooks.authenticate) {
-    const problem = await probeJwks(config.AUTH_JWKS_URL)
-    if (problem)
+    void probeJwks(config.AUTH_JWKS_URL).then((problem) => {
+      if (!problem) return
       logger.error(
         { url: config.AUTH_JWKS_URL, problem },
         'AUTH_JWKS_URL cannot be fetched: every token is refused (4531, REST 503, both retryable) until it answers; each new connection tries again',
       )
+    })
   }
   const pool = new WorkerPool(config.WORKER_THREADS)
   const { store, mongo } = givenStore ? { store: givenStore, mongo: null } : storageFrom(config, logger, metrics, pool)

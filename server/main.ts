@@ -5,7 +5,7 @@
  */
 import { createAtrium } from './atrium.ts'
 import { ConfigError, parseConfig, type Config } from './config.ts'
-import { authStartupProblem } from './auth/verifier.ts'
+import { InsecureStartup } from './auth/verifier.ts'
 import { createLogger } from './log.ts'
 
 let config: Config
@@ -14,11 +14,6 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   process.stderr.write(`${err.message}\n`)
-  process.exit(2)
-}
-const insecure = authStartupProblem(config)
-if (insecure) {
-  process.stderr.write(`${insecure}\n`)
   process.exit(2)
 }
 
@@ -44,6 +39,11 @@ try {
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
 } catch (err) {
+  // Listening where anyone reaches it with no access control: a configuration error, one line.
+  if (err instanceof InsecureStartup) {
+    process.stderr.write(`${err.message}\n`)
+    process.exit(2)
+  }
   logger.fatal({ err }, 'start-up failed')
   process.exit(1)
 }

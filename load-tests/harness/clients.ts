@@ -85,6 +85,15 @@ export interface RawClient {
   send(bytes: Uint8Array): void
 }
 
+/** The code `client` is closed with within `ms`, or 0 when it is still open then (it is closed after). */
+export async function closeCode(client: RawClient, ms = 10_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined
+  const code = await Promise.race([client.closed.then((e) => e.code), new Promise<number>((r) => (timer = setTimeout(() => r(0), ms)))])
+  clearTimeout(timer)
+  client.ws.close()
+  return code
+}
+
 /** A bare socket for sending arbitrary frames; resolves once open. */
 export async function rawClient(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
   const ws = new WebSocket(url, options)

@@ -57,7 +57,7 @@ const MAX_TOKEN_CHARS = 16 * 1024
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 /** Whether this configuration may run without auth: AUTH=none, or listening on loopback only. */
-export function isOpenAllowed(config: Config): boolean {
+function isOpenAllowed(config: Config): boolean {
   return config.AUTH === 'none' || LOOPBACK.test(config.HOST)
 }
 

@@ -148,8 +148,13 @@ export const badInput = (error: typeof HttpErrors.BAD_QUERY | typeof HttpErrors.
   problem(error, { issue: describeIssue(issues) })
 
 /** A JSON body checked against `schema`: its value, or the reply that refuses it (415, 400). */
-export function jsonBody<T>(body: Uint8Array | null, contentType: string, schema: z.ZodType<T>, wrongType: HttpError<string>): T | Reply {
-  if (!contentType.startsWith('application/json')) return problem(wrongType as HttpError<'x'>)
+export function jsonBody<T>(
+  body: Uint8Array | null,
+  contentType: string,
+  schema: z.ZodType<T>,
+  wrongType: typeof HttpErrors.BAD_CONTENT_TYPE | typeof HttpErrors.BAD_REVOCATION_TYPE,
+): T | Reply {
+  if (!contentType.startsWith('application/json')) return problem(wrongType)
   let parsed: unknown
   try {
     parsed = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()))

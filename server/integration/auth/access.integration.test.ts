@@ -6,7 +6,7 @@
 import { generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { closeCode, closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
 import { encodeSyncStep1 } from '../../../shared/protocol/messages.ts'
@@ -26,8 +26,7 @@ describe('access control', () => {
 
   /** The close code a socket to `doc` with `token` gets (a refused upgrade opens, then closes with its code). */
   async function refusedWith(doc: string, token: string | null): Promise<number> {
-    const c = await rawClient(`${server.wsUrl}/${doc}${token === null ? '' : `?token=${encodeURIComponent(token)}`}`)
-    return (await c.closed).code
+    return closeCode(await rawClient(`${server.wsUrl}/${doc}${token === null ? '' : `?token=${encodeURIComponent(token)}`}`))
   }
 
   it('refuses sockets with no token, a malformed or forged one, an expired one, or a right to another document only', async () => {
@@ -213,7 +212,11 @@ describe('secure by default', () => {
 
   it('starts with an unreachable JWKS URL, says so in one line, and refuses tokens with the retryable 4531 until it answers', async () => {
     const s = await startServerProcess({ AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' })
-    expect(s.logs.some((l) => String(l.msg).startsWith('AUTH_JWKS_URL cannot be fetched'))).toBe(true)
+    await eventually(
+      'the line about the key set',
+      async () => s.logs.some((l) => String(l.msg).startsWith('AUTH_JWKS_URL cannot be fetched')),
+      (seen) => seen,
+    )
     const { privateKey } = await generateKeyPair('RS256')
     const rs256 = await new SignJWT({ docs: { 'doc/*': 'write' } }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey)
     const c = await rawClient(`${s.wsUrl}/doc/j?token=${encodeURIComponent(rs256)}`)

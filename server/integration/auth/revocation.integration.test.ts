@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { closeCodes, eventually, provider, rawClient, synced } from '../../../load-tests/harness/clients.ts'
+import { closeCode, closeCodes, eventually, provider, rawClient, synced } from '../../../load-tests/harness/clients.ts'
 import { type RedisServer, startRedis, stopAllRedis } from '../../../load-tests/harness/redis.ts'
 import { killAllServers, type ServerProcess, startServerProcess, tempDir } from '../../../load-tests/harness/server-process.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
@@ -23,11 +23,7 @@ async function revoke(server: ServerProcess, body: object, admin: string): Promi
 }
 
 async function refusedWith(server: ServerProcess, doc: string, t: string): Promise<number> {
-  const c = await rawClient(`${server.wsUrl}/${doc}?token=${encodeURIComponent(t)}`)
-  // 0: still open after 3 s (accepted)
-  const code = await Promise.race([c.closed.then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(0), 3000))])
-  c.ws.close()
-  return code
+  return closeCode(await rawClient(`${server.wsUrl}/${doc}?token=${encodeURIComponent(t)}`), 3000) // 0: accepted
 }
 
 describe('revocation across a cluster', () => {

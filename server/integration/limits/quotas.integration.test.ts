@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { closeCode, closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 import { encodeAwarenessUpdate } from '../../../shared/protocol/awareness.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
@@ -17,9 +17,7 @@ import { encodeAwareness, encodeUpdate } from '../../../shared/protocol/messages
 async function flood(server: ServerProcess, doc: string, frames: () => Uint8Array, count: number): Promise<number> {
   const c = await rawClient(`${server.wsUrl}/${doc}`)
   for (let i = 0; i < count && c.ws.readyState === c.ws.OPEN; i++) c.send(frames())
-  const code = await Promise.race([c.closed.then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(0), 10_000))])
-  c.ws.close()
-  return code
+  return closeCode(c)
 }
 
 /** An editor that writes `n` keys at 20 a second and must see every one stored. */
@@ -82,9 +80,8 @@ describe('quotas and rates', () => {
     three[0]!.ws.close()
     await three[0]!.closed
     const again = await rawClient(`${server.wsUrl}/doc/c`)
-    const code = await Promise.race([again.closed.then((e) => e.code), new Promise<number>((r) => setTimeout(() => r(0), 1000))])
-    expect(code).toBe(0) // still open
-    for (const c of [...three, again]) c.ws.close()
+    expect(await closeCode(again, 1000)).toBe(0) // still open
+    for (const c of three) c.ws.close()
   })
 
   it('a node holding MAX_LOADED_DOCUMENTS refuses to load one more (4533, REST 503) and serves the loaded ones', async () => {
