@@ -269,12 +269,12 @@ export function mountWebSocket(
         return reject(conn, conn.docs, CloseCodes.MESSAGE_TOO_BIG, `${message.byteLength} bytes > ${config.MAX_MESSAGE_BYTES}`)
       }
       if (!isBinary) return reject(conn, conn.docs, CloseCodes.MALFORMED_MESSAGE, 'text frame; the protocol is binary')
-      // Rates before anything else is spent on it (y-protocols: type 1 is awareness).
-      const over = conn.rates?.over(message.byteLength, message.byteLength > 0 && new Uint8Array(message, 0, 1)[0] === 1)
-      if (over) return reject(conn, conn.docs, CloseCodes.RATE_LIMITED, `over ${RATE_NAMES[over]}`)
       // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
       // With this framing the frame is the session's message as it is.
       const frame = new Uint8Array(message.slice(0))
+      // Rates before the frame is parsed or queued (y-protocols: type 1 is awareness).
+      const over = conn.rates?.over(frame.length, frame[0] === 1)
+      if (over) return reject(conn, conn.docs, CloseCodes.RATE_LIMITED, `over ${RATE_NAMES[over]}`)
       if (link.held) {
         // Bounded in count and bytes: a client cannot park unbounded memory behind a slow load.
         link.heldBytes += frame.length
