@@ -52,6 +52,7 @@ describe('schema guard', () => {
     accept(building)
     accept((d) => updateObject(d, 'c', { name: 'VAV 2', bbox: [1, 1, 1, 2, 2, 2] })) // overwrites: items with only an origin
     accept((d) => moveObject(d, 'c', 's'))
+    accept((d) => updateObject(d, 'c', { reading: { value: 21.5, unit: '°C', at: 1_700_000_000_000 }, tags: ['alarm'] }))
     accept((d) => setAnchor(d, 'a1', { pose: { p: [0, 1, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'door', confidence: 0.5, updatedBy: 'hmd' }))
     accept((d) => createHuman(d, 'h', { name: 'Ada', expression: { preset: 'happy', intensity: 1 }, gaze: null, speaking: false, animation: null }))
     accept((d) => updateHuman(d, 'h', { speaking: true }))
@@ -69,6 +70,8 @@ describe('schema guard', () => {
     refuse((d) => d.getMap('scratch').set('x', 1), /unknown top-level "scratch"/)
     refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('c')!.set('bbox', [1, 0, 0, 0, 1, 1]), /objects\/c\.bbox: .*min ≤ max/)
     refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('c')!.set('level', 3), /a component has no field "level"/)
+    refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('c')!.set('reading', { value: 1, unit: '' }), /objects\/c\.reading/)
+    refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('z')!.set('reading', { value: 1, unit: 'C', at: 0 }), /a zone has no field "reading"/)
     refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('c')!.set('type', 'zone'), /type cannot change/)
     refuse((d) => d.getMap<Y.Map<unknown>>('objects').get('c')!.set('name', new Y.Map()), /must be a plain value/)
     refuse((d) => d.getMap('objects').set('x', { type: 'zone' }), /must be a Y\.Map/)

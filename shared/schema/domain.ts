@@ -59,6 +59,8 @@ export const OBJECT_FIELDS = {
   use: z.string().min(1).max(100),
   area: finite.nonnegative(),
   tags: z.array(z.string().min(1).max(50)).max(50),
+  /** A component's latest sensor reading (a BMS feed writes it; `at` is when it was measured, epoch ms). */
+  reading: z.strictObject({ value: finite, unit: z.string().min(1).max(20), at: z.number().int().nonnegative() }),
 } as const
 export type ObjectField = keyof typeof OBJECT_FIELDS
 
@@ -69,7 +71,7 @@ export const TYPE_FIELDS: Readonly<Record<ObjectType, { readonly optional: reado
   floor: { required: ['level', 'elevation'], optional: ['height', 'bbox'] },
   zone: { required: [], optional: ['kind', 'bbox'] },
   system: { required: ['discipline'], optional: ['kind'] },
-  component: { required: ['kind', 'bbox'], optional: ['systemId'] },
+  component: { required: ['kind', 'bbox'], optional: ['systemId', 'reading'] },
   connection: { required: ['from', 'to'], optional: ['kind', 'systemId'] },
   space: { required: ['bbox'], optional: ['use', 'area'] },
 }

@@ -38,6 +38,9 @@ const INVALID: [string, unknown, RegExp][] = [
   ['component with a NaN in its box', { ...VALID.component, bbox: [0, 0, 0, Number.NaN, 1, 1] }, /bbox/],
   ['connection without to', { type: 'connection', parentId: 's', name: 'd', from: 'c1' }, /needs to/],
   ['space with negative area', { ...VALID.space, area: -1 }, /area/],
+  ['a reading without a unit', { ...VALID.component, reading: { value: 21.5, at: 0 } }, /reading/],
+  ['a reading that is not finite', { ...VALID.component, reading: { value: Number.POSITIVE_INFINITY, unit: 'C', at: 0 } }, /reading/],
+  ['a reading on a zone', { ...VALID.zone, reading: { value: 1, unit: 'C', at: 0 } }, /has no field .*reading/],
   ['a field the type does not have', { ...VALID.zone, discipline: 'hvac' }, /has no field .*discipline/],
   ['an empty name', { ...VALID.zone, name: '' }, /name/],
   ['a bad parent id', { ...VALID.zone, parentId: 'has space' }, /parentId/],
@@ -46,6 +49,9 @@ const INVALID: [string, unknown, RegExp][] = [
 describe('object schemas', () => {
   it.each(OBJECT_TYPES.map((t) => [t]))('accepts a valid %s', (type) => {
     expect(BuildingObject.safeParse(VALID[type]).success).toBe(true)
+  })
+  it('accepts a component with a sensor reading', () => {
+    expect(BuildingObject.safeParse({ ...VALID.component, reading: { value: 21.5, unit: '°C', at: 1_700_000_000_000 } }).success).toBe(true)
   })
   it.each(INVALID)('refuses %s', (_label, value, message) => {
     const r = BuildingObject.safeParse(value)
