@@ -56,8 +56,8 @@ export function synced(p: WebsocketProvider, ms?: number): Promise<void> {
 }
 
 /** Waits until the server's copy of `docName` satisfies `check`, as a new client receives it. */
-export async function serverHas(wsUrl: string, docName: string, check: (doc: Y.Doc) => boolean, ms?: number): Promise<void> {
-  const reader = provider(wsUrl, docName)
+export async function serverHas(wsUrl: string, docName: string, check: (doc: Y.Doc) => boolean, ms?: number, params?: Record<string, string>): Promise<void> {
+  const reader = provider(wsUrl, docName, new Y.Doc(), params)
   try {
     await synced(reader, ms)
     await untilDoc(reader.doc, `the server's ${docName}`, check, ms)

@@ -1,0 +1,253 @@
+/**
+ * One client's connection to a site: y-websocket's WebsocketProvider speaking the standard
+ * protocol, with Atrium's policy on top of it.
+ *
+ * - Several URLs (cluster nodes): after a failure the next one is tried, with jittered
+ *   exponential backoff (shared/backoff.ts), so clients that lost the same node do not come
+ *   back in lockstep. The provider's own reconnect loop is turned off (`shouldReconnect`
+ *   answers false, so every server close comes here) except for the provider's own
+ *   watchdog closes, which it retries itself.
+ * - Close codes say what to do (shared/protocol/close-codes.ts): 4400–4499 are refusals
+ *   that a retry cannot fix and end in `refused` with a SiteRefused (never a silent loop);
+ *   an expired or revoked token (4540, 4541) asks `getToken()` for a new one first;
+ *   anything else is retried.
+ * - Pending changes: every local update is tracked until the server's own state shows it
+ *   (pending.ts). While some are pending and the socket is synced, the connection asks the
+ *   server with a sync step 1 whose state vector is lowered to what the server is known to
+ *   hold; the server answers with what it has beyond that, which confirms. The asks back off
+ *   (100 ms doubling to 2 s) while changes keep coming, so a busy editor costs the server
+ *   one small answer every two seconds.
+ *
+ * Browser-safe: the WebSocket class is injected (`ws` in Node 20, the global in browsers).
+ */
+import { WebsocketProvider } from 'y-websocket'
+import type { Awareness } from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import { backoffMs, type Backoff } from '../../shared/backoff.ts'
+import { CloseCodes } from '../../shared/protocol/close-codes.ts'
+import { decodeMessage, encodeSyncStep1, MessageType } from '../../shared/protocol/messages.ts'
+import { SiteRefused } from './errors.ts'
+import { PendingTracker } from './pending.ts'
+
+export type SiteState = 'connecting' | 'synced' | 'offline' | 'refused' | 'closed'
+
+export interface SiteStatus {
+  readonly state: SiteState
+  /** The node connected to, or last tried. */
+  readonly url: string
+  /** Local changes the server has not confirmed. */
+  readonly pendingChanges: number
+  /** Why the server refused (state `refused`). */
+  readonly error: SiteRefused | null
+  /** Failed attempts since the last sync. */
+  readonly attempt: number
+}
+
+export interface ConnectionOptions {
+  readonly urls: readonly string[]
+  readonly doc: string
+  readonly ydoc: Y.Doc
+  readonly awareness?: Awareness
+  readonly token?: string
+  readonly getToken?: () => string | Promise<string>
+  readonly awarenessHz?: number
+  // biome-ignore lint/suspicious/noExplicitAny: a browser's WebSocket or the `ws` package's: both fit the provider
+  readonly WebSocket: any
+  readonly backoff: Backoff
+}
+
+const TOKEN_CODES = new Set([CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_REVOKED.code])
+const isRefusal = (code: number) => code >= 4400 && code < 4500
+const PROBE_FIRST_MS = 100
+const PROBE_MAX_MS = 2000
+
+export class Connection {
+  readonly provider: WebsocketProvider
+  private readonly pending = new PendingTracker()
+  private readonly listeners = new Set<(s: SiteStatus) => void>()
+  private current: SiteStatus
+  private urlIndex = 0
+  private token: string | undefined
+  private tokenStale = false
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private probeTimer: ReturnType<typeof setTimeout> | null = null
+  private probeDelay = PROBE_FIRST_MS
+  private closed = false
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.token = o.token
+    this.current = { state: 'connecting', url: o.urls[0]!, pendingChanges: 0, error: null, attempt: 0 }
+    this.provider = new WebsocketProvider(o.urls[0]!, o.doc, o.ydoc, {
+      connect: false,
+      WebSocketPolyfill: o.WebSocket,
+      // Another tab's updates through a BroadcastChannel would look like the server's and confirm nothing real.
+      disableBc: true,
+      shouldReconnect: () => false,
+      params: this.params(),
+      ...(o.awareness ? { awareness: o.awareness } : {}),
+    })
+    const sync = this.provider.messageHandlers[MessageType.Sync]!
+    this.provider.messageHandlers[MessageType.Sync] = (encoder, decoder, provider, emitSynced, type) => {
+      this.observe(decoder.arr)
+      sync(encoder, decoder, provider, emitSynced, type)
+    }
+    this.provider.on('sync', this.onSync)
+    this.provider.on('status', this.onProviderStatus)
+    this.provider.on('closed', this.onClosed)
+    o.ydoc.on('update', this.onLocalUpdate)
+    void this.open()
+  }
+
+  get status(): SiteStatus {
+    return this.current
+  }
+
+  onStatus(listener: (s: SiteStatus) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Asks the server now (when synced) rather than at the next backed-off probe. */
+  probeNow(): void {
+    this.probeDelay = PROBE_FIRST_MS
+    this.clearProbe()
+    this.probe()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.clearProbe()
+    this.o.ydoc.off('update', this.onLocalUpdate)
+    this.provider.off('sync', this.onSync)
+    this.provider.off('status', this.onProviderStatus)
+    this.provider.off('closed', this.onClosed)
+    // Leaves the awareness (others see this client go at once) and closes the socket.
+    this.provider.destroy()
+    this.set({ state: 'closed' })
+  }
+
+  private params(): Record<string, string> {
+    return {
+      ...(this.token !== undefined ? { token: this.token } : {}),
+      ...(this.o.awarenessHz !== undefined ? { awarenessHz: String(this.o.awarenessHz) } : {}),
+    }
+  }
+
+  private async open(): Promise<void> {
+    this.retryTimer = null
+    if (this.closed) return
+    if (this.o.getToken && (this.token === undefined || this.tokenStale)) {
+      try {
+        this.token = await this.o.getToken()
+        this.tokenStale = false
+      } catch {
+        // The token source is down: as good as an unreachable node, retried with backoff.
+        if (!this.closed) this.retry()
+        return
+      }
+      if (this.closed) return
+    }
+    const url = this.o.urls[this.urlIndex]!
+    this.provider.serverUrl = url.replace(/\/+$/, '')
+    this.provider.params = this.params()
+    this.pending.reset()
+    this.set({ state: 'connecting', url })
+    this.provider.connect()
+  }
+
+  private retry(): void {
+    const attempt = this.current.attempt + 1
+    this.set({ state: 'offline', attempt })
+    this.urlIndex = (this.urlIndex + 1) % this.o.urls.length
+    this.retryTimer = setTimeout(() => void this.open(), backoffMs(attempt - 1, this.o.backoff))
+  }
+
+  private readonly onClosed = ({ code, reason }: { code: number; reason: string }): void => {
+    if (this.closed) return
+    this.clearProbe()
+    if (TOKEN_CODES.has(code) && this.o.getToken) {
+      this.tokenStale = true
+      // Same node, a fresh token; backoff still applies if the new token fails the same way.
+      this.urlIndex = (this.urlIndex + this.o.urls.length - 1) % this.o.urls.length
+      return this.retry()
+    }
+    if (isRefusal(code) || TOKEN_CODES.has(code)) {
+      return this.set({ state: 'refused', error: new SiteRefused(code, reason, this.current.url) })
+    }
+    this.retry()
+  }
+
+  private readonly onSync = (synced: boolean): void => {
+    if (!synced || this.closed) return
+    this.set({ state: 'synced', attempt: 0, error: null })
+    this.schedule()
+  }
+
+  private readonly onProviderStatus = ({ status }: { status: string }): void => {
+    // The provider's watchdog reconnects by itself; say so until it syncs again.
+    if (status === 'disconnected' && this.current.state === 'synced') this.set({ state: 'connecting' })
+  }
+
+  private readonly onLocalUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === this.provider) return
+    this.pending.local(update)
+    this.set({ pendingChanges: this.pending.count })
+    this.schedule()
+  }
+
+  /** Feeds what the server sent to the tracker, before the provider applies it. */
+  private observe(frame: Uint8Array): void {
+    let msg: ReturnType<typeof decodeMessage>
+    try {
+      msg = decodeMessage(frame)
+    } catch {
+      return // the provider reports a garbled frame its own way
+    }
+    let changed = false
+    if (msg.type === 'sync-step1') changed = this.pending.serverStateVector(msg.stateVector)
+    else if (msg.type === 'update') changed = this.pending.serverUpdate(msg.update, false)
+    else if (msg.type === 'sync-step2') changed = this.pending.serverUpdate(msg.update, true)
+    if (changed) {
+      this.set({ pendingChanges: this.pending.count })
+      if (this.pending.count === 0) this.probeDelay = PROBE_FIRST_MS
+    }
+  }
+
+  private schedule(): void {
+    if (this.probeTimer || this.pending.count === 0 || this.current.state !== 'synced') return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null
+      this.probe()
+    }, this.probeDelay)
+  }
+
+  private probe(): void {
+    const ws = this.provider.ws
+    if (this.pending.count === 0 || this.current.state !== 'synced' || !ws || ws.readyState !== 1) return
+    const sv = this.pending.probeStateVector(Y.decodeStateVector(Y.encodeStateVector(this.o.ydoc)))
+    ws.send(encodeSyncStep1(Y.encodeStateVector(sv)) as Uint8Array<ArrayBuffer>)
+    this.probeDelay = Math.min(PROBE_MAX_MS, this.probeDelay * 2)
+    this.schedule()
+  }
+
+  private clearProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = null
+  }
+
+  private set(patch: Partial<SiteStatus>): void {
+    const next = { ...this.current, ...patch }
+    if (
+      next.state === this.current.state &&
+      next.url === this.current.url &&
+      next.pendingChanges === this.current.pendingChanges &&
+      next.error === this.current.error &&
+      next.attempt === this.current.attempt
+    )
+      return
+    this.current = next
+    for (const listener of [...this.listeners]) listener(next)
+  }
+}
