@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { AtriumError } from '../shared/errors.ts'
+import { DEFAULT_MAX_AWARENESS_PER_S } from '../shared/protocol/awareness-tiers.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 /** Whether `source` compiles as a regular expression. */
@@ -141,7 +142,7 @@ export const ENV_SPEC = {
     doc: 'Bytes one connection may send at once above MAX_BYTES_PER_S (a large upload).',
   },
   MAX_AWARENESS_PER_S: {
-    schema: int(1, 10_000).default(120),
+    schema: int(1, 10_000).default(DEFAULT_MAX_AWARENESS_PER_S),
     doc: 'Awareness messages one connection may send per second (XR headsets send 60–90); past it (and its burst) it is closed with 4429.',
   },
   AWARENESS_BURST: { schema: int(1, 100_000).default(600), doc: 'Awareness messages one connection may send at once above MAX_AWARENESS_PER_S.' },

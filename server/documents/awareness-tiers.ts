@@ -4,23 +4,10 @@
  * the newest state of each client that changed in it (a departure included), so 200 viewers
  * at 10 Hz do not pay for 50 headsets at 90 Hz. Full-rate sessions get every coalesced tick
  * as before. Document updates are never thinned: they travel on the document's own topic.
+ * Which tier a session gets is shared/protocol/awareness-tiers.ts (the client computes it too).
  */
 import { encodeAwarenessUpdate, type AwarenessEntry } from '../../shared/protocol/awareness.ts'
 import { encodeAwareness } from '../../shared/protocol/messages.ts'
-
-/** The rates a subscriber may ask for, in Hz; anything else (or nothing) is full rate. */
-export const AWARENESS_TIERS = [10, 30] as const
-
-/** Asked for this rate or more: full rate. */
-const FULL_FROM_HZ = 60
-
-/** The tier for a requested rate (the highest tier not above it, at least the lowest), or null: full rate (none asked, or 60 Hz and more). */
-export function tierFor(requestedHz: number | null): number | null {
-  if (requestedHz === null || Number.isNaN(requestedHz) || requestedHz >= FULL_FROM_HZ) return null
-  let tier: number = AWARENESS_TIERS[0]
-  for (const t of AWARENESS_TIERS) if (t <= requestedHz) tier = t
-  return tier
-}
 
 /** The topic of a document's awareness at `tier` (null: full rate). */
 export const awarenessTopic = (doc: string, tier: number | null) => (tier === null ? `aw|${doc}` : `aw${tier}|${doc}`)

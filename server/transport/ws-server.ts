@@ -18,7 +18,7 @@ import { DocumentQuarantined, type DocumentRegistry } from '../documents/registr
 import { canRead, type Identity, OPEN_IDENTITY } from '../auth/claims.ts'
 import { originCheck } from '../auth/origin.ts'
 import { AuthError, type Authenticator, tokenOf } from '../auth/verifier.ts'
-import { tierFor } from '../documents/awareness-tiers.ts'
+import { grantedTier } from '../../shared/protocol/awareness-tiers.ts'
 import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
 import { ConnectionRates, type RateLimits } from '../limits/token-bucket.ts'
 import { LogLimiter, type Logger } from '../log.ts'
@@ -325,9 +325,7 @@ export function mountWebSocket(
 
 /** The awareness tier of a new session: what it asked for (`?awarenessHz=`), capped by its token's claim. */
 function withTier(link: YwsLink, askedHz: number | null): YwsLink {
-  const cap = link.session.identity.awarenessHz
-  const hz = askedHz === null ? cap : cap === null ? askedHz : Math.min(askedHz, cap)
-  link.session.awarenessTier = tierFor(hz)
+  link.session.awarenessTier = grantedTier(askedHz, link.session.identity.awarenessHz)
   return link
 }
 
