@@ -67,7 +67,7 @@ export class Connection {
   private readonly listeners = new Set<(s: SiteStatus) => void>()
   private current: SiteStatus
   private urlIndex = 0
-  private token: string | undefined
+  private currentToken: string | undefined
   private tokenStale = false
   private retryTimer: ReturnType<typeof setTimeout> | null = null
   private probeTimer: ReturnType<typeof setTimeout> | null = null
@@ -75,7 +75,7 @@ export class Connection {
   private closed = false
 
   constructor(private readonly o: ConnectionOptions) {
-    this.token = o.token
+    this.currentToken = o.token
     this.current = { state: 'connecting', url: o.urls[0]!, pendingChanges: 0, error: null, attempt: 0 }
     this.provider = new WebsocketProvider(o.urls[0]!, o.doc, o.ydoc, {
       connect: false,
@@ -96,6 +96,11 @@ export class Connection {
     this.provider.on('closed', this.onClosed)
     o.ydoc.on('update', this.onLocalUpdate)
     void this.open()
+  }
+
+  /** The token the next connection presents. */
+  get token(): string | undefined {
+    return this.currentToken
   }
 
   get status(): SiteStatus {
@@ -130,7 +135,7 @@ export class Connection {
 
   private params(): Record<string, string> {
     return {
-      ...(this.token !== undefined ? { token: this.token } : {}),
+      ...(this.currentToken !== undefined ? { token: this.currentToken } : {}),
       ...(this.o.awarenessHz !== undefined ? { awarenessHz: String(this.o.awarenessHz) } : {}),
     }
   }
@@ -138,9 +143,9 @@ export class Connection {
   private async open(): Promise<void> {
     this.retryTimer = null
     if (this.closed) return
-    if (this.o.getToken && (this.token === undefined || this.tokenStale)) {
+    if (this.o.getToken && (this.currentToken === undefined || this.tokenStale)) {
       try {
-        this.token = await this.o.getToken()
+        this.currentToken = await this.o.getToken()
         this.tokenStale = false
       } catch {
         // The token source is down: as good as an unreachable node, retried with backoff.

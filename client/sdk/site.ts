@@ -7,9 +7,17 @@
 import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { Backoff } from '../../shared/backoff.ts'
+import { grantedTier } from '../../shared/protocol/awareness-tiers.ts'
 import { checkDocName } from '../../shared/protocol/doc-name.ts'
+import type { Hierarchy } from '../../shared/schema/document.ts'
+import type { Anchor, BuildingObject, Human, ObjectType } from '../../shared/schema/domain.ts'
+import { batch, type Writer, writerFor } from './batch.ts'
 import { Connection, type SiteStatus } from './connection.ts'
 import { InvalidSiteOptions, SiteClosed, SiteTimeout } from './errors.ts'
+import { type SiteEventMap, SiteEvents } from './events.ts'
+import { Presence } from './presence.ts'
+import { awarenessClaimHz } from './token.ts'
+import { type AnchorEntry, type HumanData, type HumanEntry, type ObjectEntry, SiteView, type TreeNode } from './views.ts'
 
 export interface ConnectSiteOptions {
   /** One node's base URL (`ws://host:1234`) or several (cluster nodes, tried in turn). */
@@ -36,13 +44,23 @@ export function connectSite(options: ConnectSiteOptions): Site {
   return new Site(options)
 }
 
-export class Site {
+/**
+ * Reads are typed, sanitized plain data (views.ts); writes are validated by shared/schema
+ * before anything is applied and go out as one update each (batch.ts); events carry ids and
+ * old/new values (events.ts); presence is presence.ts over the site's awareness.
+ */
+export class Site implements Writer {
   readonly doc: Y.Doc
   readonly awareness: Awareness
+  readonly presence: Presence
   readonly name: string
   /** The origin of this client's own transactions (scope a Y.UndoManager to it). */
   readonly origin: object = { site: 'local' }
+  private readonly awarenessHz: number | null
   private readonly connection: Connection
+  private readonly view: SiteView
+  private readonly events: SiteEvents
+  private readonly writer: Writer
 
   constructor(o: ConnectSiteOptions) {
     const urls = typeof o.urls === 'string' ? [o.urls] : [...o.urls]
@@ -56,6 +74,11 @@ export class Site {
     this.name = o.doc
     this.doc = o.ydoc ?? new Y.Doc()
     this.awareness = new Awareness(this.doc)
+    this.presence = new Presence(this.awareness)
+    this.awarenessHz = o.awarenessHz ?? null
+    this.view = new SiteView(this.doc)
+    this.events = new SiteEvents(this.doc, (origin) => origin === this.origin)
+    this.writer = writerFor(this.doc, this.origin)
     this.connection = new Connection({
       urls,
       doc: o.doc,
@@ -70,6 +93,11 @@ export class Site {
   }
 
   // ---- connection ----
+
+  /** How often the server sends this client others' presence: 10 or 30 (Hz) as asked and as the token allows, or null: every change. */
+  get awarenessTier(): number | null {
+    return grantedTier(this.awarenessHz, awarenessClaimHz(this.connection.token))
+  }
 
   get status(): SiteStatus {
     return this.connection.status
@@ -99,6 +127,82 @@ export class Site {
   close(): void {
     this.connection.close()
     this.awareness.destroy()
+    this.events.destroy()
+    this.view.destroy()
+  }
+
+  // ---- typed reads (sanitized plain data; lists sorted by id) ----
+
+  tree(): readonly TreeNode[] {
+    return this.view.tree()
+  }
+  children(parent: string | null): readonly ObjectEntry[] {
+    return this.view.children(parent)
+  }
+  path(id: string): readonly ObjectEntry[] {
+    return this.view.path(id)
+  }
+  object(id: string): Readonly<BuildingObject> | null {
+    return this.view.object(id)
+  }
+  objects(type?: ObjectType): readonly ObjectEntry[] {
+    return this.view.objects(type)
+  }
+  hierarchy(): Hierarchy {
+    return this.view.hierarchy()
+  }
+  anchors(): readonly AnchorEntry[] {
+    return this.view.anchors()
+  }
+  anchor(id: string): Readonly<Anchor> | null {
+    return this.view.anchor(id)
+  }
+  humans(): readonly HumanEntry[] {
+    return this.view.humans()
+  }
+  human(id: string): HumanData | null {
+    return this.view.human(id)
+  }
+
+  // ---- typed change events ----
+
+  /** Calls `listener` once per transaction that changed what `event` covers; returns the unsubscribe. */
+  on<K extends keyof SiteEventMap>(event: K, listener: (e: SiteEventMap[K]) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  // ---- validated writes (each one update; a refused one throws SchemaError and sends nothing) ----
+
+  /** Several writes as one update: all validated first, then applied together, or none. */
+  batch<T>(fill: (w: Writer) => T): T {
+    return batch(this.doc, this.origin, fill)
+  }
+  createObject(id: string, object: BuildingObject): void {
+    this.writer.createObject(id, object)
+  }
+  updateObject(id: string, patch: Record<string, unknown>): void {
+    this.writer.updateObject(id, patch)
+  }
+  moveObject(id: string, parentId: string | null): void {
+    this.writer.moveObject(id, parentId)
+  }
+  deleteObject(id: string, options?: { cascade?: boolean }): number {
+    return this.writer.deleteObject(id, options)
+  }
+  setAnchor(id: string, anchor: Anchor): void {
+    this.writer.setAnchor(id, anchor)
+  }
+  deleteAnchor(id: string): void {
+    this.writer.deleteAnchor(id)
+  }
+  createHuman(id: string, human: Human, transcript?: string): void {
+    this.writer.createHuman(id, human, transcript)
+  }
+  updateHuman(id: string, patch: Partial<Human>): void {
+    this.writer.updateHuman(id, patch)
+  }
+  appendTranscript(id: string, text: string): void {
+    this.writer.appendTranscript(id, text)
   }
 
   private until(what: string, done: (s: SiteStatus) => boolean, timeoutMs: number): Promise<void> {
