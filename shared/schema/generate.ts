@@ -41,8 +41,8 @@ const KINDS: Record<(typeof SYSTEMS)[number], readonly string[]> = {
 }
 const SPACES_PER_FLOOR = 10
 
-/** Mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
+/** Mulberry32: small, fast, deterministic (also what the bots draw their seeded choices from). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
