@@ -58,6 +58,7 @@ describe('Headset', () => {
     expect(new Headset(site, { id: 'a', seed: 1, hz: 90, awarenessHz: 90 }).grantedTier).toBeNull()
     expect(new Headset(site, { id: 'a', seed: 1, hz: 90, awarenessHz: 90, claimHz: 15 }).grantedTier).toBe(10)
     expect(new Headset(site, { id: 'a', seed: 1, hz: 90, awarenessHz: 45 }).grantedTier).toBe(30)
+    expect(new Headset({ ...site, awarenessTier: 30 }, { id: 'a', seed: 1, hz: 90, awarenessHz: 90 }).grantedTier).toBe(30) // the site knows best
     expect(() => new Headset(site, { id: 'a', seed: 1, hz: 0 })).toThrow(RangeError)
   })
 

@@ -24,6 +24,8 @@ export interface HeadsetSite {
   readonly doc: Y.Doc
   readonly presence: Presence
   setAnchor(id: string, anchor: Anchor): void
+  /** The tier the server grants this connection, when the site knows it (a Site does, from its token). */
+  readonly awarenessTier?: number | null
 }
 
 export interface HeadsetOptions {
@@ -37,9 +39,9 @@ export interface HeadsetOptions {
   readonly seed: number
   /** Poses per second (60–90 for a headset); capped at `maxAwarenessPerS`. */
   readonly hz: number
-  /** The awareness rate this headset's connection asked for (`connectSite({ awarenessHz })`); none: full rate. */
+  /** For a site that does not say its awarenessTier: the rate its connection asked for (`connectSite({ awarenessHz })`); none: full rate. */
   readonly awarenessHz?: number | null
-  /** The token's `awarenessHz` claim, when it has one. */
+  /** For a site that does not say its awarenessTier: the token's `awarenessHz` claim, when it has one. */
   readonly claimHz?: number | null
   /** The server's MAX_AWARENESS_PER_S (default: the server's default). */
   readonly maxAwarenessPerS?: number
@@ -59,8 +61,6 @@ export interface HeadsetStats {
 export class Headset {
   /** The rate poses actually go out at. */
   readonly sendHz: number
-  /** The awareness tier the server grants this connection (null: full rate, every tick). */
-  readonly grantedTier: number | null
   readonly path: WalkPath
   /** Site coordinates as a WebXR-style reference space. */
   readonly space: ReferenceSpace
@@ -84,13 +84,17 @@ export class Headset {
     this.now = o.now ?? wallClockMs
     this.sendHz = Math.min(o.hz, o.maxAwarenessPerS ?? DEFAULT_MAX_AWARENESS_PER_S)
     this.intervalMs = 1000 / this.sendHz
-    this.grantedTier = grantedTier(o.awarenessHz ?? null, o.claimHz ?? null)
     this.path = walkPath(o.seed)
     const spread = (o.seed * 7.31) % 20
     this.floorInSite = o.floorInSite ?? new RigidTransform({ x: spread, z: 20 - spread })
     this.space = siteSpace(this.floorInSite)
     this.peers = new PeerPoses(site.presence, this.now)
     this.name = o.name ?? o.id
+  }
+
+  /** The awareness tier the server grants this connection (null: full rate, every tick): how often this headset sees the others. */
+  get grantedTier(): number | null {
+    return this.site.awarenessTier !== undefined ? this.site.awarenessTier : grantedTier(this.o.awarenessHz ?? null, this.o.claimHz ?? null)
   }
 
   /** The simulated device's frame `tMs` after the walk began (WebXR-shaped: getViewerPose, getPose). */
