@@ -15,6 +15,10 @@ describe('README stays in step with the code', () => {
   it.each(Object.values(CloseCodes).map((c) => [c.code, c] as const))('lists close code %i', (_, c) => {
     expect(readme).toContain(`| ${c.code} | \`${c.name}\` | ${c.reason} |`)
   })
+  it('shows the SDK example exactly as client/examples/hello-site.ts has it (a test runs that file)', () => {
+    const example = readFileSync(new URL('../client/examples/hello-site.ts', import.meta.url), 'utf8')
+    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``)
+  })
   it.each(Object.values(HttpErrors).map((e) => [e.name, e] as const))('lists REST error %s', (_, e) => {
     expect(readme).toContain(`| ${e.status} | \`${e.code}\` | \`${e.name}\` | \`${e.message}\` |`)
   })
