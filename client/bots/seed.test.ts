@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcess, type InProcessServer } from '../../server/testing/in-process.ts'
 import type * as Y from 'yjs'
-import { readObjects, resolveHierarchy } from '../../shared/schema/document.ts'
+import { readObjects } from '../../shared/schema/document.ts'
+import { resolveHierarchy } from '../../shared/schema/hierarchy.ts'
 import { provider, synced } from '../../load-tests/harness/clients.ts'
 import { seed } from './seed.ts'
 

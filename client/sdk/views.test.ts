@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { createObject, moveObject, objectsOf, pathTo, readObjects, resolveHierarchy, updateObject } from '../../shared/schema/document.ts'
+import { createObject, moveObject, objectsOf, readObjects, updateObject } from '../../shared/schema/document.ts'
+import { pathTo, resolveHierarchy } from '../../shared/schema/hierarchy.ts'
 import type { BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { SiteView, type TreeNode } from './views.ts'

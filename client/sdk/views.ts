@@ -12,7 +12,8 @@
  * Lists are sorted by id (Y.Map iteration order differs between replicas).
  */
 import * as Y from 'yjs'
-import { anchorsOf, humansOf, objectsOf, pathTo, resolveHierarchy, sanitizeObject, type Hierarchy } from '../../shared/schema/document.ts'
+import { anchorsOf, humansOf, objectsOf, sanitizeObject } from '../../shared/schema/document.ts'
+import { pathTo, resolveHierarchy, type Hierarchy } from '../../shared/schema/hierarchy.ts'
 import { Anchor, type BuildingObject, Human, type ObjectType } from '../../shared/schema/domain.ts'
 
 export interface ObjectEntry {

@@ -9,7 +9,7 @@
  */
 import type { Anchor, BBox, BuildingObject, ObjectType } from '../../shared/schema/domain.ts'
 import { OBJECT_TYPES, PARENT_TYPES } from '../../shared/schema/domain.ts'
-import { resolveHierarchy, type Hierarchy } from '../../shared/schema/document.ts'
+import { resolveHierarchy, type Hierarchy } from '../../shared/schema/hierarchy.ts'
 import { AtriumError } from '../../shared/errors.ts'
 
 export interface Site {

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
-import { anchorsOf, objectsOf, pathTo, readObjects, resolveHierarchy, sanitizeObject } from '../../shared/schema/document.ts'
+import { anchorsOf, objectsOf, readObjects, sanitizeObject } from '../../shared/schema/document.ts'
+import { pathTo, resolveHierarchy } from '../../shared/schema/hierarchy.ts'
 import type { Anchor, BuildingObject } from '../../shared/schema/domain.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { analyze, exportSvg, ExportError, type Lod, type Site } from '../compute/site.ts'

@@ -7,15 +7,14 @@ import {
   createObject,
   deleteObject,
   moveObject,
-  pathTo,
   readObject,
   readObjects,
-  resolveHierarchy,
   SchemaError,
   setAnchor,
   updateHuman,
   updateObject,
 } from './document.ts'
+import { pathTo, resolveHierarchy } from './hierarchy.ts'
 
 const box = [0, 0, 0, 1, 1, 3]
 const VALID: Record<(typeof OBJECT_TYPES)[number], Obj> = {
