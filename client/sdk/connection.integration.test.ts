@@ -6,11 +6,12 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { serverHas } from '../../load-tests/harness/clients.ts'
+import { serverHas, until } from '../../load-tests/harness/clients.ts'
 import { freePort, hasRedisServer, startRedis, stopAllRedis } from '../../load-tests/harness/redis.ts'
 import { killAllServers, startServerProcess, tempDir } from '../../load-tests/harness/server-process.ts'
 import { mintToken } from '../../server/auth/mint.ts'
 import { CloseCodes } from '../../shared/protocol/close-codes.ts'
+import { MessageType } from '../../shared/protocol/messages.ts'
 import { connectSite, type ConnectSiteOptions, type Site, SiteRefused } from './index.ts'
 
 const SECRET = 'sdk-integration-secret-of-32-characters'
@@ -132,6 +133,35 @@ describe('connectSite', () => {
     const reader = await mintToken({ secret: SECRET, sub: 'reader', docs: { '**': 'read' }, ttlS: 600 })
     await serverHas(`${server.wsUrl}`, 'doc/refresh', (d) => d.getMap('m').get('after') === 2, 10_000, { token: reader })
     expect(calls).toBe(2)
+  })
+
+  it('sends only its own presence, never an echo of the others’ (the provider alone would)', async () => {
+    const server = await startServerProcess()
+    let awarenessSent = 0
+    class Counting extends WebSocket {
+      override send(data: Uint8Array, ...rest: never[]): void {
+        if (data[0] === MessageType.Awareness) awarenessSent++
+        super.send(data, ...rest)
+      }
+    }
+    const watcher = site(server.wsUrl, 'doc/presence', { WebSocket: Counting })
+    await watcher.whenSynced()
+    watcher.presence.setUser({ name: 'watcher', color: '#000000' })
+    const busy = site(server.wsUrl, 'doc/presence')
+    await busy.whenSynced()
+    let seen = 0
+    watcher.awareness.on('change', () => seen++)
+    for (let i = 0; i < 200; i++) {
+      busy.presence.setCursor({ floorId: 'f1', x: i, y: 0 })
+      await new Promise((r) => setTimeout(r, 5)) // paced under the server's awareness quota
+    }
+    await until(
+      'the last cursor at the watcher',
+      () => watcher.presence.others().some((p) => p.cursor?.x === 199),
+      (wake) => watcher.presence.onChange(wake),
+    )
+    expect(seen).toBeGreaterThan(20)
+    expect(awarenessSent).toBeLessThanOrEqual(3) // its own state (and a renewal), nothing per received change
   })
 
   it.runIf(hasRedisServer())('moves to the second node when the first is killed, losing no edit', async () => {

@@ -18,6 +18,8 @@
  *   (100 ms doubling to 2 s) while changes keep coming, so a busy editor costs the server
  *   one small answer every two seconds.
  *
+ * - Presence: only this client's own state is sent (the provider would echo everyone's).
+ *
  * Browser-safe: the WebSocket class is injected (`ws` in Node 20, the global in browsers).
  */
 import { WebsocketProvider } from 'y-websocket'
@@ -56,6 +58,12 @@ export interface ConnectionOptions {
   readonly backoff: Backoff
 }
 
+interface AwarenessChanges {
+  readonly added: number[]
+  readonly updated: number[]
+  readonly removed: number[]
+}
+
 const TOKEN_CODES = new Set([CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_REVOKED.code])
 const isRefusal = (code: number) => code >= 4400 && code < 4500
 const PROBE_FIRST_MS = 100
@@ -86,6 +94,12 @@ export class Connection {
       params: this.params(),
       ...(o.awareness ? { awareness: o.awareness } : {}),
     })
+    // y-websocket 3.1 sends every awareness change it sees, other clients' included (each
+    // client echoes what the server relays: n² messages, yjs/yjs#732), which would run a
+    // client watching busy presence into the server's awareness quota. Send only our own.
+    const awareness = this.provider.awareness
+    awareness.off('update', this.provider._awarenessUpdateHandler)
+    awareness.on('update', this.onAwarenessUpdate)
     const sync = this.provider.messageHandlers[MessageType.Sync]!
     this.provider.messageHandlers[MessageType.Sync] = (encoder, decoder, provider, emitSynced, type) => {
       this.observe(decoder.arr)
@@ -128,6 +142,7 @@ export class Connection {
     this.provider.off('sync', this.onSync)
     this.provider.off('status', this.onProviderStatus)
     this.provider.off('closed', this.onClosed)
+    this.provider.awareness.off('update', this.onAwarenessUpdate)
     // Leaves the awareness (others see this client go at once) and closes the socket.
     this.provider.destroy()
     this.set({ state: 'closed' })
@@ -193,6 +208,12 @@ export class Connection {
   private readonly onProviderStatus = ({ status }: { status: string }): void => {
     // The provider's watchdog reconnects by itself; say so until it syncs again.
     if (status === 'disconnected' && this.current.state === 'synced') this.set({ state: 'connecting' })
+  }
+
+  private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown): void => {
+    const own = this.provider.awareness.clientID
+    if (added.includes(own) || updated.includes(own) || removed.includes(own))
+      this.provider._awarenessUpdateHandler({ added: [], updated: [own], removed: [] }, origin)
   }
 
   private readonly onLocalUpdate = (update: Uint8Array, origin: unknown): void => {
