@@ -143,7 +143,7 @@ export const ENV_SPEC = {
   },
   MAX_AWARENESS_PER_S: {
     schema: int(1, 10_000).default(DEFAULT_MAX_AWARENESS_PER_S),
-    doc: 'Awareness messages one connection may send per second (XR headsets send 60–90); past it (and its burst) it is closed with 4429.',
+    doc: 'Awareness messages of its own presence one connection may send per second (XR headsets send 60–90); past it (and its burst) it is closed with 4429. Echoes of others’ states (y-websocket 3.1 sends them) count only as messages.',
   },
   AWARENESS_BURST: { schema: int(1, 100_000).default(600), doc: 'Awareness messages one connection may send at once above MAX_AWARENESS_PER_S.' },
   MAX_CONNECTIONS: {

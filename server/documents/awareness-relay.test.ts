@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
-import { AwarenessError, AwarenessRelay } from './awareness-relay.ts'
+import { AwarenessError, AwarenessOverRate, AwarenessRelay } from './awareness-relay.ts'
 
 const s = (json: string) => new TextEncoder().encode(json)
 const upd = (...e: [number, number, string | null][]) =>
@@ -131,5 +131,31 @@ describe('AwarenessRelay', () => {
     expect(changes(r)).toEqual([[1, 2, null]])
     expect(owned.has(1)).toBe(false)
     expect(r.size).toBe(1)
+  })
+
+  it('asks admission only for a message that changes its sender’s own presence: an echo of others’ states costs none and is dropped', () => {
+    const r = new AwarenessRelay()
+    const headset = new Set<number>()
+    const viewer = new Set<number>()
+    r.apply(upd([1, 1, '{"head":1}']), headset)
+    r.apply(upd([2, 1, '{"viewer":1}']), viewer)
+    r.takeChanges()
+    let asked = 0
+    const admit = () => ++asked > 0
+    // y-websocket 3.1 echoes what it received: the headset's state is not the viewer's.
+    r.apply(upd([1, 1, '{"head":1}'], [1, 2, '{"head":2}']), viewer, true, Date.now(), admit)
+    expect(asked).toBe(0)
+    expect(changes(r)).toEqual([])
+    r.apply(upd([2, 2, '{"viewer":2}'], [1, 3, '{"echo":1}']), viewer, true, Date.now(), admit)
+    expect(asked).toBe(1)
+    expect(changes(r)).toEqual([[2, 2, '{"viewer":2}']])
+  })
+
+  it('refuses a message of its own presence whole when admission says no', () => {
+    const r = new AwarenessRelay()
+    const owned = new Set<number>()
+    expect(() => r.apply(upd([1, 1, '{"a":1}']), owned, true, Date.now(), () => false)).toThrow(AwarenessOverRate)
+    expect(changes(r)).toEqual([])
+    expect(owned.size).toBe(0)
   })
 })

@@ -23,6 +23,11 @@ export class AwarenessError extends AtriumError {
   override readonly name = 'AwarenessError'
 }
 
+/** A message that would change the sender's own presence while its awareness rate is spent (the sender is closed with 4429). */
+export class AwarenessOverRate extends AtriumError {
+  override readonly name = 'AwarenessOverRate'
+}
+
 export interface AwarenessLimits {
   readonly maxStateBytes: number
   readonly maxIdsPerOwner: number
@@ -72,8 +77,11 @@ export class AwarenessRelay {
    * Applies an awareness update from the sender whose ids are `owned` (a session's, or
    * another node's); throws AwarenessError (nothing applied) when it is not acceptable.
    * `owned` collects the ids this sender holds, so they can be removed when it leaves.
+   * `admit` is asked once, before anything applies, when the message has any entry that is not
+   * another sender's (an echo of others' states, as y-websocket 3.1 clients send, is checked,
+   * dropped and costs no admission); false refuses the message with AwarenessOverRate.
    */
-  apply(update: Uint8Array, owned: Set<number>, local = true, now = Date.now()): void {
+  apply(update: Uint8Array, owned: Set<number>, local = true, now = Date.now(), admit?: () => boolean): void {
     let list: AwarenessEntry[]
     try {
       // A session sends its own few states; a message of thousands is refused before it is read.
@@ -81,11 +89,18 @@ export class AwarenessRelay {
     } catch (err) {
       throw new AwarenessError(`awareness update refused: ${(err as Error).message}`)
     }
-    // Another node's entries were checked where its client sent them.
+    // Checked whole before any of it applies (another node's entries were checked where its client sent them).
     if (local) for (const e of list) this.check(e)
+    const foreign = (e: AwarenessEntry) => {
+      const owner = this.entries.get(e.clientId)?.owner
+      return owner !== undefined && owner !== null && owner !== owned
+    }
+    let own = 0
+    for (const e of list) if (!foreign(e)) own++
+    if (own > 0 && admit && !admit()) throw new AwarenessOverRate(`awareness of ${own} own client(s) over the sender's rate`)
     for (const entry of list) {
       const current = this.entries.get(entry.clientId)
-      if (current?.owner && current.owner !== owned) {
+      if (foreign(entry)) {
         this.onDrop('foreign')
         continue
       }

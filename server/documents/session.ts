@@ -44,6 +44,8 @@ export interface SessionLink {
   publish(topic: string, message: Uint8Array): void
   /** A refusal decided after the turn that received the update: the session is closed with its code. */
   refuse(refusal: Refusal): void
+  /** Takes one awareness message of the client's own presence from its rate; false when spent. */
+  takeAwareness(): boolean
 }
 
 export class Session {
@@ -59,6 +61,9 @@ export class Session {
   awarenessTier: number | null = null
   /** The awareness topic it is subscribed to, or null. */
   awarenessTopic: string | null = null
+
+  /** Asked by the awareness relay before a message that changes this session's own presence applies. */
+  readonly admitAwareness = (): boolean => this.link.takeAwareness()
 
   constructor(
     readonly docName: string,

@@ -144,7 +144,7 @@ export class SharedDoc {
   /** A client's awareness update; ignored from a session without the awareness right. */
   applyAwareness(update: Uint8Array, from: Session): void {
     if (!from.rights.awareness) return
-    this.awareness.apply(update, from.awarenessIds, true)
+    this.awareness.apply(update, from.awarenessIds, true, Date.now(), from.admitAwareness)
     if (this.awareness.hasChanges) this.scheduleTick()
   }
 

@@ -20,9 +20,11 @@ describe('token buckets', () => {
 
   it('say which of a connection rates a message is over', () => {
     const r = new ConnectionRates({ messagesPerS: 100, messageBurst: 3, bytesPerS: 1000, bytesBurst: 1000, awarenessPerS: 1, awarenessBurst: 1 })
-    expect(r.over(10, true, 0)).toBeNull()
-    expect(r.over(10, true, 0)).toBe('awareness')
-    expect(r.over(2000, false, 0)).toBe('bytes')
-    expect(r.over(1, false, 0)).toBe('messages')
+    expect(r.over(10, 0)).toBeNull()
+    expect(r.takeAwareness(0)).toBe(true)
+    expect(r.over(10, 0)).toBeNull()
+    expect(r.takeAwareness(0)).toBe(false)
+    expect(r.over(2000, 0)).toBe('bytes')
+    expect(r.over(1, 0)).toBe('messages')
   })
 })

@@ -50,10 +50,20 @@ export class ConnectionRates {
   }
 
   /** Null when a message of `bytes` may go in; else which rate it is over. */
-  over(bytes: number, awareness: boolean, now: number = performance.now()): 'messages' | 'bytes' | 'awareness' | null {
+  over(bytes: number, now: number = performance.now()): 'messages' | 'bytes' | null {
     if (!this.messages.take(1, now)) return 'messages'
     if (!this.bytes.take(bytes, now)) return 'bytes'
-    if (awareness && !this.awareness.take(1, now)) return 'awareness'
     return null
+  }
+
+  /**
+   * One awareness message that changes the sender's own presence; false when over the rate.
+   * Charged once the message is decoded, not as it arrives: an unchanged y-websocket 3.1
+   * client echoes every state it receives (yjs/yjs#732), and those echoes, dropped unread as
+   * other clients' entries, must not count against its own presence (they still count as
+   * messages and bytes).
+   */
+  takeAwareness(now: number = performance.now()): boolean {
+    return this.awareness.take(1, now)
   }
 }

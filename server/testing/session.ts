@@ -9,6 +9,8 @@ export interface RecordingLink extends SessionLink {
   readonly published: { topic: string; message: Uint8Array }[]
   readonly subscribed: Set<string>
   readonly refusals: Refusal[]
+  /** Awareness messages of its own it may still send (Infinity by default). */
+  awarenessLeft: number
 }
 
 export function recordingLink(): RecordingLink {
@@ -25,6 +27,8 @@ export function recordingLink(): RecordingLink {
     unsubscribe: (topic) => void link.subscribed.delete(topic),
     publish: (topic, message) => void link.published.push({ topic, message }),
     refuse: (refusal) => void link.refusals.push(refusal),
+    awarenessLeft: Number.POSITIVE_INFINITY,
+    takeAwareness: () => link.awarenessLeft-- > 0,
   }
   return link
 }

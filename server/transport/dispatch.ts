@@ -7,7 +7,7 @@
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import { type ProtocolError, decodeMessage, type Message } from '../../shared/protocol/messages.ts'
 import type { Refusal } from '../admission/admission.ts'
-import { AwarenessError } from '../documents/awareness-relay.ts'
+import { AwarenessError, AwarenessOverRate } from '../documents/awareness-relay.ts'
 import type { Session } from '../documents/session.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
 import type { Metrics } from '../metrics.ts'
@@ -85,6 +85,7 @@ function dispatch(session: Session, doc: SharedDoc, message: Uint8Array, metrics
         doc.applyAwareness(msg.update, session)
       } catch (err) {
         if (err instanceof AwarenessError) return { code: CloseCodes.INVALID_AWARENESS, detail: err.message }
+        if (err instanceof AwarenessOverRate) return { code: CloseCodes.RATE_LIMITED, detail: `over MAX_AWARENESS_PER_S: ${err.message}` }
         throw err
       }
       return null

@@ -272,8 +272,8 @@ export function mountWebSocket(
       // The ArrayBuffer is only valid during this call: copy it once, then use views of the copy.
       // With this framing the frame is the session's message as it is.
       const frame = new Uint8Array(message.slice(0))
-      // Rates before the frame is parsed or queued (y-protocols: type 1 is awareness).
-      const over = conn.rates?.over(frame.length, frame[0] === 1)
+      // Rates before the frame is parsed or queued (the awareness rate once it is decoded: dispatch.ts).
+      const over = conn.rates?.over(frame.length)
       if (over) return reject(conn, conn.docs, CloseCodes.RATE_LIMITED, `over ${RATE_NAMES[over]}`)
       if (link.held) {
         // Bounded in count and bytes: a client cannot park unbounded memory behind a slow load.

@@ -64,4 +64,8 @@ export class YwsLink implements SessionLink, Backlogged {
   refuse(refusal: Refusal): void {
     this.onRefused(this, refusal)
   }
+
+  takeAwareness(): boolean {
+    return this.conn.rates?.takeAwareness() ?? true
+  }
 }

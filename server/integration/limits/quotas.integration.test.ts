@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { closeCode, closeCodes, eventually, provider, rawClient, synced, untilDoc } from '../../../load-tests/harness/clients.ts'
+import { closeCode, closeCodes, eventually, on, provider, rawClient, synced, until, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { killAllServers, metric, type ServerProcess, startServerProcess } from '../../../load-tests/harness/server-process.ts'
 import { encodeAwarenessUpdate } from '../../../shared/protocol/awareness.ts'
 import { CloseCodes } from '../../../shared/protocol/close-codes.ts'
@@ -70,6 +70,28 @@ describe('quotas and rates', () => {
     await editor.done
     expect(editor.codes).toEqual([])
     expect(await metric(server.httpUrl, 'atrium_protocol_errors_total', { reason: 'RATE_LIMITED' })).toBe(3)
+  })
+
+  it('an unchanged y-websocket client that echoes busy presence is not charged for the echoes (only for its own presence)', async () => {
+    const server = await startServerProcess({ MAX_AWARENESS_PER_S: 10, AWARENESS_BURST: 20 })
+    // y-websocket 3.1 sends back every awareness change it receives (yjs/yjs#732).
+    const viewer = provider(server.wsUrl, 'doc/echo')
+    const codes = closeCodes(viewer)
+    await synced(viewer)
+    viewer.awareness.setLocalStateField('user', { name: 'viewer' })
+    // Five headsets at 8 Hz each: each under its own rate, 40 changes a second that the viewer echoes.
+    const headsets = await Promise.all(Array.from({ length: 5 }, () => rawClient(`${server.wsUrl}/doc/echo`)))
+    for (let tick = 1; tick <= 24; tick++) {
+      for (const [i, h] of headsets.entries()) {
+        h.send(encodeAwareness(encodeAwarenessUpdate([{ clientId: 9000 + i, clock: tick, state: new TextEncoder().encode(`{"tick":${tick}}`) }])))
+        await new Promise((r) => setTimeout(r, 25)) // staggered: each headset 8 times a second, the server relays 40 changes a second
+      }
+    }
+    const states = () => [...viewer.awareness.getStates().values()].filter((st) => st.tick === 24).length
+    await until('every headset’s last pose at the viewer', () => states() === 5, on(viewer.awareness, 'change'))
+    expect(codes).toEqual([])
+    for (const h of headsets) expect(await closeCode(h, 100)).toBe(0)
+    viewer.destroy()
   })
 
   it('sockets past MAX_CONNECTIONS_PER_ADDRESS are closed with 4532 (retryable); a place frees when one leaves', async () => {
