@@ -29,7 +29,7 @@ Commands:
   script          run user code: --script FILE.mjs, its default export gets { site, args, signal }
       --script FILE    the module (also accepted without the command); arguments after -- go to args
   xr              XR headsets in this process (client/xr): poses as awareness, anchors;
-                  runs for --duration (default 10 s)
+                  runs for --duration (default 10 s) or until SIGINT
       --headsets N     [10]      --hz H   pose rate [90]      --anchors N   anchors per headset [1]
 
 Every command:

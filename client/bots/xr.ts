@@ -1,12 +1,10 @@
 /**
  * `atrium-bot xr --headsets N --hz H`: client/xr's fleet (its own Sites, one per headset, as
- * separate devices would be), with the bots' flags and report. The fleet runs for a fixed
- * time (`--duration`, default XR_DEFAULT_DURATION_S here, since runFleet has no stop
- * signal yet): a SIGINT before then ends the bot at once without the fleet's report, and
- * the CLI's exit closes the headsets' sockets.
+ * separate devices would be), with the bots' flags and report. It runs for `--duration`
+ * (default XR_DEFAULT_DURATION_S) or until SIGINT, and reports either way.
  */
 import { type FleetReport, formatFleetReport, runFleet } from '../xr/index.ts'
-import { aborted, type BotContext, type BotReport } from './bot.ts'
+import type { BotContext, BotReport } from './bot.ts'
 import type { XrFlags } from './flags.ts'
 
 export const XR_DEFAULT_DURATION_S = 10
@@ -23,20 +21,17 @@ export async function runXr(flags: XrFlags, ctx: BotContext): Promise<BotReport>
     durationS,
     seed: flags.seed,
     anchors: flags.anchors,
+    signal: ctx.signal,
     ...(flags.token !== undefined ? { token: flags.token } : {}),
   })
-  const report = await Promise.race([fleet, aborted(ctx.signal).then(() => null)])
+  const report = await fleet
   const base = { bot: 'xr' as const, doc: flags.doc, node: flags.urls.join(','), seconds: Math.round(performance.now() - started) / 1000, unconfirmed: 0 }
-  if (report === null) {
-    fleet.catch((err: Error) => ctx.log(`xr: the fleet failed after the interrupt: ${err.message}`)) // it ends on its own at its duration
-    return {
-      ...base,
-      stoppedBy: 'signal',
-      stats: { interrupted: true },
-      summary: 'interrupted before the fleet finished: no fleet report (runFleet cannot stop early)',
-    }
+  return {
+    ...base,
+    stoppedBy: ctx.signal.aborted ? 'signal' : 'duration',
+    stats: fleetStats(report),
+    summary: formatFleetReport(report).split('\n').join('; '),
   }
-  return { ...base, stoppedBy: 'duration', stats: fleetStats(report), summary: formatFleetReport(report).split('\n').join('; ') }
 }
 
 /** The fleet's report without its per-headset rows (the JSON report stays readable for 50 headsets). */
