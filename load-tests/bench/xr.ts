@@ -4,7 +4,9 @@
  * server. Reports the pose latency the headsets see from each other and the server's CPU
  * while they stream. The headsets share this one process: its CPU is printed too, since a
  * saturated client shows up as latency and as fewer poses sent than planned.
- *   npm run bench:xr [-- --headsets 50 --hz 90 --duration 20]
+ *   npm run bench:xr [-- --headsets 50 --hz 90 --duration 20 --awareness-hz 30]
+ * `--awareness-hz`: the rate each headset asks to receive the others at (the server's tiers:
+ * 10, 30, or full from 60); full by default.
  */
 import { parseArgs } from 'node:util'
 import { formatFleetReport, runFleet } from '../../client/xr/fleet.ts'
@@ -12,7 +14,12 @@ import { killAllServers, startServerProcess } from '../harness/server-process.ts
 import { cpuSeconds } from './proc.ts'
 
 const { values } = parseArgs({
-  options: { headsets: { type: 'string', default: '50' }, hz: { type: 'string', default: '90' }, duration: { type: 'string', default: '20' } },
+  options: {
+    headsets: { type: 'string', default: '50' },
+    hz: { type: 'string', default: '90' },
+    duration: { type: 'string', default: '20' },
+    'awareness-hz': { type: 'string' },
+  },
 })
 
 try {
@@ -27,6 +34,7 @@ try {
     hz: Number(values.hz),
     durationS: Number(values.duration),
     anchors: 1,
+    ...(values['awareness-hz'] ? { awarenessHz: Number(values['awareness-hz']) } : {}),
     onPhase: (phase) => {
       if (phase === 'streaming') at = { t: performance.now(), server: cpuSeconds(pid), own: process.cpuUsage() }
       else {
