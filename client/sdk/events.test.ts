@@ -218,4 +218,19 @@ describe('SiteEvents', () => {
     batch(doc, ORIGIN, (w) => w.setAnchor('a', anchor(1)))
     expect(local).toHaveBeenCalledTimes(1)
   })
+
+  it('survives entries an old or hostile client stored as something other than a Y.Map', () => {
+    const { a, b, lb } = pair()
+    // Written without the helpers (no server schema in between here): a string where an object's map belongs, a plain human.
+    expect(() =>
+      a.transact(() => {
+        a.getMap('objects').set('x', 'garbage')
+        a.getMap('humans').set('h', { name: 'not a map' })
+        a.getMap('anchors').set('n', 42)
+      }),
+    ).not.toThrow()
+    const names = lb.take().map((e) => e.name)
+    expect(names).toContain('objectChanged')
+    expect(b.getMap('objects').get('x')).toBe('garbage')
+  })
 })

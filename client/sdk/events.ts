@@ -155,6 +155,12 @@ function entryChanges(
   return out
 }
 
+/** An entry that should be a Y.Map, or undefined: an old or hostile client may have stored anything there. */
+const mapAt = (root: Y.Map<unknown>, id: string): Y.Map<unknown> | undefined => {
+  const value = root.get(id)
+  return value instanceof Y.Map ? value : undefined
+}
+
 const typeOf = (value: unknown): ObjectType | null => {
   const r = OBJECT_FIELDS.type.safeParse(value)
   return r.success ? r.data : null
@@ -219,7 +225,7 @@ export class SiteEvents {
     const local = this.#isLocal(tr.origin)
     const moves: ObjectMove[] = []
     for (const [id, { kind, changes, before, after }] of entryChanges(events, objectsOf(this.#doc) as Y.Map<unknown>)) {
-      const type = typeOf(kind === 'deleted' ? before?.type : (after?.type ?? objectsOf(this.#doc).get(id)?.get('type')))
+      const type = typeOf(kind === 'deleted' ? before?.type : (after?.type ?? mapAt(objectsOf(this.#doc) as Y.Map<unknown>, id)?.get('type')))
       if (objectChanged.size > 0) this.#emit('objectChanged', { id, kind, type, changes, local })
       const move = changes.parentId
       if (move && kind === 'updated' && parentOf(move.old) !== parentOf(move.new)) moves.push({ id, from: parentOf(move.old), to: parentOf(move.new) })
@@ -254,7 +260,7 @@ export class SiteEvents {
       if (event.target === humans) {
         // A new human's transcript: the whole text as one insert.
         for (const [id, change] of event.changes.keys) {
-          const text = change.action === 'add' ? humansOf(this.#doc).get(id)?.get('transcript') : undefined
+          const text = change.action === 'add' ? mapAt(humansOf(this.#doc) as Y.Map<unknown>, id)?.get('transcript') : undefined
           if (text instanceof Y.Text && text.length > 0)
             this.#emit('transcript', { humanId: id, delta: [{ insert: text.toString() }], text: text.toString(), local })
         }
