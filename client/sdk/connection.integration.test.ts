@@ -4,6 +4,7 @@
  * failing over to another node of a 2-node cluster on a real redis-server without losing
  * an edit.
  */
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { serverHas, until } from '../../load-tests/harness/clients.ts'
@@ -133,6 +134,43 @@ describe('connectSite', () => {
     const reader = await mintToken({ secret: SECRET, sub: 'reader', docs: { '**': 'read' }, ttlS: 600 })
     await serverHas(`${server.wsUrl}`, 'doc/refresh', (d) => d.getMap('m').get('after') === 2, 10_000, { token: reader })
     expect(calls).toBe(2)
+  })
+
+  it('gives up on a node that accepts the connection and never answers, and syncs with the next', async () => {
+    const server = await startServerProcess()
+    // A black hole: TCP accepts, nothing ever comes back (not even the WebSocket handshake).
+    const sockets: Socket[] = []
+    const hole = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+    const holeUrl = `ws://127.0.0.1:${(hole.address() as AddressInfo).port}`
+    try {
+      const a = site([holeUrl, server.wsUrl], 'doc/hung', { connectTimeoutMs: 300 })
+      await a.whenSynced()
+      expect(a.status.url).toBe(server.wsUrl)
+      expect(sockets.length).toBe(1)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      hole.close()
+    }
+  })
+
+  it('refuses instead of looping when getToken hands back the token the server refused', async () => {
+    const server = await startServerProcess({ AUTH_SECRET: SECRET })
+    const stale = await mintToken({ secret: SECRET, sub: 'bot', docs: { 'doc/*': 'write' }, ttlS: 600, now: Math.floor(Date.now() / 1000) - 3600 })
+    let calls = 0
+    const a = site(server.wsUrl, 'doc/stale', {
+      getToken: () => {
+        calls++
+        return stale
+      },
+    })
+    const err = await a.whenSynced().then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(SiteRefused)
+    expect((err as SiteRefused).code).toBe(CloseCodes.TOKEN_EXPIRED.code)
+    expect(calls).toBe(2) // the first token, and one refresh that came back the same
   })
 
   it('sends only its own presence, never an echo of the others’ (the provider alone would)', async () => {

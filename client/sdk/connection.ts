@@ -4,13 +4,16 @@
  *
  * - Several URLs (cluster nodes): after a failure the next one is tried, with jittered
  *   exponential backoff (shared/backoff.ts), so clients that lost the same node do not come
- *   back in lockstep. The provider's own reconnect loop is turned off (`shouldReconnect`
- *   answers false, so every server close comes here) except for the provider's own
- *   watchdog closes, which it retries itself.
+ *   back in lockstep. The provider's own reconnect loop is turned off: `shouldReconnect`
+ *   answers false, so every server close comes here, and a close of the provider's own
+ *   watchdog (30 s of silence) is taken over too. A node that has not synced within
+ *   `connectTimeoutMs` of the socket being asked for (hung, or black-holed: a TCP connect
+ *   can hang for minutes) counts as failed.
  * - Close codes say what to do (shared/protocol/close-codes.ts): 4400–4499 are refusals
  *   that a retry cannot fix and end in `refused` with a SiteRefused (never a silent loop);
- *   an expired or revoked token (4540, 4541) asks `getToken()` for a new one first;
- *   anything else is retried.
+ *   an expired or revoked token (4540, 4541) asks `getToken()` for a new one first (up to
+ *   three in a row, and never the same token twice, else it is a refusal too); anything
+ *   else is retried (1000 included: Atrium never sends it, a proxy closing idle sockets does).
  * - Pending changes: every local update is tracked until the server's own state shows it
  *   (pending.ts). While some are pending and the socket is synced, the connection asks the
  *   server with a sync step 1 whose state vector is lowered to what the server is known to
@@ -56,6 +59,8 @@ export interface ConnectionOptions {
   // biome-ignore lint/suspicious/noExplicitAny: a browser's WebSocket or the `ws` package's: both fit the provider
   readonly WebSocket: any
   readonly backoff: Backoff
+  /** A node that has not synced this long after the socket was asked for is given up on (a hung or black-holed node). */
+  readonly connectTimeoutMs: number
 }
 
 interface AwarenessChanges {
@@ -68,6 +73,8 @@ const TOKEN_CODES = new Set([CloseCodes.TOKEN_EXPIRED.code, CloseCodes.TOKEN_REV
 const isRefusal = (code: number) => code >= 4400 && code < 4500
 const PROBE_FIRST_MS = 100
 const PROBE_MAX_MS = 2000
+/** New tokens in a row the server may call expired or revoked before the site gives up (a token source that hands out stale ones). */
+const MAX_TOKEN_REFRESHES = 3
 
 export class Connection {
   readonly provider: WebsocketProvider
@@ -78,6 +85,9 @@ export class Connection {
   private currentToken: string | undefined
   private tokenStale = false
   private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private connectTimer: ReturnType<typeof setTimeout> | null = null
+  /** Token closes since the last sync. */
+  private tokenRefreshes = 0
   private probeTimer: ReturnType<typeof setTimeout> | null = null
   private probeDelay = PROBE_FIRST_MS
   private closed = false
@@ -106,8 +116,8 @@ export class Connection {
       sync(encoder, decoder, provider, emitSynced, type)
     }
     this.provider.on('sync', this.onSync)
-    this.provider.on('status', this.onProviderStatus)
     this.provider.on('closed', this.onClosed)
+    this.provider.on('connection-close', this.onConnectionClose)
     o.ydoc.on('update', this.onLocalUpdate)
     void this.open()
   }
@@ -137,11 +147,12 @@ export class Connection {
     if (this.closed) return
     this.closed = true
     if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.clearConnectTimer()
     this.clearProbe()
     this.o.ydoc.off('update', this.onLocalUpdate)
     this.provider.off('sync', this.onSync)
-    this.provider.off('status', this.onProviderStatus)
     this.provider.off('closed', this.onClosed)
+    this.provider.off('connection-close', this.onConnectionClose)
     this.provider.awareness.off('update', this.onAwarenessUpdate)
     // Leaves the awareness (others see this client go at once) and closes the socket.
     this.provider.destroy()
@@ -160,8 +171,17 @@ export class Connection {
     if (this.closed) return
     if (this.o.getToken && (this.currentToken === undefined || this.tokenStale)) {
       try {
+        const stale = this.tokenStale ? this.currentToken : undefined
         this.currentToken = await this.o.getToken()
         this.tokenStale = false
+        if (this.closed) return
+        if (stale !== undefined && this.currentToken === stale) {
+          // The source handed back the token the server just refused: asking again would loop.
+          return this.set({
+            state: 'refused',
+            error: new SiteRefused(CloseCodes.TOKEN_EXPIRED.code, 'getToken() returned the refused token again', this.current.url),
+          })
+        }
       } catch {
         // The token source is down: as good as an unreachable node, retried with backoff.
         if (!this.closed) this.retry()
@@ -175,9 +195,31 @@ export class Connection {
     this.pending.reset()
     this.set({ state: 'connecting', url })
     this.provider.connect()
+    this.connectTimer = setTimeout(this.onConnectTimeout, this.o.connectTimeoutMs)
+  }
+
+  private readonly onConnectTimeout = (): void => {
+    this.connectTimer = null
+    if (this.closed || this.current.state === 'synced') return
+    this.provider.disconnect() // its close event is ours (shouldConnect is false by then): no double retry
+    this.retry()
+  }
+
+  /** The provider's own watchdog closed a silent socket (no close event from the server): a hung node, rotated like any failure. */
+  private readonly onConnectionClose = (event: CloseEvent | null): void => {
+    if (event !== null || this.closed || !this.provider.shouldConnect) return
+    this.provider.shouldConnect = false // the provider's own reconnect (same node, same token) becomes a no-op
+    this.clearProbe()
+    this.retry()
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer)
+    this.connectTimer = null
   }
 
   private retry(): void {
+    this.clearConnectTimer()
     const attempt = this.current.attempt + 1
     this.set({ state: 'offline', attempt })
     this.urlIndex = (this.urlIndex + 1) % this.o.urls.length
@@ -187,7 +229,7 @@ export class Connection {
   private readonly onClosed = ({ code, reason }: { code: number; reason: string }): void => {
     if (this.closed) return
     this.clearProbe()
-    if (TOKEN_CODES.has(code) && this.o.getToken) {
+    if (TOKEN_CODES.has(code) && this.o.getToken && ++this.tokenRefreshes <= MAX_TOKEN_REFRESHES) {
       this.tokenStale = true
       // Same node, a fresh token; backoff still applies if the new token fails the same way.
       this.urlIndex = (this.urlIndex + this.o.urls.length - 1) % this.o.urls.length
@@ -201,13 +243,10 @@ export class Connection {
 
   private readonly onSync = (synced: boolean): void => {
     if (!synced || this.closed) return
+    this.clearConnectTimer()
+    this.tokenRefreshes = 0
     this.set({ state: 'synced', attempt: 0, error: null })
     this.schedule()
-  }
-
-  private readonly onProviderStatus = ({ status }: { status: string }): void => {
-    // The provider's watchdog reconnects by itself; say so until it syncs again.
-    if (status === 'disconnected' && this.current.state === 'synced') this.set({ state: 'connecting' })
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown): void => {

@@ -34,6 +34,8 @@ export interface ConnectSiteOptions {
   readonly WebSocket?: unknown
   /** Reconnect backoff (default 100 ms doubling to 5 s, jitter ±50 %). */
   readonly backoff?: Partial<Backoff>
+  /** A node not synced this long after connecting is given up on and the next one tried (default 10 s). */
+  readonly connectTimeoutMs?: number
   /** The document to sync into (default: a new one). */
   readonly ydoc?: Y.Doc
 }
@@ -86,6 +88,7 @@ export class Site implements Writer {
       awareness: this.awareness,
       WebSocket: WebSocketClass,
       backoff: { ...DEFAULT_BACKOFF, ...o.backoff },
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
       ...(o.token !== undefined ? { token: o.token } : {}),
       ...(o.getToken ? { getToken: o.getToken } : {}),
       ...(o.awarenessHz !== undefined ? { awarenessHz: o.awarenessHz } : {}),

@@ -58,6 +58,8 @@ export interface FleetReport {
   /** The fewest anchors any headset's document held at the end. */
   readonly anchorsSeenMin: number
   readonly perHeadset: readonly HeadsetStats[]
+  /** Anchor moves the schema refused (someone else wrote the anchor), with why. */
+  readonly anchorMovesRefused: readonly string[]
 }
 
 const MOVE_EVERY_MS = 1000
@@ -69,6 +71,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
   const sites: Site[] = []
   const headsets: Headset[] = []
   let mover: ReturnType<typeof setInterval> | undefined
+  const movesRefused: string[] = []
   // Every WebsocketProvider listens for the process's exit: N of them are expected here, not a leak.
   const maxListeners = process.getMaxListeners()
   if (maxListeners !== 0) process.setMaxListeners(maxListeners + o.headsets)
@@ -94,7 +97,15 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     }
     let turn = 0
     mover = setInterval(() => {
-      for (const h of headsets) if (h.anchors.length > 0) h.moveAnchor(h.anchors[turn % h.anchors.length]!)
+      for (const h of headsets) {
+        if (h.anchors.length === 0) continue
+        try {
+          h.moveAnchor(h.anchors[turn % h.anchors.length]!)
+        } catch (err) {
+          // A refused write (SchemaError) is one headset's problem, not the fleet's end.
+          movesRefused.push(`${h.name}: ${(err as Error).message}`)
+        }
+      }
       turn++
     }, MOVE_EVERY_MS)
     await runFor(o.durationS * 1000, o.signal)
@@ -105,7 +116,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     const anchorsCreated = headsets.reduce((n, h) => n + h.stats().anchorsCreated, 0)
     await Promise.all(sites.map((s) => s.whenConfirmed({ timeoutMs })))
     await Promise.all(sites.map((s) => anchorsArrive(s.doc, anchorsCreated, timeoutMs)))
-    return report(o, headsets, durationS, anchorsCreated)
+    return { ...report(o, headsets, durationS, anchorsCreated), anchorMovesRefused: movesRefused }
   } finally {
     clearInterval(mover)
     for (const h of headsets) h.stop()
@@ -146,7 +157,7 @@ function anchorsArrive(doc: Y.Doc, count: number, ms: number): Promise<void> {
   })
 }
 
-function report(o: FleetOptions, headsets: readonly Headset[], durationS: number, anchorsCreated: number): FleetReport {
+function report(o: FleetOptions, headsets: readonly Headset[], durationS: number, anchorsCreated: number): Omit<FleetReport, 'anchorMovesRefused'> {
   const latency = createHistogram()
   for (const h of headsets) latency.add(h.peers.latency)
   const perHeadset = headsets.map((h) => h.stats())
@@ -177,5 +188,6 @@ export function formatFleetReport(r: FleetReport): string {
     `pose latency (ms): p50 ${l.p50}  p99 ${l.p99}  max ${l.max}  (${l.count} poses received)`,
     `peers seen per headset (min): ${r.peersSeenMin} of ${r.headsets - 1}`,
     `anchors: ${r.anchorsCreated} created, ${r.anchorsSeenMin} seen by every headset (min)`,
+    ...(r.anchorMovesRefused.length > 0 ? [`anchor moves refused: ${r.anchorMovesRefused.length} (first: ${r.anchorMovesRefused[0]})`] : []),
   ].join('\n')
 }

@@ -12,7 +12,7 @@
 import type * as Y from 'yjs'
 import { DEFAULT_MAX_AWARENESS_PER_S, grantedTier } from '../../shared/protocol/awareness-tiers.ts'
 import { anchorsOf } from '../../shared/schema/document.ts'
-import type { Anchor } from '../../shared/schema/domain.ts'
+import { Anchor } from '../../shared/schema/domain.ts'
 import { type Presence, wallClockMs } from '../sdk/presence.ts'
 import { walkFrame, walkPath, type WalkPath } from './path.ts'
 import { PeerPoses } from './peers.ts'
@@ -130,8 +130,9 @@ export class Headset {
 
   /** Moves one of this headset's anchors to a metre ahead of where the head is now. */
   moveAnchor(id: string): void {
-    const current = anchorsOf(this.site.doc).get(id)
-    this.site.setAnchor(id, this.anchorAhead(current?.label ?? `${this.name} marker`))
+    // Someone else may have overwritten it with anything: keep its label only if the anchor is valid.
+    const current = Anchor.safeParse(anchorsOf(this.site.doc).get(id))
+    this.site.setAnchor(id, this.anchorAhead(current.success ? current.data.label : `${this.name} marker`))
   }
 
   get anchors(): readonly string[] {

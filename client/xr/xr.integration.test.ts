@@ -22,6 +22,7 @@ it('20 headsets at 90 Hz: every headset sees every other one, and every anchor r
   expect(report.posesSent).toBeGreaterThan(0)
   expect(report.latencyMs.count).toBeGreaterThan(0)
   expect(report.latencyMs.p99).toBeGreaterThanOrEqual(report.latencyMs.p50)
+  expect(report.anchorMovesRefused).toEqual([])
 }, 60_000)
 
 it('an aborted fleet stops streaming and still reports', async () => {
