@@ -282,6 +282,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'sync step 1 flood: 200 bogus state vectors for a 100,000-object site',
+    size: '200 × 9 B',
+    prepare: async (dataDir, v) => {
+      const src = new Y.Doc()
+      generateSite(src, { objects: 100_000, batch: 100_000 })
+      importDoc(v, dataDir, 'site/step1', Y.encodeStateAsUpdate(src))
+    },
+    run: async (s) => {
+      const a = await rawClient(`${s.wsUrl}/site/step1`)
+      // One unknown client in the vector: the answer is the whole document, encoded anew unless the server knows better.
+      const bogus = encodeSyncStep1(Y.encodeStateVector(new Map([[424242, 1]])))
+      for (let i = 0; i < 200; i++) a.send(bogus)
+      const answers = () => a.received.filter((f) => f[0] === 0 && f[1] === 1).length
+      await within(() => answers() >= 200, 30_000).catch(() => {})
+      return `${answers()} answers in 30 s`
+    },
+  },
+  {
     name: 'a burst of 100,000 empty updates from one socket',
     size: '100,000 × 4 B',
     run: async (s) => {

@@ -12,6 +12,7 @@ import { AwarenessTiers, awarenessTopic } from './awareness-tiers.ts'
 import { coalesce } from './coalesce.ts'
 import { DocWriter, type WriterOptions } from './doc-writer.ts'
 import type { Session } from './session.ts'
+import { lacksMost, StepOnePacer } from './step1-pacer.ts'
 
 /** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. A client's change has its Session as origin. */
 export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remote: Symbol('remote') } as const
@@ -52,6 +53,7 @@ export interface SharedDocHooks {
 }
 
 let incarnations = 0
+const EMPTY_STATE_VECTOR = Uint8Array.of(0)
 
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true })
@@ -83,6 +85,10 @@ export class SharedDoc {
   /** The full state in chunks (a large document), shared by joiners until the document changes. */
   private fullChunks: Promise<Uint8Array[]> | null = null
   private stateVector: Uint8Array | null = null
+  /** The document's clocks, for deciding whether a step 1 lacks most of it (step1-pacer.ts). */
+  private clocks: Map<number, number> | null = null
+  /** Each session's sync step 1 answers, paced by what they cost. */
+  private readonly step1 = new StepOnePacer((session, sv) => this.answerNow(session, sv))
   private destroyed = false
   /** Distinguishes this load of the document from an earlier one (caches key on it and `version`). */
   readonly incarnation = ++incarnations
@@ -108,6 +114,7 @@ export class SharedDoc {
     this.fullState = null
     this.fullChunks = null
     this.stateVector = null
+    this.clocks = null
     this.version++
     if (origin === Origin.storage) return
     const remote = origin === Origin.remote
@@ -186,6 +193,18 @@ export class SharedDoc {
    * a document larger than one socket's outbound buffer can be joined while it is edited.
    */
   answerSyncStep1(session: Session, stateVector: Uint8Array): void {
+    // Throws on a garbled vector before anything is queued (dispatch.ts closes the session).
+    const asked = Y.decodeStateVector(stateVector)
+    this.step1.offer(session, this.lacksMost(asked) ? EMPTY_STATE_VECTOR : stateVector)
+  }
+
+  /** A vector that lacks most of the document is answered with the shared full state (step1-pacer.ts). */
+  private lacksMost(asked: Map<number, number>): boolean {
+    if (asked.size === 0) return true
+    return lacksMost((this.clocks ??= Y.decodeStateVector(Y.encodeStateVector(this.doc))), asked)
+  }
+
+  private answerNow(session: Session, stateVector: Uint8Array): void {
     const full = stateVector.length <= 1
     if (full && this.fullState) return session.send(this.fullState)
     if (full && this.fullChunks) return this.sendChunks(session, this.fullChunks, null)
@@ -228,6 +247,7 @@ export class SharedDoc {
   leave(session: Session): void {
     if (!this.sessions.delete(session)) return
     session.doc = null
+    this.step1.forget(session)
     session.unsubscribe()
     if (session.awarenessTier !== null) this.tiers.leave(session.awarenessTier)
     this.writer.forget(session)
