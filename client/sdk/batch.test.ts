@@ -189,6 +189,22 @@ describe('batch', () => {
     expect(readObject(doc, 'z')!.bbox).toEqual([0, 0, 0, 1, 1, 1])
   })
 
+  it('applies nothing of a batch whose callback wrote to the document another way', () => {
+    const doc = new Y.Doc()
+    const single = writerFor(doc, ORIGIN)
+    single.createObject('b', building)
+    single.createObject('f', { type: 'floor', parentId: 'b', name: 'F', level: 0, elevation: 0 })
+    expect(() =>
+      batch(doc, ORIGIN, (w) => {
+        w.createObject('f2', { type: 'floor', parentId: 'b', name: 'F2', level: 1, elevation: 4 })
+        w.updateObject('f', { name: 'renamed' }) // checked against f as it was
+        single.deleteObject('b') // not through w: f is gone, and the checked update would fail half-way
+      }),
+    ).toThrow(/outside the batch writer/)
+    expect(readObject(doc, 'f2')).toBeNull()
+    expect(readObject(doc, 'b')).toBeNull()
+  })
+
   it('refuses a writer used after its batch, and an async callback', async () => {
     const doc = new Y.Doc()
     let kept: Writer | undefined

@@ -41,11 +41,13 @@ export interface Writer {
 /** A batch's writer used after the batch ended, or a batch callback that returned a promise (its later writes would be lost). */
 export class BatchMisuse extends AtriumError {
   override readonly name = 'BatchMisuse'
-  constructor(readonly reason: 'closed' | 'async') {
+  constructor(readonly reason: 'closed' | 'async' | 'nested') {
     super(
       reason === 'closed'
         ? 'this batch has ended: write through the writer only inside the batch callback'
-        : 'a batch callback must be synchronous (nothing was applied)',
+        : reason === 'async'
+          ? 'a batch callback must be synchronous (nothing was applied)'
+          : 'the document was written outside the batch writer during the batch (nothing of the batch was applied)',
     )
   }
 }
@@ -83,11 +85,18 @@ export function batch<T>(doc: Y.Doc, origin: unknown, fill: (w: Writer) => T): T
     appendTranscript: (id, text) => add(() => prepareAppendTranscript(draft, id, text)),
   }
   let result: T
+  // A write straight to the document inside `fill` (say `site.deleteObject` instead of
+  // `w.deleteObject`) would change what the draft checked against: the batch refuses then.
+  let wroteOutside = false
+  const onWrite = () => (wroteOutside = true)
+  doc.on('afterTransaction', onWrite)
   try {
     result = fill(w)
   } finally {
     open = false
+    doc.off('afterTransaction', onWrite)
   }
+  if (wroteOutside) throw new BatchMisuse('nested')
   if (typeof (result as { then?: unknown } | null)?.then === 'function') throw new BatchMisuse('async')
   if (applies.length > 0)
     doc.transact(() => {
