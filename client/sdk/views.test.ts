@@ -134,12 +134,28 @@ describe('SiteView', () => {
   it('stops observing on destroy, and still answers from the document', () => {
     const doc = new Y.Doc()
     const view = new SiteView(doc)
-    const handlers = () => objectsOf(doc)._dEH.l.length + doc.getMap('anchors')._eH.l.length + doc.getMap('humans')._dEH.l.length
-    expect(handlers()).toBe(3)
+    const handlers = () => doc._observers.get('beforeObserverCalls')?.size ?? 0
+    expect(handlers()).toBe(1)
     view.destroy()
     view.destroy()
     expect(handlers()).toBe(0)
     createObject(doc, 'b', { type: 'building', parentId: null, name: 'HQ' })
     expect(view.tree().map((n) => n.id)).toEqual(['b'])
+  })
+
+  it('is current inside any event of the same transaction, whichever map changed first', () => {
+    const doc = new Y.Doc()
+    const view = new SiteView(doc)
+    createObject(doc, 'b', { type: 'building', parentId: null, name: 'HQ' })
+    view.tree()
+    view.anchors()
+    let seen: string | undefined
+    // An observer of the map that changes first in the transaction reads the map that changes after it.
+    doc.getMap('anchors').observe(() => (seen = view.object('b')?.name))
+    doc.transact(() => {
+      doc.getMap('anchors').set('a', { pose: { p: [0, 0, 0], q: [0, 0, 0, 1] }, parentAnchorId: null, label: 'x', confidence: 1, updatedBy: 't' })
+      objectsOf(doc).get('b')!.set('name', 'Renamed')
+    })
+    expect(seen).toBe('Renamed')
   })
 })

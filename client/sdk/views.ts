@@ -56,14 +56,32 @@ export class SiteView {
   #humans: readonly HumanEntry[] | null = null
   #live = true
 
-  readonly #onObjects = (events: Y.YEvent<Y.Map<unknown>>[]): void => {
+  /**
+   * Brings the caches up to date before any observer of the transaction runs (Yjs's
+   * `beforeObserverCalls`), so an event listener reading the view, whatever map its event is
+   * about, reads the new state: observers of the three maps run in the order the maps changed.
+   */
+  readonly #onTransaction = (tr: Y.Transaction): void => {
+    const objectsRoot: unknown = objectsOf(this.#doc)
+    const anchorsRoot: unknown = anchorsOf(this.#doc)
+    const humansRoot: unknown = humansOf(this.#doc)
+    const touched = new Set<string>()
+    for (const [type, keys] of tr.changed) {
+      const item = type._item
+      if (type === objectsRoot) for (const id of keys) if (id !== null) touched.add(id)
+      if (item && item.parent === objectsRoot && typeof item.parentSub === 'string') touched.add(item.parentSub)
+      if (type === anchorsRoot) this.#anchorsChanged(keys)
+      if (type === humansRoot || item?.parent === humansRoot || (item?.parent as Y.AbstractType<unknown> | undefined)?._item?.parent === humansRoot)
+        this.#humans = null
+    }
+    if (touched.size > 0) this.#objectsChanged(touched)
+  }
+
+  #objectsChanged(touched: Set<string>): void {
+    this.#tree = null
+    this.#lists.clear()
     const objects = this.#objects
     if (!objects) return
-    const touched = new Set<string>()
-    for (const event of events) {
-      if (event.target === objectsOf(this.#doc)) for (const id of (event as Y.YMapEvent<unknown>).keysChanged) touched.add(id)
-      else if (typeof event.path[0] === 'string') touched.add(event.path[0])
-    }
     for (const id of touched) {
       const before = objects.get(id)
       const after = this.#read(id)
@@ -71,30 +89,23 @@ export class SiteView {
       else objects.delete(id)
       if (before?.object.parentId !== after?.object.parentId || !before !== !after) this.#hierarchy = null
     }
-    this.#tree = null
-    this.#lists.clear()
   }
 
-  readonly #onAnchors = (event: Y.YMapEvent<Anchor>): void => {
+  #anchorsChanged(keys: Set<string | null>): void {
     this.#anchorList = null
     const anchors = this.#anchors
     if (!anchors) return
-    for (const id of event.keysChanged) {
+    for (const id of keys) {
+      if (id === null) continue
       const entry = this.#readAnchor(id)
       if (entry) anchors.set(id, entry)
       else anchors.delete(id)
     }
   }
 
-  readonly #onHumans = (): void => {
-    this.#humans = null
-  }
-
   constructor(doc: Y.Doc) {
     this.#doc = doc
-    objectsOf(doc).observeDeep(this.#onObjects)
-    anchorsOf(doc).observe(this.#onAnchors)
-    humansOf(doc).observeDeep(this.#onHumans)
+    doc.on('beforeObserverCalls', this.#onTransaction)
   }
 
   /** The resolved hierarchy: every valid object once, top-level objects first. */
@@ -191,9 +202,7 @@ export class SiteView {
   destroy(): void {
     if (!this.#live) return
     this.#live = false
-    objectsOf(this.#doc).unobserveDeep(this.#onObjects)
-    anchorsOf(this.#doc).unobserve(this.#onAnchors)
-    humansOf(this.#doc).unobserveDeep(this.#onHumans)
+    this.#doc.off('beforeObserverCalls', this.#onTransaction)
     this.#objects = this.#hierarchy = this.#tree = this.#anchors = this.#anchorList = this.#humans = null
     this.#lists.clear()
   }
