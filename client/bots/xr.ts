@@ -3,7 +3,7 @@
  * separate devices would be), with the bots' flags and report. It runs for `--duration`
  * (default XR_DEFAULT_DURATION_S) or until SIGINT, and reports either way.
  */
-import { type FleetReport, formatFleetReport, runFleet } from '../xr/index.ts'
+import { type FleetReport, formatFleetReport, runFleet } from '../xr/fleet.ts'
 import type { BotContext, BotReport } from './bot.ts'
 import type { XrFlags } from './flags.ts'
 

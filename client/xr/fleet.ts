@@ -7,7 +7,7 @@
  */
 import WebSocket from 'ws'
 import type * as Y from 'yjs'
-import { createHistogram, type LatencySummary, summarize } from '../../load-tests/core/histogram.ts'
+import { createHistogram, type LatencySummary, summarize } from '../../shared/histogram.ts'
 import { anchorsOf } from '../../shared/schema/document.ts'
 import { connectSite, type Site } from '../sdk/index.ts'
 import { Headset, type HeadsetStats } from './headset.ts'

@@ -1,10 +1,9 @@
 /**
- * The XR headset client: WebXR-shaped poses and spaces driven by a scripted walk, a Headset
- * that streams them as presence over a Site, and a fleet runner for demos and load.
- * pose.ts, path.ts and space.ts are pure and browser-safe; headset.ts needs the histogram
- * of load-tests/core; fleet.ts opens sockets with `ws` (Node).
+ * The XR headset client, browser-safe: WebXR-shaped poses and spaces driven by a scripted
+ * walk, and a Headset that streams them as presence over a Site. The fleet runner for demos
+ * and load (many headsets in one Node process, sockets from `ws`) is `./fleet.ts`, imported
+ * on its own so this index stays free of Node.
  */
-export { formatFleetReport, type FleetOptions, type FleetReport, runFleet } from './fleet.ts'
 export { Headset, type HeadsetOptions, type HeadsetSite, type HeadsetStats } from './headset.ts'
 export { type WalkFrame, type WalkPath, walkFrame, walkPath } from './path.ts'
 export { PeerPoses } from './peers.ts'

@@ -5,7 +5,7 @@
  * re-sends its old pose, which is no new measurement. The clocks of two processes on one
  * machine agree; across machines the figure includes their offset.
  */
-import { createHistogram, type Histogram, recordMs } from '../../load-tests/core/histogram.ts'
+import { createHistogram, type Histogram, recordMs } from '../../shared/histogram.ts'
 import { type Presence, wallClockMs } from '../sdk/presence.ts'
 
 export class PeerPoses {

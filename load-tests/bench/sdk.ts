@@ -13,7 +13,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { connectSite, type Site } from '../../client/sdk/index.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
-import { createHistogram, type Histogram, recordMs, summarize } from '../core/histogram.ts'
+import { createHistogram, type Histogram, recordMs, summarize } from '../../shared/histogram.ts'
 import { synced, untilDoc } from '../harness/clients.ts'
 import { killAllServers, startServerProcess } from '../harness/server-process.ts'
 

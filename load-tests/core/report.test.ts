@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { stampsIn, StampCache } from './editor.ts'
-import { createHistogram, encodeHistogram, mergeHistograms, recordMs, summarize } from './histogram.ts'
+import { createHistogram, encodeHistogram, mergeHistograms, recordMs, summarize } from '../../shared/histogram.ts'
 import { canonicalJson, checkConvergence, mergeReports, sloViolations, type WorkerReport } from './report.ts'
 
 describe('histograms', () => {

@@ -1,5 +1,5 @@
 /** Pure pieces of the load test: merging worker reports, convergence, SLO verdicts. */
-import { mergeHistograms, summarize, type LatencySummary } from './histogram.ts'
+import { mergeHistograms, summarize, type LatencySummary } from '../../shared/histogram.ts'
 
 export interface ReplicaState {
   readonly doc: string

@@ -6,7 +6,7 @@
 import * as Y from 'yjs'
 import { nowMs } from './clock.ts'
 import { Editor, StampCache, type Protocol } from './editor.ts'
-import { createHistogram, encodeHistogram, recordMs } from './histogram.ts'
+import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
 import { canonicalJson, type WorkerReport } from './report.ts'
 
 export interface LoadPlan {

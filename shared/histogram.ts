@@ -1,6 +1,7 @@
 /**
  * Latency histograms (HdrHistogram, microsecond resolution, 3 significant digits) that
- * workers serialise and the coordinator merges without losing precision.
+ * workers serialise and the coordinator merges without losing precision. Shared by the load
+ * tests and the XR client (a headset measures the pose latency it sees); pure JavaScript.
  */
 import * as hdr from 'hdr-histogram-js'
 
