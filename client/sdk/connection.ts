@@ -101,6 +101,9 @@ export class Connection {
       // Another tab's updates through a BroadcastChannel would look like the server's and confirm nothing real.
       disableBc: true,
       shouldReconnect: () => false,
+      // Its reconnect timer always finds shouldConnect false (reconnects are ours): let it fire at
+      // once rather than keep a Node process alive for seconds after close().
+      maxBackoffTime: 0,
       params: this.params(),
       ...(o.awareness ? { awareness: o.awareness } : {}),
     })
@@ -272,7 +275,8 @@ export class Connection {
     }
     let changed = false
     if (msg.type === 'sync-step1') changed = this.pending.serverStateVector(msg.stateVector)
-    else if (msg.type === 'update') changed = this.pending.serverUpdate(msg.update, false)
+    // Deletes are read from updates too (only while some wait for them): a large answer comes as update chunks.
+    else if (msg.type === 'update') changed = this.pending.serverUpdate(msg.update, true)
     else if (msg.type === 'sync-step2') changed = this.pending.serverUpdate(msg.update, true)
     if (changed) {
       this.set({ pendingChanges: this.pending.count })

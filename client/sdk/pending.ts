@@ -69,8 +69,8 @@ export class PendingTracker {
 
   /**
    * An update or sync step 2 from the server. `withDeletes`: read its delete set too (only
-   * worth it for an answer, which carries the server's whole delete set, and only while
-   * some entry waits for deletes).
+   * while some entry waits for deletes: an answer carries the server's whole delete set, a
+   * chunk of a large answer part of it, a relayed update the deletes it made).
    */
   serverUpdate(update: Uint8Array, withDeletes: boolean): boolean {
     // The server holds what it sends and everything before it (it applies no update with a gap).
