@@ -8,6 +8,7 @@
  * every write goes through the SDK's validating helpers.
  */
 import { readFile } from 'node:fs/promises'
+import { humansOf } from '../../shared/schema/document.ts'
 import { EXPRESSIONS, type Human } from '../../shared/schema/domain.ts'
 import { prng } from '../../shared/schema/generate.ts'
 import type { Site } from '../sdk/index.ts'
@@ -43,10 +44,22 @@ export async function readLines(file: string): Promise<string[]> {
   return lines
 }
 
-/** The human to drive: `--human` (created when missing), else the site's first, else a new one. */
-function chooseHuman(site: Site, wanted: string | undefined, seed: number): { id: string; created: boolean } {
-  const id = wanted ?? site.humans()[0]?.id ?? `bot-human-${seed >>> 0}`
-  if (site.human(id)) return { id, created: false }
+/**
+ * The human to drive: `--human` (created when missing), else the site's first, else a new one.
+ * A human that exists but fails the schema (`site.human` reads it as null) is never created
+ * over, which would replace its transcript: the bot drives `${id}-bot` instead (or `-bot-2`, …).
+ */
+export function chooseHuman(
+  site: Pick<Site, 'doc' | 'humans' | 'human' | 'createHuman'>,
+  wanted: string | undefined,
+  seed: number,
+): { id: string; created: boolean; invalid: string | null } {
+  const base = wanted ?? site.humans()[0]?.id ?? `bot-human-${seed >>> 0}`
+  const stored = humansOf(site.doc)
+  let id = base
+  for (let n = 1; stored.has(id) && !site.human(id); n++) id = `${base}-bot${n === 1 ? '' : `-${n}`}`
+  const invalid = id === base ? null : base
+  if (site.human(id)) return { id, created: false, invalid }
   const human: Human = {
     name: wanted ?? 'Atrium guide',
     expression: { preset: 'neutral', intensity: 0.5 },
@@ -55,7 +68,7 @@ function chooseHuman(site: Site, wanted: string | undefined, seed: number): { id
     animation: { clip: 'idle', time: 0, loop: true },
   }
   site.createHuman(id, human, '')
-  return { id, created: true }
+  return { id, created: true, invalid }
 }
 
 class Performer {
@@ -161,7 +174,8 @@ class Performer {
 export async function runDigitalHuman(flags: DigitalHumanFlags, ctx: BotContext): Promise<BotReport> {
   const lines = flags.lines ? await readLines(flags.lines) : BUILT_IN_LINES
   return withSite('digital-human', flags, ctx, async (site, stop) => {
-    const { id, created } = chooseHuman(site, flags.human, flags.seed)
+    const { id, created, invalid } = chooseHuman(site, flags.human, flags.seed)
+    if (invalid !== null) ctx.log(`digital-human: human ${invalid} exists but is not valid; left as it is`)
     ctx.log(`digital-human: ${created ? 'created' : 'driving'} human ${id}`)
     const performer = new Performer(site, id, flags, stop)
     for (let i = 0; !stop.aborted; i++) {
@@ -171,8 +185,8 @@ export async function runDigitalHuman(flags: DigitalHumanFlags, ctx: BotContext)
     performer.rest()
     const c = performer.counts
     return {
-      stats: { human: id, created, ...c },
-      summary: `human ${id}${created ? ' (created)' : ''} spoke ${c.lines} lines (${c.words} words in ${c.bursts} bursts), ${c.expressions} expressions, gaze ${c.gazePerson} at people / ${c.gazeAnchor} at anchors / ${c.gazePoint} at points, ${c.animations} animations`,
+      stats: { human: id, created, invalidHuman: invalid, ...c },
+      summary: `human ${id}${created ? ' (created)' : ''}${invalid !== null ? ` (${invalid} is not valid, left as it is)` : ''} spoke ${c.lines} lines (${c.words} words in ${c.bursts} bursts), ${c.expressions} expressions, gaze ${c.gazePerson} at people / ${c.gazeAnchor} at anchors / ${c.gazePoint} at points, ${c.animations} animations`,
     }
   })
 }

@@ -1,7 +1,7 @@
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { decodeAwarenessUpdate, decodeRecording, encodeEvent, encodeHeader, type RecordedEvent, type RecordingHeader, RecordingError } from './recording.ts'
+import { awarenessStates, decodeRecording, encodeEvent, encodeHeader, type RecordedEvent, type RecordingHeader, RecordingError } from './recording.ts'
 
 const START = new Date('2026-11-29T00:00:00.000Z')
 
@@ -56,10 +56,10 @@ describe('recording file', () => {
     const awareness = new Awareness(new Y.Doc())
     try {
       awareness.setLocalState({ user: { name: 'Ada', color: '#112233' } })
-      const entries = decodeAwarenessUpdate(encodeAwarenessUpdate(awareness, [awareness.clientID]))
+      const entries = awarenessStates(encodeAwarenessUpdate(awareness, [awareness.clientID]))
       expect(entries).toEqual([{ clientId: awareness.clientID, clock: 1, state: { user: { name: 'Ada', color: '#112233' } } }])
       awareness.setLocalState(null)
-      expect(decodeAwarenessUpdate(encodeAwarenessUpdate(awareness, [awareness.clientID]))[0]!.state).toBeNull()
+      expect(awarenessStates(encodeAwarenessUpdate(awareness, [awareness.clientID]))[0]!.state).toBeNull()
     } finally {
       awareness.destroy()
     }

@@ -13,9 +13,9 @@
  * Yjs and y-protocols encoders produce, so any Yjs tool can apply them. A last line without
  * its newline is a write cut short: readers skip it; a bad line anywhere else is an error.
  */
-import * as decoding from 'lib0/decoding'
 import { z } from 'zod'
 import { AtriumError } from '../../shared/errors.ts'
+import { decodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
 
 export class RecordingError extends AtriumError {
   override readonly name = 'RecordingError'
@@ -115,23 +115,19 @@ export async function* decodeRecording(
   if (!seenHeader) throw new RecordingError('the file holds no recording header (empty, or not an atrium-bot recording)')
 }
 
-export interface AwarenessEntry {
+export interface AwarenessState {
   readonly clientId: number
   readonly clock: number
-  /** The client's state; null when it left. */
+  /** The client's state; null when it left (or when its JSON is not an object). */
   readonly state: Record<string, unknown> | null
 }
 
-/** The entries of a y-protocols awareness update (its own layout: count, then clientID, clock, JSON state each). */
-export function decodeAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
-  const d = decoding.createDecoder(update)
-  const n = decoding.readVarUint(d)
-  const out: AwarenessEntry[] = []
-  for (let i = 0; i < n; i++) {
-    const clientId = decoding.readVarUint(d)
-    const clock = decoding.readVarUint(d)
-    const state = JSON.parse(decoding.readVarString(d)) as unknown
-    out.push({ clientId, clock, state: typeof state === 'object' && state !== null && !Array.isArray(state) ? (state as Record<string, unknown>) : null })
-  }
-  return out
+const utf8 = new TextDecoder()
+
+/** The states in a recorded awareness update: the frame is read by shared/protocol, its JSON here. */
+export function awarenessStates(update: Uint8Array): AwarenessState[] {
+  return decodeAwarenessUpdate(update).map(({ clientId, clock, state: bytes }) => {
+    const state = bytes === null ? null : (JSON.parse(utf8.decode(bytes)) as unknown)
+    return { clientId, clock, state: typeof state === 'object' && state !== null && !Array.isArray(state) ? (state as Record<string, unknown>) : null }
+  })
 }

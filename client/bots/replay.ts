@@ -13,7 +13,10 @@
  * `--presence first` (default) the first recorded client that showed a presence is
  * replayed as the bot's own presence, change by change (its cursor, selection, head and
  * hands move as they did); every other client's awareness is skipped and counted.
- * `--presence none` skips all awareness.
+ * `--presence none` skips all awareness. A recording is input like any other and may hold
+ * anything, so each state goes through `sanitizePresence` and only its valid fields are sent:
+ * a state with invalid parts is trimmed to the rest, one with nothing valid is skipped (both
+ * counted in the report).
  */
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -21,7 +24,8 @@ import { createInterface } from 'node:readline'
 import * as Y from 'yjs'
 import { type BotContext, type BotReport, sleep, withSite } from './bot.ts'
 import type { ReplayFlags } from './flags.ts'
-import { decodeAwarenessUpdate, decodeRecording, type RecordingHeader } from './recording.ts'
+import { PRESENCE_FIELDS, type PresenceField, sanitizePresence } from '../../shared/schema/presence.ts'
+import { awarenessStates, decodeRecording, type RecordingHeader } from './recording.ts'
 
 /** Whether the file ends with a newline (if not, its last line may be a write cut short). */
 async function endsWithNewline(file: string): Promise<boolean> {
@@ -36,10 +40,35 @@ async function endsWithNewline(file: string): Promise<boolean> {
   }
 }
 
+const isPresenceField = (key: string): key is PresenceField => Object.hasOwn(PRESENCE_FIELDS, key)
+
+/**
+ * The valid part of a recorded state, to send as the bot's own: each presence field it has,
+ * as `sanitizePresence` reads it, when the field is valid or the sanitizer kept part of it (a
+ * selection's good ids, a pose stream's head). `invalid`: something was left out or cut down.
+ */
+export function ownPresence(raw: Record<string, unknown>): { state: Record<string, unknown> | null; invalid: boolean } {
+  const clean = sanitizePresence(raw)
+  const state: Record<string, unknown> = {}
+  let invalid = false
+  for (const key of Object.keys(raw)) {
+    if (!isPresenceField(key)) {
+      invalid = true
+      continue
+    }
+    const exact = PRESENCE_FIELDS[key].safeParse(raw[key]).success
+    const value = clean[key]
+    const kept = value !== null && !(Array.isArray(value) && value.length === 0)
+    if (!exact) invalid = true
+    if (exact || kept) state[key] = value
+  }
+  return { state: invalid && Object.keys(state).length === 0 ? null : state, invalid }
+}
+
 export async function runReplay(flags: ReplayFlags, ctx: BotContext): Promise<BotReport> {
   const complete = await endsWithNewline(flags.in) // also: a missing file fails here, before connecting
   return withSite('replay', flags, ctx, async (site, stop) => {
-    const counts = { updates: 0, awareness: 0, awarenessSkipped: 0, recordedMs: 0 }
+    const counts = { updates: 0, awareness: 0, awarenessSkipped: 0, presenceTrimmed: 0, presenceInvalid: 0, recordedMs: 0 }
     const headers: RecordingHeader[] = []
     let followed: number | null = null
     const lines = createInterface({ input: createReadStream(flags.in, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
@@ -53,13 +82,24 @@ export async function runReplay(flags: ReplayFlags, ctx: BotContext): Promise<Bo
           counts.updates++
           continue
         }
-        for (const entry of decodeAwarenessUpdate(event.payload)) {
-          if (flags.presence === 'first' && followed === null && entry.state !== null && Object.keys(entry.state).length > 0) followed = entry.clientId
+        for (const entry of awarenessStates(event.payload)) {
+          const candidate = flags.presence === 'first' && followed === null
+          if (entry.clientId !== followed && !candidate) {
+            counts.awarenessSkipped++
+            continue
+          }
+          const own = entry.state === null ? null : ownPresence(entry.state)
+          if (candidate && own?.state && Object.keys(own.state).length > 0) followed = entry.clientId
           if (entry.clientId !== followed) {
             counts.awarenessSkipped++
             continue
           }
-          site.awareness.setLocalState(entry.state)
+          if (own?.state === null) {
+            counts.presenceInvalid++
+            continue
+          }
+          if (own?.invalid) counts.presenceTrimmed++
+          site.awareness.setLocalState(own?.state ?? null)
           counts.awareness++
         }
       }
@@ -70,7 +110,7 @@ export async function runReplay(flags: ReplayFlags, ctx: BotContext): Promise<Bo
     const speed = flags.speed === 1 ? '' : ` at ${flags.speed}×`
     return {
       stats: { ...counts, file: flags.in, recordedDoc: from, segments: headers.length, speed: flags.speed, followedClient: followed },
-      summary: `replayed ${counts.updates} updates and ${counts.awareness} presence changes${followed !== null ? ` (client ${followed})` : ''} from ${from}${speed} (${(counts.recordedMs / 1000).toFixed(1)} s recorded; ${counts.awarenessSkipped} other awareness states skipped)`,
+      summary: `replayed ${counts.updates} updates and ${counts.awareness} presence changes${followed !== null ? ` (client ${followed})` : ''} from ${from}${speed} (${(counts.recordedMs / 1000).toFixed(1)} s recorded; ${counts.awarenessSkipped} other awareness states skipped${counts.presenceInvalid + counts.presenceTrimmed > 0 ? `; invalid presence: ${counts.presenceInvalid} states skipped, ${counts.presenceTrimmed} trimmed to their valid fields` : ''})`,
     }
   })
 }

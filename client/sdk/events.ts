@@ -19,6 +19,7 @@
 import * as Y from 'yjs'
 import { anchorsOf, humansOf, objectsOf } from '../../shared/schema/document.ts'
 import { Anchor, OBJECT_FIELDS, type ObjectType } from '../../shared/schema/domain.ts'
+import { copyPlain } from '../../shared/schema/plain.ts'
 
 export type ChangeKind = 'added' | 'updated' | 'deleted'
 export interface FieldChange {
@@ -82,14 +83,7 @@ type DeepEvent = Y.YEvent<Y.AbstractType<unknown>>
 const KIND = { add: 'added', update: 'updated', delete: 'deleted' } as const
 
 /** A copy of a stored value (plain JSON-like data), so a listener cannot change the document's. */
-function copy(value: unknown): unknown {
-  if (value instanceof Y.AbstractType) return value.toJSON()
-  if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map(copy)
-  const out: Fields = {}
-  for (const [k, v] of Object.entries(value)) out[k] = copy(v)
-  return out
-}
+const copy = (value: unknown): unknown => (value instanceof Y.AbstractType ? value.toJSON() : copyPlain(value))
 
 const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b)
 

@@ -15,6 +15,7 @@ import * as Y from 'yjs'
 import { anchorsOf, humansOf, objectsOf, sanitizeObject } from '../../shared/schema/document.ts'
 import { pathTo, resolveHierarchy, type Hierarchy } from '../../shared/schema/hierarchy.ts'
 import { Anchor, type BuildingObject, Human, type ObjectType } from '../../shared/schema/domain.ts'
+import { copyPlain } from '../../shared/schema/plain.ts'
 
 export interface ObjectEntry {
   readonly id: string
@@ -33,13 +34,8 @@ export interface HumanEntry {
   readonly human: HumanData
 }
 
-/** A copy of plain (JSON-like) data, frozen all the way down: cached reads cannot be changed by a caller. */
-function frozenCopy<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? value.map(frozenCopy) : {}
-  if (!Array.isArray(value)) for (const [k, v] of Object.entries(value)) (copy as Record<string, unknown>)[k] = frozenCopy(v)
-  return Object.freeze(copy) as T
-}
+/** Frozen all the way down: cached reads cannot be changed by a caller. */
+const frozenCopy = <T>(value: T): T => copyPlain(value, { freeze: true })
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 

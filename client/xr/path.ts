@@ -1,10 +1,11 @@
 /**
  * A scripted walk for a simulated headset: a loop around the local-floor origin at walking
  * pace, with the head bobbing and swaying at the step rate and the hands swinging in
- * opposition. Every parameter comes from a seed (lib0/prng), and a frame is a pure function
- * of (path, time), so a run replays exactly and a test can check any instant. Browser-safe.
+ * opposition. Every parameter comes from a seed (the mulberry32 `prng` the bots and the site
+ * generator draw from), and a frame is a pure function of (path, time), so a run replays
+ * exactly and a test can check any instant. Browser-safe.
  */
-import * as prng from 'lib0/prng'
+import { prng } from '../../shared/schema/generate.ts'
 import { quatFromYawPitchRoll, RigidTransform, rotate } from './pose.ts'
 
 export interface WalkPath {
@@ -35,14 +36,14 @@ export interface WalkFrame {
 }
 
 export function walkPath(seed: number): WalkPath {
-  const gen = prng.create(seed)
-  const between = (lo: number, hi: number) => lo + prng.real53(gen) * (hi - lo)
+  const random = prng(seed)
+  const between = (lo: number, hi: number) => lo + random() * (hi - lo)
   const speed = between(0.8, 1.4)
   return {
     seed,
     radius: between(2, 6),
     speed,
-    direction: prng.bool(gen) ? 1 : -1,
+    direction: random() < 0.5 ? 1 : -1,
     phase: between(0, 2 * Math.PI),
     eyeHeight: between(1.5, 1.8),
     stepHz: 1.4 * speed + between(0, 0.3),

@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { Anchor, BuildingObject, describeIssue, fieldAllowed, Human, HUMAN_FIELDS, Id, OBJECT_FIELDS } from './domain.ts'
 import { AtriumError } from '../errors.ts'
 import { resolveHierarchy, subtree } from './hierarchy.ts'
+import { copyPlain } from './plain.ts'
 
 export class SchemaError extends AtriumError {
   override readonly name = 'SchemaError'
@@ -21,14 +22,6 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value)
   if (!r.success) throw new SchemaError(`${what}: ${describeIssue(r.error)}`)
   return copyPlain(r.data)
-}
-
-function copyPlain<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map(copyPlain) as T
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = copyPlain(v)
-  return out as T
 }
 
 export const objectsOf = (doc: Y.Doc) => doc.getMap<Y.Map<unknown>>('objects')
