@@ -25,6 +25,7 @@ import { Revocations } from './auth/revocations.ts'
 import { type AuthenticateHook, authStartupProblem, createAuthenticator, InsecureStartup, probeJwks } from './auth/verifier.ts'
 import { mountMetrics } from './http/metrics-route.ts'
 import { mountHttp } from './http/routes.ts'
+import { loadWebFiles, mountStatic } from './http/static.ts'
 import type { Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createPublisher } from './transport/publisher.ts'
@@ -219,6 +220,7 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
   await revoker.start()
   if (cluster?.isUp) await revoker.synchronize()
   const revocationService = revoker
+  if (config.WEB_DIR) mountStatic(app, loadWebFiles(resolve(config.WEB_DIR)))
   mountHttp(app, {
     auth,
     maxLoadedDocuments: config.MAX_LOADED_DOCUMENTS,

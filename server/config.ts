@@ -64,6 +64,10 @@ export const ENV_SPEC = {
     doc: 'Serve /metrics on this port (same HOST) instead of the main one, for deployments that expose only the main port (0 = any free port).',
   },
   DATA_DIR: { schema: z.string().min(1).default('./data'), doc: 'Directory of the embedded store (LMDB).' },
+  WEB_DIR: {
+    schema: z.string().default('client/web/dist'),
+    doc: 'The built browser editor, served at / (assets under /+/); `npm start` builds it when its sources changed. Empty: no editor.',
+  },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'pino log level.' },
   LOG_PRETTY: { schema: bool.default(false), doc: 'Human-readable logs instead of JSON lines (needs pino-pretty).' },
   MAX_MESSAGE_BYTES: {
