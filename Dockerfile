@@ -10,7 +10,7 @@ COPY persistence ./persistence
 COPY server ./server
 COPY client ./client
 COPY load-tests ./load-tests
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm run build:web && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # HOST=0.0.0.0 so the published port reaches it; the server then refuses to start until it is
@@ -19,6 +19,8 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=1234 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The browser editor, served at / (WEB_DIR's default is relative to the working directory).
+COPY --from=build /app/client/web/dist ./client/web/dist
 COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node
