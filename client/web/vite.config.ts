@@ -13,7 +13,8 @@ const target = process.env.ATRIUM_DEV_TARGET ?? 'http://localhost:1234'
 
 export default defineConfig({
   root,
-  base: '/',
+  // The server serves the page at `/` and the assets under `/+/` (server/http/static.ts): `+` is no document-name character.
+  base: '/+/',
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -23,7 +24,7 @@ export default defineConfig({
   server: {
     proxy: {
       // Document sockets (`/site/demo`) and REST; not Vite's own paths nor the page itself (`/`, `/?doc=…`).
-      '^/(?!@|src/|node_modules/|index\\.html|\\?|$)': { target, ws: true, headers: { origin: target } },
+      '^/(?!\\+/|@|src/|node_modules/|index\\.html|\\?|$)': { target, ws: true, headers: { origin: target } },
     },
   },
 })

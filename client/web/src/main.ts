@@ -4,6 +4,7 @@
  * digital humans right). Each view is its own module and talks to the others only through
  * the Site (the document) and the Store (selection, floor).
  */
+import './zod-config.ts'
 import { connectSite, type Site } from '../../sdk/index.ts'
 import type { Editor } from './context.ts'
 import { createDemoOffer } from './demo.ts'

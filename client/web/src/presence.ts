@@ -32,7 +32,11 @@ export function startPresence(editor: Editor, name: string | null): { name: stri
 export function avatars(editor: Editor, me: { name: string; color: string }): HTMLElement {
   const { site } = editor
   const list = h('span', { class: 'avatars', 'data-testid': 'avatars' })
-  const self = h('span', { class: 'avatar me', 'data-testid': 'me', title: `${me.name} (you)`, style: `--c: ${me.color}` }, ...chip(`${me.name} (you)`))
+  const self = h(
+    'span',
+    { class: 'avatar me', 'data-testid': 'me', title: `${me.name} (you)`, style: `--c: ${me.color}` },
+    ...chip(`${me.name} (you)`, me.name),
+  )
   const render = () => {
     list.replaceChildren(
       ...site.presence.others().map((peer) => {
@@ -46,7 +50,7 @@ export function avatars(editor: Editor, me: { name: string; color: string }): HT
   return h('span', { class: 'people' }, list, self)
 }
 
-const chip = (name: string) => [h('span', { class: 'dot' }, initials(name)), h('span', { class: 'label' }, name)]
+const chip = (label: string, name = label) => [h('span', { class: 'dot' }, initials(name)), h('span', { class: 'label' }, label)]
 
 const initials = (name: string) =>
   name
