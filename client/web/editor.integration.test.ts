@@ -74,6 +74,7 @@ describe.runIf(hasChromium())('the editor in Chromium', () => {
     const id = await firstComponent(ada)
     await bob.getByTestId(`plan-obj-${id}`).waitFor()
     await expect.poll(() => ada.locator('[data-testid^="avatar-"]').allTextContents()).toContainEqual(expect.stringContaining('Bob'))
+    await expect.poll(() => bob.locator('[data-testid^="avatar-"]').allTextContents()).toContainEqual(expect.stringContaining('Ada'))
 
     await ada.getByTestId(`plan-obj-${id}`).click()
     await bob.locator(`[data-testid="plan-obj-${id}"].remote-selected[data-selected-by="Ada"]`).waitFor()
@@ -85,8 +86,11 @@ describe.runIf(hasChromium())('the editor in Chromium', () => {
 
     await ada.getByTestId('field-name').fill('Renamed by Ada')
     await ada.getByTestId('field-name').press('Enter')
-    await bob.getByTestId(`tree-item-${id}`).or(bob.getByTestId('panel')).first().waitFor()
+    await bob.getByTestId(`plan-obj-${id}`).click()
+    await expect.poll(() => bob.getByTestId('field-name').inputValue(), { timeout: 10_000 }).toBe('Renamed by Ada')
     await serverHas(server.wsUrl, 'site/e2e-two', (d) => readObject(d, id)?.name === 'Renamed by Ada')
+    // Bob's selection reaches Ada too.
+    await ada.locator(`[data-testid="plan-obj-${id}"].remote-selected[data-selected-by="Bob"]`).waitFor()
   })
 
   it('refuses a schema-invalid edit in the panel with the rule, and sends nothing', async () => {

@@ -33,22 +33,21 @@ try {
   await page.getByTestId('status').and(page.locator('[data-state="synced"]')).waitFor({ timeout: 120_000 })
   const component = page.locator('[data-testid^="plan-obj-"][data-type="component"]').first()
   await component.waitFor({ timeout: 60_000 })
-  const interactiveMs = await page.evaluate(() => performance.now())
+  const interactiveMs = (await page.evaluate('performance.now()')) as number
   const drawn = await page.locator('[data-testid^="plan-obj-"]').count()
 
-  // Frame intervals while dragging for 2 s.
-  await page.evaluate(() => {
-    const w = window as unknown as { frames_: number[]; stop_: boolean }
-    w.frames_ = []
-    w.stop_ = false
+  // Frame intervals while dragging for 2 s. (Page code as strings: tsx would wrap a function in helpers the page lacks.)
+  await page.evaluate(`(() => {
+    window.frames_ = []
+    window.stop_ = false
     let last = performance.now()
-    const tick = (t: number) => {
-      w.frames_.push(t - last)
+    const tick = (t) => {
+      window.frames_.push(t - last)
       last = t
-      if (!w.stop_) requestAnimationFrame(tick)
+      if (!window.stop_) requestAnimationFrame(tick)
     }
     requestAnimationFrame(tick)
-  })
+  })()`)
   const box = (await component.boundingBox())!
   let x = box.x + box.width / 2
   let y = box.y + box.height / 2
@@ -62,11 +61,7 @@ try {
     await new Promise((r) => setTimeout(r, 16))
   }
   await page.mouse.up()
-  const frames = await page.evaluate(() => {
-    const w = window as unknown as { frames_: number[]; stop_: boolean }
-    w.stop_ = true
-    return w.frames_.slice(1)
-  })
+  const frames = (await page.evaluate('(window.stop_ = true, window.frames_.slice(1))')) as number[]
   frames.sort((a, b) => a - b)
   const pct = (p: number) => frames[Math.min(frames.length - 1, Math.floor((p / 100) * frames.length))]!.toFixed(1)
   console.log(`editor, ${OBJECTS} objects (one building), Chromium headless, compiled server:`)
