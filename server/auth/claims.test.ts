@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { compilePattern, identityOf } from './claims.ts'
+import { compilePattern } from '../../shared/rights.ts'
+import { identityOf } from './claims.ts'
 
 const who = (docs: Record<string, string>, extra: Record<string, unknown> = {}) => identityOf({ sub: 'ada', docs, ...extra })
 

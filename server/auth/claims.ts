@@ -16,9 +16,7 @@
  * A name no pattern matches has no right.
  */
 import { z } from 'zod'
-
-export type Right = 'none' | 'read' | 'write'
-const STRENGTH: Record<Right, number> = { none: 0, read: 1, write: 2 }
+import { compilePattern, type Right, type Rule, rightIn } from '../../shared/rights.ts'
 
 /** Who a connection or request is, and what it may do: decided once, at the edge. */
 export interface Identity {
@@ -61,40 +59,6 @@ export const ClaimsSchema = z.object({
   awarenessHz: z.number().positive().max(1000).optional(),
 })
 export type Claims = z.infer<typeof ClaimsSchema>
-
-interface Rule {
-  readonly re: RegExp
-  readonly literal: number
-  readonly right: Right
-}
-
-/** A pattern as an anchored regular expression, and how many literal characters it has. */
-export function compilePattern(pattern: string): { re: RegExp; literal: number } {
-  let source = ''
-  let literal = 0
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!
-    if (c === '*' && pattern[i + 1] === '*') {
-      source += '.*'
-      i++
-    } else if (c === '*') source += '[^/]*'
-    else {
-      source += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      literal++
-    }
-  }
-  return { re: new RegExp(`^${source}$`), literal }
-}
-
-/** The right `docs` gives to `name` (the rules above). */
-export function rightIn(rules: readonly Rule[], name: string): Right {
-  let best: Rule | null = null
-  for (const rule of rules) {
-    if (!rule.re.test(name)) continue
-    if (!best || rule.literal > best.literal || (rule.literal === best.literal && STRENGTH[rule.right] < STRENGTH[best.right])) best = rule
-  }
-  return best?.right ?? 'none'
-}
 
 /** The identity a verified token's claims describe (throws a ZodError if the claims are malformed). */
 export function identityOf(payload: unknown): Identity {

@@ -3,7 +3,8 @@
  * deployments usually have an identity provider sign them (AUTH_JWKS_URL) instead.
  */
 import { SignJWT } from 'jose'
-import type { Claims, Right } from './claims.ts'
+import type { Right } from '../../shared/rights.ts'
+import type { Claims } from './claims.ts'
 
 export interface MintOptions {
   readonly secret: string

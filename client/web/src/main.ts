@@ -5,7 +5,7 @@
  * the Site (the document) and the Store (selection, floor).
  */
 import './zod-config.ts'
-import { connectSite, type Site } from '../../sdk/index.ts'
+import { connectSite, type Site, tokenRight } from '../../sdk/index.ts'
 import type { Editor } from './context.ts'
 import { createDemoOffer } from './demo.ts'
 import { h } from './dom.ts'
@@ -14,7 +14,6 @@ import { propertyPanel } from './panel/panel.ts'
 import { readParams, serverUrl } from './params.ts'
 import { planView } from './plan/plan.ts'
 import { avatars, startPresence } from './presence.ts'
-import { rightFromToken } from './rights.ts'
 import { signInDialog } from './signin.ts'
 import { Store } from './state.ts'
 import { statusIndicator } from './status.ts'
@@ -30,7 +29,7 @@ function start(app: HTMLElement): void {
     app.replaceChildren(h('p', { class: 'fatal', 'data-testid': 'fatal' }, error instanceof Error ? error.message : String(error)))
     return
   }
-  const readOnly = rightFromToken(params.token, params.doc) === 'read'
+  const readOnly = tokenRight(params.token, params.doc) === 'read'
   const notice = h('span', { class: 'notice', 'data-testid': 'notice', role: 'alert' })
   let noticeTimer: ReturnType<typeof setTimeout> | undefined
   const editor: Editor = {
