@@ -7,6 +7,8 @@ import type { Editor } from './context.ts'
 import { frameScheduler, h } from './dom.ts'
 
 const TRANSCRIPT_CHARS = 600
+/** Cards drawn at most (a document may hold any number of humans; each card is redrawn on every change). */
+const MAX_HUMANS = 50
 
 function gazeText(gaze: HumanEntry['human']['gaze']): string {
   if (gaze === null) return 'ahead'
@@ -47,7 +49,9 @@ export function humansView(editor: Editor): HTMLElement {
   const render = () => {
     transcripts.clear()
     const humans = site.humans()
-    list.replaceChildren(...(humans.length ? humans.map(card) : [h('p', { class: 'muted' }, 'None in this site.')]))
+    const cards = humans.slice(0, MAX_HUMANS).map(card)
+    if (humans.length > MAX_HUMANS) cards.push(h('p', { class: 'muted' }, `${humans.length - MAX_HUMANS} more not shown`))
+    list.replaceChildren(...(humans.length ? cards : [h('p', { class: 'muted' }, 'None in this site.')]))
   }
   const schedule = frameScheduler(render)
   site.on('humanChanged', schedule)

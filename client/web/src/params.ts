@@ -10,13 +10,16 @@ export interface PageParams {
   readonly name: string | null
 }
 
-export function readParams(search = location.search): PageParams {
+/** The query string's own word (no storage): the token is undefined when the URL has none. */
+export function parseParams(search: string): PageParams {
   const params = new URLSearchParams(search)
-  const doc = params.get('doc') || 'site/demo'
-  const fromUrl = params.get('token')
-  if (fromUrl) saveToken(fromUrl)
-  const token = fromUrl || sessionStorage.getItem(TOKEN_KEY) || undefined
-  return { doc, token, name: params.get('name') }
+  return { doc: params.get('doc') || 'site/demo', token: params.get('token') || undefined, name: params.get('name') }
+}
+
+export function readParams(search = location.search): PageParams {
+  const params = parseParams(search)
+  if (params.token) saveToken(params.token)
+  return { ...params, token: params.token || sessionStorage.getItem(TOKEN_KEY) || undefined }
 }
 
 export function saveToken(token: string | null): void {

@@ -10,9 +10,19 @@ import { frameScheduler, h } from './dom.ts'
 const COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#469990', '#9a6324', '#800000']
 const NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Ken', 'Radia', 'Donald', 'Frances', 'Tim']
 
-/** A peer's name and colour, or stand-ins for a client that set none (a bot, a headset). */
+const GREY = '#888888'
+const NAME_CHARS = 100
+
+/**
+ * A peer's name and colour, or stand-ins for a client that set none (a bot, a headset). The
+ * colour goes into a `style` attribute: anything but #rrggbb is replaced here too, whatever
+ * the SDK let through, so `red;background:url(…)` can never add a declaration.
+ */
 export function peerLabel(peer: Peer): { name: string; color: string } {
-  return peer.user ?? { name: `client ${peer.clientId}`, color: '#888888' }
+  const user = peer.user
+  if (!user) return { name: `client ${peer.clientId}`, color: GREY }
+  const name = typeof user.name === 'string' && user.name.length > 0 ? user.name.slice(0, NAME_CHARS) : `client ${peer.clientId}`
+  return { name, color: typeof user.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(user.color) ? user.color : GREY }
 }
 
 export function startPresence(editor: Editor, name: string | null): { name: string; color: string } {

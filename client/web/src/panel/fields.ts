@@ -66,3 +66,15 @@ export function parseField(field: ObjectField, raw: string): Parsed {
   const r = OBJECT_FIELDS[field].safeParse(value)
   return r.success ? { ok: true, value: r.data } : { ok: false, message: `${field}: ${describeIssue(r.error)}` }
 }
+
+/**
+ * What a change to a field's input does: nothing when it still shows the stored value, the
+ * rule when it fails the field's schema (nothing is written), else the one-field patch.
+ */
+export type FieldChange = { kind: 'same' } | { kind: 'refuse'; message: string } | { kind: 'write'; patch: Record<string, unknown> }
+
+export function fieldChange(field: ObjectField, raw: string, stored: unknown): FieldChange {
+  if (raw === formatValue(field, stored)) return { kind: 'same' }
+  const parsed = parseField(field, raw)
+  return parsed.ok ? { kind: 'write', patch: { [field]: parsed.value } } : { kind: 'refuse', message: parsed.message }
+}

@@ -10,7 +10,7 @@ import { type BuildingObject, type ObjectField, PARENT_TYPES, TYPE_FIELDS } from
 import { type Editor, select, tryWrite } from '../context.ts'
 import { h } from '../dom.ts'
 import { childTypes, defaultsFor, newId } from './create.ts'
-import { type FieldInput, fieldInput, formatValue, parseField } from './fields.ts'
+import { type FieldInput, fieldChange, fieldInput, formatValue } from './fields.ts'
 
 const MAX_PARENTS = 500
 
@@ -31,12 +31,10 @@ export function propertyPanel(editor: Editor): HTMLElement {
     const row = rows.get(field)
     const object = site.object(id)
     if (!row || !object || editor.readOnly) return
-    const raw = row.input.value
-    if (raw === formatValue(field, object[field])) return showError(field, null)
-    const parsed = parseField(field, raw)
-    if (!parsed.ok) return showError(field, parsed.message)
+    const change = fieldChange(field, row.input.value, object[field])
+    if (change.kind === 'refuse') return showError(field, change.message)
     showError(field, null)
-    tryWrite(editor, () => site.updateObject(id, { [field]: parsed.value }))
+    if (change.kind === 'write') tryWrite(editor, () => site.updateObject(id, change.patch))
   }
 
   const showError = (field: ObjectField, message: string | null) => {

@@ -5,6 +5,11 @@
  * centres of its `from` and `to`. Built once per floor and kept current: a field edit
  * re-indexes that object (and the connections that end at it); an object added, removed or
  * moved to another parent rebuilds the floor's index on the next read.
+ *
+ * Boxes come from other clients: any finite number is valid, so a box of 1e300 metres must
+ * not be walked cell by cell (the loop would never end). An item over MAX_ITEM_CELLS cells is
+ * kept in a short list that every query checks instead, and a view with more cells than the
+ * floor has items is answered by a scan of the items.
  */
 import type { Site } from '../../../sdk/index.ts'
 import { subtree } from '../../../../shared/schema/hierarchy.ts'
@@ -24,12 +29,31 @@ export interface PlanItem {
 }
 
 const CELL = 10
+/** An item over this many cells is not put in the grid (see the header). */
+const MAX_ITEM_CELLS = 1024
+
+/** The grid cells a rect covers (inclusive), or null when it is not finite. */
+export function cellSpan(r: Rect): { cx0: number; cy0: number; cx1: number; cy1: number; count: number } | null {
+  const [cx0, cy0, cx1, cy1] = r.map((v) => Math.floor(v / CELL)) as [number, number, number, number]
+  const count = (cx1 - cx0 + 1) * (cy1 - cy0 + 1)
+  // NaN and infinities fail this; so does a span past 2^53, where `cx++` stops counting.
+  if (
+    !Number.isSafeInteger(cx0) ||
+    !Number.isSafeInteger(cy0) ||
+    !Number.isSafeInteger(cx1) ||
+    !Number.isSafeInteger(cy1) ||
+    !(count <= Number.MAX_SAFE_INTEGER)
+  )
+    return null
+  return { cx0, cy0, cx1, cy1, count: Math.max(0, count) }
+}
 
 const boxOf = (o: Readonly<BuildingObject>): Rect | null => {
   const b = o.bbox as BBox | undefined
   return b ? [b[0], b[1], b[3], b[4]] : null
 }
-const centre = (r: Rect): [number, number] => [(r[0] + r[2]) / 2, (r[1] + r[3]) / 2]
+// Halved first: (1e308 + 1e308) / 2 is Infinity.
+const centre = (r: Rect): [number, number] => [r[0] / 2 + r[2] / 2, r[1] / 2 + r[3] / 2]
 
 export const intersects = (a: Rect, b: Rect): boolean => a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1]
 
@@ -39,10 +63,12 @@ export class FloorIndex {
   readonly #ends = new Map<string, Set<string>>()
   readonly #cells = new Map<string, Set<string>>()
   readonly #cellsOf = new Map<string, string[]>()
+  /** Items too large (or too far out) for the grid: checked by every query. */
+  readonly #wide = new Set<string>()
   #stale = true
 
   constructor(
-    readonly site: Site,
+    readonly site: Pick<Site, 'object' | 'hierarchy'>,
     readonly floorId: string,
   ) {}
 
@@ -64,16 +90,20 @@ export class FloorIndex {
   /** Items whose extent meets `view`. */
   query(view: Rect): PlanItem[] {
     this.#rebuildIfStale()
+    const span = cellSpan(view)
+    // Zoomed far out (or a view that is not finite): fewer items than cells to look in.
+    if (!span || span.count > this.items.size) return [...this.items.values()].filter((item) => intersects(item.rect, view))
     const seen = new Set<string>()
     const out: PlanItem[] = []
-    for (let cx = Math.floor(view[0] / CELL); cx <= Math.floor(view[2] / CELL); cx++)
-      for (let cy = Math.floor(view[1] / CELL); cy <= Math.floor(view[3] / CELL); cy++)
-        for (const id of this.#cells.get(`${cx},${cy}`) ?? []) {
-          if (seen.has(id)) continue
-          seen.add(id)
-          const item = this.items.get(id)!
-          if (intersects(item.rect, view)) out.push(item)
-        }
+    const consider = (id: string) => {
+      if (seen.has(id)) return
+      seen.add(id)
+      const item = this.items.get(id)!
+      if (intersects(item.rect, view)) out.push(item)
+    }
+    for (let cx = span.cx0; cx <= span.cx1; cx++)
+      for (let cy = span.cy0; cy <= span.cy1; cy++) for (const id of this.#cells.get(`${cx},${cy}`) ?? []) consider(id)
+    for (const id of this.#wide) consider(id)
     return out
   }
 
@@ -101,6 +131,7 @@ export class FloorIndex {
     this.#ends.clear()
     this.#cells.clear()
     this.#cellsOf.clear()
+    this.#wide.clear()
     if (!this.site.object(this.floorId)) return
     const ids = subtree(this.site.hierarchy(), this.floorId)
     // Connections last: their ends must be indexed first.
@@ -113,9 +144,14 @@ export class FloorIndex {
     const item = this.#read(id)
     if (!item) return
     this.items.set(id, item)
+    const span = cellSpan(item.rect)
+    if (!span || span.count > MAX_ITEM_CELLS) {
+      this.#wide.add(id)
+      return
+    }
     const cells: string[] = []
-    for (let cx = Math.floor(item.rect[0] / CELL); cx <= Math.floor(item.rect[2] / CELL); cx++)
-      for (let cy = Math.floor(item.rect[1] / CELL); cy <= Math.floor(item.rect[3] / CELL); cy++) {
+    for (let cx = span.cx0; cx <= span.cx1; cx++)
+      for (let cy = span.cy0; cy <= span.cy1; cy++) {
         const key = `${cx},${cy}`
         let cell = this.#cells.get(key)
         if (!cell) this.#cells.set(key, (cell = new Set()))
@@ -128,6 +164,7 @@ export class FloorIndex {
   #remove(id: string): void {
     for (const key of this.#cellsOf.get(id) ?? []) this.#cells.get(key)?.delete(id)
     this.#cellsOf.delete(id)
+    this.#wide.delete(id)
     this.items.delete(id)
   }
 

@@ -12,6 +12,8 @@ import { Layers } from './layers.ts'
 import { Overlays, remoteSelections } from './overlays.ts'
 import { Viewport } from './viewport.ts'
 
+const MAX_FLOORS = 500
+
 export function planView(editor: Editor): HTMLElement {
   const { site, store } = editor
   const floorSelect = h('select', { 'data-testid': 'floor-select', 'aria-label': 'Floor' })
@@ -30,10 +32,14 @@ export function planView(editor: Editor): HTMLElement {
 
   const syncFloors = () => {
     const list = floors()
-    const options = list.map((f) => h('option', { value: f.id }, f.object.name))
+    // A document can hold any number of floors; the select lists the first MAX_FLOORS (and the one shown).
+    const current = store.state.floorId
+    const listed = list.slice(0, MAX_FLOORS)
+    const shown = list.find((f) => f.id === current)
+    if (shown && !listed.includes(shown)) listed.push(shown)
+    const options = listed.map((f) => h('option', { value: f.id }, f.object.name))
     floorSelect.replaceChildren(...(options.length ? options : [h('option', { value: '' }, 'No floors')]))
     floorSelect.disabled = list.length === 0
-    const current = store.state.floorId
     if (!current || !list.some((f) => f.id === current)) store.set({ floorId: list[0]?.id ?? null })
     floorSelect.value = store.state.floorId ?? ''
   }
@@ -76,7 +82,11 @@ export function planView(editor: Editor): HTMLElement {
     schedule()
   })
   store.subscribe((state, before) => {
-    if (state.floorId !== before.floorId) floorSelect.value = state.floorId ?? ''
+    if (state.floorId !== before.floorId) {
+      floorSelect.value = state.floorId ?? ''
+      // A floor past the first MAX_FLOORS (selected from the tree) gets its option.
+      if (floorSelect.value !== (state.floorId ?? '')) syncFloors()
+    }
     schedule()
   })
   site.on('objectChanged', (e) => {

@@ -7,6 +7,24 @@ import type { Rect } from './floor-index.ts'
 
 const MIN_PX_PER_M = 0.5
 const MAX_PX_PER_M = 2000
+const FIT_MARGIN = 0.05
+
+/**
+ * The view (left, top, width in metres) that shows all of `r` with a margin, centred, on a
+ * cw × ch pixel plan. The zoom stays within the wheel's limits, so a box of 1e300 metres
+ * from another client gives a finite view about its centre, never Infinity or NaN.
+ */
+export function fitView(r: Rect, cw: number, ch: number): { x: number; y: number; w: number } {
+  const rw = Math.max(1, r[2] - r[0])
+  const rh = Math.max(1, r[3] - r[1])
+  const wanted = Math.max(rw, (rh * cw) / ch) * (1 + 2 * FIT_MARGIN)
+  const w = Math.min(cw / MIN_PX_PER_M, Math.max(cw / MAX_PX_PER_M, Number.isFinite(wanted) ? wanted : Number.POSITIVE_INFINITY))
+  const h = (w * ch) / cw
+  // Halved first: (1e308 + 1e308) / 2 is Infinity.
+  const cx = r[0] / 2 + r[2] / 2
+  const cy = r[1] / 2 + r[3] / 2
+  return Number.isFinite(cx) && Number.isFinite(cy) ? { x: cx - w / 2, y: cy - h / 2, w } : { x: 0, y: 0, w }
+}
 
 export class Viewport {
   x = 0
@@ -33,16 +51,12 @@ export class Viewport {
     return [this.x, this.y, this.x + this.w, this.y + this.h]
   }
 
-  /** Shows all of `r` with a margin, centred. */
+  /** Shows all of `r` with a margin, centred (within the zoom limits). */
   fit(r: Rect): void {
-    const margin = 0.05
-    const cw = this.svg.clientWidth || 800
-    const ch = this.svg.clientHeight || 500
-    const rw = Math.max(1, r[2] - r[0])
-    const rh = Math.max(1, r[3] - r[1])
-    this.w = Math.max(rw, (rh * cw) / ch) * (1 + 2 * margin)
-    this.x = (r[0] + r[2]) / 2 - this.w / 2
-    this.y = (r[1] + r[3]) / 2 - this.h / 2
+    const { x, y, w } = fitView(r, this.svg.clientWidth || 800, this.svg.clientHeight || 500)
+    this.x = x
+    this.y = y
+    this.w = w
     this.apply()
   }
 
