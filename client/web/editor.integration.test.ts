@@ -93,6 +93,28 @@ describe.runIf(hasChromium())('the editor in Chromium', () => {
     await ada.locator(`[data-testid="plan-obj-${id}"].remote-selected[data-selected-by="Bob"]`).waitFor()
   })
 
+  it('fills an empty document with a demo site, and undoes only its own edit', async () => {
+    const server = await startServerProcess()
+    const ada = await open(server, 'site/e2e-undo', 'Ada')
+    await ada.getByTestId('create-demo').click()
+    await serverHas(server.wsUrl, 'site/e2e-undo', (d) => objectsOf(d).size === 300)
+    const [bob, id] = await Promise.all([open(server, 'site/e2e-undo', 'Bob'), firstComponent(ada)])
+    const original = readObject(await serverDoc(server, 'site/e2e-undo'), id)!.name
+    await ada.getByTestId(`plan-obj-${id}`).click()
+    await ada.getByTestId('field-name').fill('Ada was here')
+    await ada.getByTestId('field-name').press('Enter')
+    // Bob renames the building meanwhile: Ada's undo must not touch it.
+    const building = (await bob.locator('[data-testid^="tree-item-"][data-type="building"]').first().getAttribute('data-testid'))!.slice('tree-item-'.length)
+    await bob.getByTestId(`tree-item-${building}`).click()
+    await bob.getByTestId('field-name').fill('Bob’s building')
+    await bob.getByTestId('field-name').press('Enter')
+    await serverHas(server.wsUrl, 'site/e2e-undo', (d) => readObject(d, id)?.name === 'Ada was here' && readObject(d, building)?.name === 'Bob’s building')
+    await ada.getByTestId('undo').click()
+    await serverHas(server.wsUrl, 'site/e2e-undo', (d) => readObject(d, id)?.name === original && readObject(d, building)?.name === 'Bob’s building')
+    // The demo itself is not on the undo stack: one more undo has nothing to undo.
+    expect(await ada.getByTestId('undo').isDisabled()).toBe(true)
+  })
+
   it('refuses a schema-invalid edit in the panel with the rule, and sends nothing', async () => {
     const server = await startServerProcess()
     await seed(server, 'site/e2e-invalid')
