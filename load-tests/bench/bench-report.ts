@@ -27,6 +27,12 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
   const get = (server: string, s: string, k: string) => r[server]?.[s]?.[k]
   const row = (label: string, _s: string, cell: (server: string) => string, ratio: string) =>
     `| ${label} | ${['atrium', ...PEERS].map(cell).join(' | ')} | ${ratio} |`
+  /** Atrium's figure `k` of scenario `s` against the best peer's. */
+  const vsPeers = (s: string, k: string) =>
+    ratioToBest(
+      n(get('atrium', s, k)),
+      PEERS.map((p) => n(get(p, s, k))),
+    )
   const latency = (s: string) => (server: string) =>
     get(server, s, 'p99') === undefined ? fmt(get(server, s, 'note')) : `${fmt(get(server, s, 'p50'))} / ${fmt(get(server, s, 'p99'))} ms`
   const lines = [
@@ -34,24 +40,8 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     '',
     `| scenario, figure | ${['atrium', ...PEERS].map((k) => NAMES[k]).join(' | ')} | ratio |`,
     '|---|---|---|---|---|',
-    row(
-      '1. 1 doc × 50 × 10/s: p50 / p99',
-      's1',
-      latency('s1'),
-      ratioToBest(
-        n(get('atrium', 's1', 'p99')),
-        PEERS.map((p) => n(get(p, 's1', 'p99'))),
-      ),
-    ),
-    row(
-      '1. server CPU µs per delivery',
-      's1',
-      (s) => fmt(get(s, 's1', 'cpuUsPerDelivery')),
-      ratioToBest(
-        n(get('atrium', 's1', 'cpuUsPerDelivery')),
-        PEERS.map((p) => n(get(p, 's1', 'cpuUsPerDelivery'))),
-      ),
-    ),
+    row('1. 1 doc × 50 × 10/s: p50 / p99', 's1', latency('s1'), vsPeers('s1', 'p99')),
+    row('1. server CPU µs per delivery', 's1', (s) => fmt(get(s, 's1', 'cpuUsPerDelivery')), vsPeers('s1', 'cpuUsPerDelivery')),
     row(
       '2. ramp: sustained deliveries/s (p99 ≤ 100 ms, loss ≤ 0.1 %)',
       's2',
@@ -61,68 +51,27 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
           : `${fmt(get(s, 's2', 'deliveriesPerS'), 0)} at ${fmt(get(s, 's2', 'rate'), 1)}/s${get(s, 's2', 'note') ? ` (${get(s, 's2', 'note')})` : ''}`,
       '↑ see text',
     ),
-    row(
-      '2. server CPU µs per delivery at that step',
-      's2',
-      (s) => fmt(get(s, 's2', 'cpuUsPerDelivery')),
-      ratioToBest(
-        n(get('atrium', 's2', 'cpuUsPerDelivery')),
-        PEERS.map((p) => n(get(p, 's2', 'cpuUsPerDelivery'))),
-      ),
-    ),
-    row(
-      '3. 200 docs × 5 × 2/s: p50 / p99',
-      's3',
-      latency('s3'),
-      ratioToBest(
-        n(get('atrium', 's3', 'p99')),
-        PEERS.map((p) => n(get(p, 's3', 'p99'))),
-      ),
-    ),
-    row(
-      '3. server CPU µs per delivery',
-      's3',
-      (s) => fmt(get(s, 's3', 'cpuUsPerDelivery')),
-      ratioToBest(
-        n(get('atrium', 's3', 'cpuUsPerDelivery')),
-        PEERS.map((p) => n(get(p, 's3', 'cpuUsPerDelivery'))),
-      ),
-    ),
+    row('2. server CPU µs per delivery at that step', 's2', (s) => fmt(get(s, 's2', 'cpuUsPerDelivery')), vsPeers('s2', 'cpuUsPerDelivery')),
+    row('3. 200 docs × 5 × 2/s: p50 / p99', 's3', latency('s3'), vsPeers('s3', 'p99')),
+    row('3. server CPU µs per delivery', 's3', (s) => fmt(get(s, 's3', 'cpuUsPerDelivery')), vsPeers('s3', 'cpuUsPerDelivery')),
     row(
       '4. idle connections: KB RSS per added connection (per connection from a cold process)',
       's4',
       (s) => `${fmt(get(s, 's4', 'kbPerConnection'))} (${fmt(get(s, 's4', 'kbPerConnectionFromCold'))}), ${fmt(get(s, 's4', 'connections'), 0)} conns`,
-      ratioToBest(
-        n(get('atrium', 's4', 'kbPerConnection')),
-        PEERS.map((p) => n(get(p, 's4', 'kbPerConnection'))),
-      ),
+      vsPeers('s4', 'kbPerConnection'),
     ),
     row(
       '5. cold sync: median connect-to-synced',
       's5',
       (s) => `${fmt(get(s, 's5', 'medianMs'), 1)} ms (${fmt(get(s, 's5', 'objects'), 0)} objects)`,
-      ratioToBest(
-        n(get('atrium', 's5', 'medianMs')),
-        PEERS.map((p) => n(get(p, 's5', 'medianMs'))),
-      ),
+      vsPeers('s5', 'medianMs'),
     ),
-    row(
-      '6. 50 XR × 90 Hz poses: update p50 / p99',
-      's6',
-      latency('s6'),
-      ratioToBest(
-        n(get('atrium', 's6', 'p99')),
-        PEERS.map((p) => n(get(p, 's6', 'p99'))),
-      ),
-    ),
+    row('6. 50 XR × 90 Hz poses: update p50 / p99', 's6', latency('s6'), vsPeers('s6', 'p99')),
     row(
       '6. pose (awareness) p50 / p99, sampled receivers',
       's6',
       (s) => (get(s, 's6', 'poseP99') === undefined ? '—' : `${fmt(get(s, 's6', 'poseP50'))} / ${fmt(get(s, 's6', 'poseP99'))} ms`),
-      ratioToBest(
-        n(get('atrium', 's6', 'poseP99')),
-        PEERS.map((p) => n(get(p, 's6', 'poseP99'))),
-      ),
+      vsPeers('s6', 'poseP99'),
     ),
     row('6. loss within the drain / converged', 's6', (s) => `${fmt(get(s, 's6', 'loss'))} % / ${fmt(get(s, 's6', 'converged'))}`, ''),
     ...(r.relay ? ['', floorLine(r.relay)] : []),
