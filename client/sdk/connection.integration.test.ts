@@ -27,21 +27,13 @@ function site(urls: string | string[], doc: string, extra: Partial<ConnectSiteOp
 const map = (s: Site) => s.doc.getMap<number>('m')
 
 /** Resolves when `check` holds for `s.status`, re-checked on every status change. */
-function untilStatus(s: Site, what: string, check: (st: Site['status']) => boolean, ms = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (check(s.status)) return resolve()
-    const timer = setTimeout(() => {
-      off()
-      reject(new Error(`timed out waiting for ${what} (status ${JSON.stringify({ ...s.status, error: String(s.status.error) })})`))
-    }, ms)
-    const off = s.onStatus((st) => {
-      if (!check(st)) return
-      clearTimeout(timer)
-      off()
-      resolve()
-    })
-  })
-}
+const untilStatus = (s: Site, what: string, check: (st: Site['status']) => boolean, ms = 15_000) =>
+  until(
+    what,
+    () => check(s.status),
+    (wake) => s.onStatus(wake),
+    ms,
+  )
 
 afterEach(() => {
   for (const s of sites.splice(0)) s.close()

@@ -5,15 +5,20 @@ import { Anchor } from '../../shared/schema/domain.ts'
 import { sanitizePresence } from '../../shared/schema/presence.ts'
 import { Presence } from '../sdk/presence.ts'
 import { linkedAwareness } from '../sdk/testing/linked-awareness.ts'
+import { SiteView } from '../sdk/views.ts'
 import { Headset, type HeadsetSite } from './headset.ts'
 
 /** A Site as far as a headset needs one: presence over linked awareness, anchors on the awareness's own doc. */
 function sites(count: number, now: () => number): HeadsetSite[] {
-  return linkedAwareness(count).map((awareness: Awareness) => ({
-    doc: awareness.doc,
-    presence: new Presence(awareness, now),
-    setAnchor: (id, anchor) => setAnchor(awareness.doc, id, anchor),
-  }))
+  return linkedAwareness(count).map((awareness: Awareness) => {
+    const view = new SiteView(awareness.doc)
+    return {
+      doc: awareness.doc,
+      presence: new Presence(awareness, now),
+      setAnchor: (id, anchor) => setAnchor(awareness.doc, id, anchor),
+      anchor: (id) => view.anchor(id),
+    }
+  })
 }
 
 afterEach(() => {

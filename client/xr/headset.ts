@@ -12,7 +12,7 @@
 import type * as Y from 'yjs'
 import { DEFAULT_MAX_AWARENESS_PER_S, grantedTier } from '../../shared/protocol/awareness-tiers.ts'
 import { anchorsOf } from '../../shared/schema/document.ts'
-import { Anchor } from '../../shared/schema/domain.ts'
+import type { Anchor } from '../../shared/schema/domain.ts'
 import { type Presence, wallClockMs } from '../sdk/presence.ts'
 import { walkFrame, walkPath, type WalkPath } from './path.ts'
 import { PeerPoses } from './peers.ts'
@@ -24,6 +24,8 @@ export interface HeadsetSite {
   readonly doc: Y.Doc
   readonly presence: Presence
   setAnchor(id: string, anchor: Anchor): void
+  /** An anchor as stored, if it is valid (a Site's sanitized view). */
+  anchor(id: string): Readonly<Anchor> | null
   /** The tier the server grants this connection, when the site knows it (a Site does, from its token). */
   readonly awarenessTier?: number | null
 }
@@ -130,9 +132,8 @@ export class Headset {
 
   /** Moves one of this headset's anchors to a metre ahead of where the head is now. */
   moveAnchor(id: string): void {
-    // Someone else may have overwritten it with anything: keep its label only if the anchor is valid.
-    const current = Anchor.safeParse(anchorsOf(this.site.doc).get(id))
-    this.site.setAnchor(id, this.anchorAhead(current.success ? current.data.label : `${this.name} marker`))
+    // Someone else may have overwritten it with anything: the Site's view keeps only valid anchors.
+    this.site.setAnchor(id, this.anchorAhead(this.site.anchor(id)?.label ?? `${this.name} marker`))
   }
 
   get anchors(): readonly string[] {

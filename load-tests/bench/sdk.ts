@@ -9,12 +9,11 @@
  */
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
-import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { connectSite, type Site } from '../../client/sdk/index.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
 import { createHistogram, type Histogram, recordMs, summarize } from '../../shared/histogram.ts'
-import { synced, untilDoc } from '../harness/clients.ts'
+import { provider, synced, untilDoc } from '../harness/clients.ts'
 import { killAllServers, startServerProcess } from '../harness/server-process.ts'
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '400' } } })
@@ -23,18 +22,14 @@ const ROUNDS = Number(values.rounds)
 
 const server = await startServerProcess({}, undefined, { built: true })
 const site = (doc: string): Site => connectSite({ urls: server.wsUrl, doc, WebSocket })
-const bare = (doc: string) => {
-  const ydoc = new Y.Doc()
-  return new WebsocketProvider(server.wsUrl, doc, ydoc, { WebSocketPolyfill: WebSocket as never, disableBc: true })
-}
 
 // The same building in two documents: one for the SDK pair, one for the bare pair.
 const writer = site('site/bench-sdk')
 const reader = site('site/bench-sdk')
 await Promise.all([writer.whenSynced(), reader.whenSynced()])
 generateSite(writer.doc, { objects: OBJECTS, seed: 1 })
-const rawWriter = bare('site/bench-raw')
-const rawReader = bare('site/bench-raw')
+const rawWriter = provider(server.wsUrl, 'site/bench-raw')
+const rawReader = provider(server.wsUrl, 'site/bench-raw')
 await Promise.all([synced(rawWriter), synced(rawReader)])
 Y.applyUpdate(rawWriter.doc, Y.encodeStateAsUpdate(writer.doc))
 await untilDoc(reader.doc, 'the SDK reader has the site', (d) => d.getMap('objects').size === OBJECTS, 60_000)
