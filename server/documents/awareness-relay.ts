@@ -91,16 +91,11 @@ export class AwarenessRelay {
     }
     // Checked whole before any of it applies (another node's entries were checked where its client sent them).
     if (local) for (const e of list) this.check(e)
-    const foreign = (e: AwarenessEntry) => {
-      const owner = this.entries.get(e.clientId)?.owner
-      return owner !== undefined && owner !== null && owner !== owned
-    }
-    let own = 0
-    for (const e of list) if (!foreign(e)) own++
-    if (own > 0 && admit && !admit()) throw new AwarenessOverRate(`awareness of ${own} own client(s) over the sender's rate`)
+    if (admit && list.some((e) => !this.isForeign(e.clientId, owned)) && !admit())
+      throw new AwarenessOverRate("awareness of the sender's own clients over its rate")
     for (const entry of list) {
       const current = this.entries.get(entry.clientId)
-      if (foreign(entry)) {
+      if (current?.owner && current.owner !== owned) {
         this.onDrop('foreign')
         continue
       }
@@ -117,6 +112,12 @@ export class AwarenessRelay {
       if (!accept) continue
       this.set(entry, current, local, owned, now)
     }
+  }
+
+  /** An id another sender holds (its entries from this sender are dropped). */
+  private isForeign(clientId: number, owned: Set<number>): boolean {
+    const owner = this.entries.get(clientId)?.owner
+    return owner !== undefined && owner !== null && owner !== owned
   }
 
   /** The whole message's checks, before anything of it applies. */
