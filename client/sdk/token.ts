@@ -3,6 +3,7 @@
  * claims that change what the server will grant, so the client knows it in advance and can
  * offer the right controls. The server has the last word and says so with a close code.
  */
+import { fromBase64UrlEncoded } from 'lib0/buffer'
 import { type Right, rightInDocs } from '../../shared/rights.ts'
 
 /** The JWT's payload as JSON, or null when it is not a JWT this client can read. */
@@ -10,9 +11,7 @@ export function tokenPayload(token: string): Record<string, unknown> | null {
   const part = token.split('.')[1]
   if (!part) return null
   try {
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/')
-    const bytes = Uint8Array.from(atob(b64.padEnd(b64.length + ((4 - (b64.length % 4)) % 4), '=')), (c) => c.charCodeAt(0))
-    const json: unknown = JSON.parse(new TextDecoder().decode(bytes))
+    const json: unknown = JSON.parse(new TextDecoder().decode(fromBase64UrlEncoded(part)))
     return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : null
   } catch {
     return null // not a JWT this client can read: the server decides, and says so if it refuses it
