@@ -4,7 +4,8 @@
  * - time to interactive: navigation start → the indicator says synced and the plan has drawn;
  * - the frame times of a 2-second drag of a component (requestAnimationFrame intervals in
  *   the page while the mouse moves every 16 ms), and how many objects the plan drew.
- *   npm run bench:editor [-- --objects 10000]
+ *   npm run bench:editor [-- --objects 10000] [--screenshot file.png]
+ * `--screenshot`: also saves the page after the drag, the dragged component selected (the README's picture).
  */
 import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
@@ -14,7 +15,7 @@ import { buildEditor, launchChromium } from '../harness/browser.ts'
 import { provider, serverHas, synced } from '../harness/clients.ts'
 import { killAllServers, startServerProcess } from '../harness/server-process.ts'
 
-const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' } } })
+const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, screenshot: { type: 'string' } } })
 const OBJECTS = Number(values.objects)
 const DOC = 'site/bench-editor'
 
@@ -62,6 +63,10 @@ try {
   }
   await page.mouse.up()
   const frames = (await page.evaluate('(window.stop_ = true, window.frames_.slice(1))')) as number[]
+  if (values.screenshot) {
+    await page.getByTestId('panel').waitFor() // the dragged component is the selection
+    await page.screenshot({ path: values.screenshot })
+  }
   frames.sort((a, b) => a - b)
   const pct = (p: number) => frames[Math.min(frames.length - 1, Math.floor((p / 100) * frames.length))]!.toFixed(1)
   console.log(`editor, ${OBJECTS} objects (one building), Chromium headless, compiled server:`)
