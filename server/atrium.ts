@@ -11,11 +11,14 @@ import { createMongoStore, type MongoBackend } from '../persistence/mongo/mongo-
 import { openLmdbOutbox } from '../persistence/outbox.ts'
 import { ShippingStore } from '../persistence/shipping-store.ts'
 import { CloseCodes } from '../shared/protocol/close-codes.ts'
+import { encodeStatelessMessage } from '../shared/protocol/hocuspocus.ts'
+import type { Identity } from './auth/claims.ts'
 import { mongoSettings, type Config } from './config.ts'
 import { RedisBus } from './cluster/bus.ts'
 import { ClusterNode } from './cluster/cluster.ts'
 import { ComputeService } from './compute/service.ts'
 import { Compactor } from './documents/compactor.ts'
+import { DurableAcks } from './documents/durable-acks.ts'
 import { GroupCommit } from './documents/group-commit.ts'
 import { DocumentRegistry } from './documents/registry.ts'
 import { writerOptions } from './documents/doc-writer.ts'
@@ -54,6 +57,11 @@ export interface AtriumHooks {
   readonly onLoad?: (name: string, doc: Y.Doc) => void
   /** Updates of these documents are durable (the group commit's fsync). */
   readonly onStore?: (names: readonly string[]) => void
+  /**
+   * A Hocuspocus client sent a stateless message (after it was relayed to the document's other
+   * Hocuspocus clients on every node); heard once, on the node it arrived at. `from` is who sent it.
+   */
+  readonly onStateless?: (name: string, payload: string, from: Identity) => void
 }
 
 /** Fan-out batches above this are sent before the end of the tick. */
@@ -72,6 +80,11 @@ export interface Atrium {
   readonly compactor: Compactor
   /** Cluster mode (REDIS_URL or REDIS_CLUSTER_NODES), else null. */
   readonly cluster: ClusterNode | null
+  /**
+   * Sends a stateless message to every Hocuspocus client of `name`, on every node (the provider's
+   * `stateless` event). y-websocket clients have no such message.
+   */
+  broadcastStateless(name: string, payload: string): void
   /** Stops accepting, closes sockets with 1001, flushes every document. Idempotent. */
   close(): Promise<{ unflushedUpdates: number }>
 }
@@ -93,6 +106,7 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
       }
     })
   const onStore = guard(hooks.onStore, 'onStore')
+  const onStateless = guard(hooks.onStateless, 'onStateless')
   const auth = createAuthenticator(config, (identity) => revocations.revokes(identity), hooks.authenticate)
   // Made once the sockets are mounted (it closes their sessions); the cluster hands it announcements.
   let revoker: RevocationService | null = null
@@ -118,10 +132,13 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
     logger,
     metrics,
     onDurable: (names) => {
+      acks.advanced()
       if (!shipping) compactor.appended(names)
       onStore?.(names)
     },
   })
+  // Hocuspocus clients' updates are acknowledged once durable here (the local log in MongoDB mode).
+  const acks = new DurableAcks(groupCommit.watermark)
   const cluster = clusterFrom(config, logger, {
     durability: groupCommit.watermark,
     persist: (name, update) => groupCommit.enqueue(name, update),
@@ -205,7 +222,7 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
     },
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
-  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth }, fanout)
+  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth, acks, onStateless }, fanout)
   const connections = ws.connections
   revoker = new RevocationService({
     list: revocations,
@@ -301,6 +318,12 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
     registry,
     compactor,
     cluster,
+    broadcastStateless: (name, payload) => {
+      const message = encodeStatelessMessage(payload)
+      const doc = registry.peek(name)
+      if (doc) doc.relayStateless(message)
+      else cluster?.publishStatelessTo(name, message)
+    },
     close: () => (closing ??= close()),
   }
 }

@@ -150,6 +150,18 @@ export const ENV_SPEC = {
     doc: 'Awareness messages of its own presence one connection may send per second (XR headsets send 60–90); past it (and its burst) it is closed with 4429. Echoes of others’ states (y-websocket 3.1 sends them) count only as messages.',
   },
   AWARENESS_BURST: { schema: int(1, 100_000).default(600), doc: 'Awareness messages one connection may send at once above MAX_AWARENESS_PER_S.' },
+  MAX_DOCUMENTS_PER_CONNECTION: {
+    schema: int(1, 100_000).default(256),
+    doc: 'Documents one Hocuspocus socket may have open (and opening) at once; an auth message for one more is answered permission denied.',
+  },
+  HOCUSPOCUS_AUTH_TIMEOUT_S: {
+    schema: int(1, 3600).default(30),
+    doc: 'A Hocuspocus socket that has no document open for this long (none authenticated yet, or all closed) is closed with 4408.',
+  },
+  MAX_STATELESS_BYTES: {
+    schema: int(16, 16 * 1024 * 1024).default(65_536),
+    doc: 'Largest stateless message (Hocuspocus) a client may send; a larger one ends its document with 4416. Each also counts against MAX_AWARENESS_PER_S.',
+  },
   MAX_CONNECTIONS: {
     schema: int(1, 10_000_000).default(50_000),
     doc: 'Sockets one node holds; more are closed at once with 4532 (retryable: another node, or later).',

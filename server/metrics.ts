@@ -50,6 +50,23 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    hocuspocusIgnored: new Counter({
+      name: 'atrium_hocuspocus_ignored_total',
+      help: 'Hocuspocus frames ignored or documents denied without closing the socket, by reason: not_authenticated (a frame for a document the socket has not opened), auth_again, unknown_type, invalid_name, too_many_documents, stateless_without_right.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    durableAckWait: new Histogram({
+      name: 'atrium_durable_ack_wait_seconds',
+      help: 'From an update applied to its acknowledgement (Hocuspocus SyncStatus) sent: the wait for the group commit to make it durable.',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    statelessMessages: new Counter({
+      name: 'atrium_stateless_messages_total',
+      help: 'Stateless messages (Hocuspocus) received from clients and relayed.',
+      registers: [registry],
+    }),
     updatesIgnored: new Counter({
       name: 'atrium_updates_ignored_total',
       help: 'Client updates ignored without closing the connection, by reason: read_only (a session without the write right).',

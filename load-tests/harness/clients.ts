@@ -2,6 +2,7 @@
  * Clients for tests: the unchanged y-websocket WebsocketProvider (with `ws` as its
  * WebSocket), a raw socket for sending arbitrary bytes, and event-driven waits.
  */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
@@ -9,6 +10,37 @@ import * as Y from 'yjs'
 /** An unchanged WebsocketProvider; `params` go in the query string (a token: `{ token }`). */
 export function provider(wsUrl: string, docName: string, doc = new Y.Doc(), params?: Record<string, string>): WebsocketProvider {
   return new WebsocketProvider(wsUrl, docName, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, ...(params ? { params } : {}) })
+}
+
+/** An unchanged HocuspocusProviderWebsocket given the server's base URL, as Hocuspocus users configure it; documents attach to it. */
+export function hocuspocusSocket(wsUrl: string): HocuspocusProviderWebsocket {
+  return new HocuspocusProviderWebsocket({ url: wsUrl, WebSocketPolyfill: WebSocket as never })
+}
+
+export interface HocuspocusOptions {
+  readonly doc?: Y.Doc
+  readonly token?: string | (() => Promise<string>) | null
+  /** A socket shared with other documents (multiplexing); by default the provider opens its own. */
+  readonly socket?: HocuspocusProviderWebsocket
+  // biome-ignore lint/suspicious/noExplicitAny: the provider's event payloads differ per event; tests read what they need
+  readonly on?: Record<string, (data: any) => void>
+}
+
+/** An unchanged HocuspocusProvider of `name` at the server's base URL (or on `socket`), attached. */
+export function hocuspocusProvider(wsUrl: string, name: string, opts: HocuspocusOptions = {}): HocuspocusProvider {
+  const doc = opts.doc ?? new Y.Doc()
+  const common = { name, document: doc, token: opts.token ?? null }
+  const provider = opts.socket
+    ? new HocuspocusProvider({ ...common, websocketProvider: opts.socket })
+    : new HocuspocusProvider({ ...common, url: wsUrl, WebSocketPolyfill: WebSocket as never } as never)
+  for (const [event, f] of Object.entries(opts.on ?? {})) provider.on(event, f)
+  if (opts.socket) provider.attach()
+  return provider
+}
+
+/** Waits for a HocuspocusProvider's first sync (its `synced` event). */
+export function hocuspocusSynced(p: HocuspocusProvider, ms?: number): Promise<void> {
+  return until('Hocuspocus provider sync', () => p.isSynced, on(p, 'synced'), ms)
 }
 
 /** The close codes a provider receives, as they come. */

@@ -24,6 +24,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { DurableWatermark } from '../documents/durability.ts'
 import type { ClusterMembership } from '../documents/registry.ts'
 import type { SharedDoc } from '../documents/shared-doc.ts'
+import { decodeStatelessPayload, encodeStatelessMessage, HocuspocusType } from '../../shared/protocol/hocuspocus.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { AntiEntropy } from './anti-entropy.ts'
@@ -164,6 +165,15 @@ export class ClusterNode implements ClusterMembership {
     this.relay.publishAwareness(doc, update)
   }
 
+  publishStateless(doc: SharedDoc, message: Uint8Array): void {
+    this.publishStatelessTo(doc.name, message)
+  }
+
+  /** A stateless message for a document's clients on the other nodes (it need not be loaded here). */
+  publishStatelessTo(name: string, message: Uint8Array): void {
+    this.send(this.channels.doc(name), BusKind.stateless, name, message)
+  }
+
   // ---- the bus ----
 
   private send(channel: string, kind: BusKind, doc: string, payload: Uint8Array, extra: { readonly seq?: number; readonly digest?: number } = {}): boolean {
@@ -218,6 +228,10 @@ export class ClusterNode implements ClusterMembership {
         case BusKind.awareness:
           this.relay.receiveAwareness(doc, env)
           break
+        case BusKind.stateless:
+          // Checked before it reaches clients: a provider throws on a message it cannot read.
+          doc.applyRemoteStateless(encodeStatelessMessage(decodeStatelessPayload(checkedStateless(env.payload))))
+          break
         case BusKind.repair:
           this.antiEntropy.receiveRepair(doc, env)
           break
@@ -248,4 +262,19 @@ export class ClusterNode implements ClusterMembership {
   }
 }
 
-const KIND_NAMES: Record<BusKind, string> = { 0: 'update', 1: 'awareness', 2: 'state', 3: 'state_reply', 4: 'repair', 5: 'heartbeat', 6: 'revoke' }
+/** The body of a stateless message (after its type byte), or EnvelopeError. */
+function checkedStateless(payload: Uint8Array): Uint8Array {
+  if (payload[0] !== HocuspocusType.Stateless) throw new EnvelopeError('a stateless message of another type')
+  return payload.subarray(1)
+}
+
+const KIND_NAMES: Record<BusKind, string> = {
+  0: 'update',
+  1: 'awareness',
+  2: 'state',
+  3: 'state_reply',
+  4: 'repair',
+  5: 'heartbeat',
+  6: 'revoke',
+  7: 'stateless',
+}

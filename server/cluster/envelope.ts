@@ -25,6 +25,8 @@ export const BusKind = {
   heartbeat: 5,
   /** A token revocation (JSON payload), on the cluster channel: every node closes the matching sessions. */
   revoke: 6,
+  /** A stateless message (Hocuspocus type 5 and its string) for the document's clients on every node. */
+  stateless: 7,
 } as const
 export type BusKind = (typeof BusKind)[keyof typeof BusKind]
 
@@ -46,7 +48,7 @@ export class EnvelopeError extends AtriumError {
   override readonly name = 'EnvelopeError'
 }
 
-const MAX_KIND = BusKind.revoke
+const MAX_KIND = BusKind.stateless
 const EMPTY = new Uint8Array(0)
 
 export function encodeEnvelope(e: Envelope): Uint8Array {

@@ -12,6 +12,9 @@ import { encodeAwareness } from '../../shared/protocol/messages.ts'
 /** The topic of a document's awareness at `tier` (null: full rate). */
 export const awarenessTopic = (doc: string, tier: number | null) => (tier === null ? `aw|${doc}` : `aw${tier}|${doc}`)
 
+/** The document of a topic: its update topic is its name, its awareness topics are `aw…|name` (names never hold `|`: shared/protocol/doc-name.ts). */
+export const documentOfTopic = (topic: string) => topic.slice(topic.indexOf('|') + 1)
+
 interface Tier {
   readonly pending: Map<number, AwarenessEntry>
   subscribers: number

@@ -38,10 +38,13 @@ export interface SessionLink {
   send(message: Uint8Array): void
   /** Sends messages in order as the socket drains (a large first sync). */
   sendSequence(messages: Uint8Array[]): void
+  /** Subscribes to a document topic (the link maps it to its framing's wire topic). */
   subscribe(topic: string): void
   unsubscribe(topic: string): void
-  /** Sends `message` to the topic's other subscribers: everyone but this session. */
-  publish(topic: string, message: Uint8Array): void
+  /** Its framing: Hocuspocus (frames carry the document name) or y-websocket (they do not); the publisher frames fan-out for each. */
+  readonly hocuspocus: boolean
+  /** Sends an already framed message to a wire topic's other subscribers, from this session's socket: everyone but this session. */
+  publish(wireTopic: string, frame: Uint8Array): void
   /** A refusal decided after the turn that received the update: the session is closed with its code. */
   refuse(refusal: Refusal): void
   /** Takes one awareness message of the client's own presence from its rate; false when spent. */

@@ -20,12 +20,16 @@ export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remo
 export interface Publisher {
   /** Sends `message` to every session subscribed to `topic`, except the session `except` when given. */
   publish(topic: string, message: Uint8Array, except?: Session): void
+  /** The same, to Hocuspocus sessions only (messages y-websocket has no type for: stateless). */
+  publishHocuspocus?(topic: string, message: Uint8Array, except?: Session): void
 }
 
 /** Cluster mode: where this node's own changes go, once per tick (never what came from it). */
 export interface ClusterOutbox {
   publishUpdate(doc: SharedDoc, update: Uint8Array): void
   publishAwareness(doc: SharedDoc, update: Uint8Array): void
+  /** A stateless message (Hocuspocus type 5 and its payload) for the document's sessions on other nodes. */
+  publishStateless?(doc: SharedDoc, message: Uint8Array): void
 }
 
 export interface SharedDocHooks {
@@ -179,11 +183,34 @@ export class SharedDoc {
     return this.awareness.encodeSome(ids)
   }
 
-  /** The messages a joining session gets: our state vector (so it sends what we lack) and awareness. */
+  /**
+   * The messages a joining session gets: our state vector (so it sends what we lack) and
+   * awareness. A Hocuspocus session gets the state vector with the answer to its own sync
+   * step 1 instead, as Hocuspocus sends it (`sendStateVector`).
+   */
   greet(session: Session): void {
-    session.send((this.stateVector ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
+    if (!session.link.hocuspocus) this.sendStateVector(session)
     const states = this.awareness.encodeAll()
     if (states) session.send(encodeAwareness(states))
+  }
+
+  /** Our sync step 1: the session answers with what we lack (its sync step 2). */
+  sendStateVector(session: Session): void {
+    session.send((this.stateVector ??= encodeSyncStep1(Y.encodeStateVector(this.doc))))
+  }
+
+  /**
+   * A stateless message (shared/protocol/hocuspocus.ts) to the document's Hocuspocus sessions
+   * here, except `from` (its sender), and on other nodes. y-websocket clients have no such message.
+   */
+  relayStateless(message: Uint8Array, from?: Session): void {
+    this.hooks.publisher.publishHocuspocus?.(this.topic, message, from)
+    this.hooks.cluster?.publishStateless?.(this, message)
+  }
+
+  /** A stateless message another node's client sent: to the sessions here only. */
+  applyRemoteStateless(message: Uint8Array): void {
+    this.hooks.publisher.publishHocuspocus?.(this.topic, message)
   }
 
   /**

@@ -4,6 +4,7 @@ import { FULL_RIGHTS, Session, type Rights, type SessionLink } from '../document
 
 export interface RecordingLink extends SessionLink {
   closed: boolean
+  hocuspocus: boolean
   readonly sent: Uint8Array[]
   readonly sequences: Uint8Array[][]
   readonly published: { topic: string; message: Uint8Array }[]
@@ -25,6 +26,7 @@ export function recordingLink(): RecordingLink {
     sendSequence: (messages) => void link.sequences.push(messages),
     subscribe: (topic) => void link.subscribed.add(topic),
     unsubscribe: (topic) => void link.subscribed.delete(topic),
+    hocuspocus: false,
     publish: (topic, message) => void link.published.push({ topic, message }),
     refuse: (refusal) => void link.refusals.push(refusal),
     awarenessLeft: Number.POSITIVE_INFINITY,

@@ -5,9 +5,13 @@ import { createMetrics } from '../metrics.ts'
 import { testSession } from '../testing/session.ts'
 import { createPublisher } from './publisher.ts'
 
-function app(subscribers: number) {
+/** A uWS app with `subscribers` on every y-websocket topic and `hocuspocus` on every Hocuspocus one. */
+function app(subscribers: number, hocuspocus = 0) {
   const fromApp: string[] = []
-  const fake = { numSubscribers: () => subscribers, publish: (topic: string) => fromApp.push(topic) > 0 }
+  const fake = {
+    numSubscribers: (topic: string) => (topic.startsWith('h|') ? hocuspocus : subscribers),
+    publish: (topic: string) => fromApp.push(topic) > 0,
+  }
   return { app: fake as unknown as TemplatedApp, fromApp }
 }
 
@@ -35,5 +39,29 @@ describe('the publisher', () => {
     sender.subscribe('d')
     publisher.publish('d', new Uint8Array(10), sender)
     expect([sender.link.published.length, fromApp.length]).toEqual([0, 0])
+  })
+
+  it('frames a message for Hocuspocus sessions with the document name, once, and only when one listens', () => {
+    const { app: uws, fromApp } = app(2, 3)
+    const frames: Uint8Array[] = []
+    const publisher = createPublisher(uws, createMetrics())
+    const original = uws.publish
+    uws.publish = ((topic: string, frame: Uint8Array) => {
+      frames.push(frame)
+      return original(topic, frame, true)
+    }) as never
+    publisher.publish('aw|site/a', Uint8Array.of(1, 2))
+    expect(fromApp).toEqual(['aw|site/a', 'h|aw|site/a'])
+    expect([...frames[1]!]).toEqual([6, ...new TextEncoder().encode('site/a'), 1, 2])
+    // A Hocuspocus sender is skipped on its own wire topic only.
+    const sender = testSession('site/a')
+    sender.subscribe('site/a')
+    sender.link.hocuspocus = true
+    publisher.publish('site/a', Uint8Array.of(0, 2, 0), sender)
+    expect(fromApp.slice(2)).toEqual(['site/a'])
+    expect(sender.link.published.map((p) => p.topic)).toEqual(['h|site/a'])
+    // Stateless messages reach Hocuspocus sessions only.
+    publisher.publishHocuspocus!('site/a', Uint8Array.of(5, 0))
+    expect(fromApp.slice(3)).toEqual(['h|site/a'])
   })
 })

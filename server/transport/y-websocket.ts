@@ -11,6 +11,7 @@ import Denque from 'denque'
 import type { Refusal } from '../admission/admission.ts'
 import type { Identity } from '../auth/claims.ts'
 import { Session, type Rights, type SessionLink } from '../documents/session.ts'
+import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Connection } from './connection.ts'
 import type { Backlogged } from './frame-turns.ts'
 
@@ -56,9 +57,16 @@ export class YwsLink implements SessionLink, Backlogged {
     this.conn.ws?.unsubscribe(topic)
   }
 
+  readonly hocuspocus = false
+
   /** uWS's publish from a socket skips that socket: here, exactly this session. */
-  publish(topic: string, message: Uint8Array): void {
-    this.conn.ws?.publish(topic, message, true)
+  publish(wireTopic: string, frame: Uint8Array): void {
+    this.conn.ws?.publish(wireTopic, frame, true)
+  }
+
+  /** Ends the session: with this framing, its socket. */
+  end(code: CloseCode, detail: string): void {
+    this.conn.close(code, detail)
   }
 
   refuse(refusal: Refusal): void {
