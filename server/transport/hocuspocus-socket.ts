@@ -118,7 +118,7 @@ export class HocuspocusSocket implements HpLinkOwner {
   }
 
   private authenticate(f: HocuspocusFrame): void {
-    const { metrics, config, auth } = this.deps
+    const { config, auth } = this.deps
     let token: string
     try {
       token = decodeAuthToken(f.body)
