@@ -185,3 +185,65 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
     await until('acknowledged', () => yes.unsyncedChanges === 0, on(yes, 'unsyncedChanges'))
   })
 })
+
+describe('an expiring token over the Hocuspocus framing', () => {
+  let s: InProcessServer
+  beforeAll(async () => {
+    s = await startInProcess({ AUTH_SECRET: SECRET, AUTH_CLOCK_SKEW_S: 0 })
+  })
+  afterAll(() => s.close())
+
+  it('closes the socket with 4540 at expiry; the provider reconnects, asks its token function again, and goes on syncing', async () => {
+    const name = 'doc/expiring'
+    let asked = 0
+    const closes: number[] = []
+    const socket = new SocketV3({ url: s.url, WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, onClose: ({ event }) => closes.push(event.code) })
+    const p = new ProviderV3({
+      websocketProvider: socket,
+      name,
+      token: async () => {
+        asked++
+        return mint({ [name]: 'write' }, { ttlS: 2 })
+      },
+    })
+    open.push(p, socket)
+    p.attach()
+    await until('first sync', () => p.isSynced, on(p, 'synced'))
+    await until('the expiry close', () => closes.includes(4540), on(socket, 'close'), 10_000)
+    await until('a second token asked for', () => asked >= 2, on(p, 'authenticated'), 10_000)
+    p.document.getMap('m').set('after-renewal', 1)
+    const reader = provider(s.url, name, new Y.Doc(), { token: await mint({ [name]: 'read' }) })
+    open.push(reader)
+    await untilDoc(reader.doc, 'the write made with the renewed token', (d) => d.getMap('m').get('after-renewal') === 1)
+  })
+})
+
+describe('quotas per document on one Hocuspocus socket', () => {
+  let s: InProcessServer
+  beforeAll(async () => {
+    s = await startInProcess({ MAX_AWARENESS_PER_S: 5, AWARENESS_BURST: 5 })
+  })
+  afterAll(() => s.close())
+
+  it('a document over its awareness rate is closed alone (reason 4429); its neighbour on the socket keeps its own budget and goes on', async () => {
+    const socket = new SocketV3({ url: s.url, WebSocketPolyfill: WebSocket as never })
+    const reasons: string[] = []
+    const noisy = new ProviderV3({ websocketProvider: socket, name: 'quota/noisy', onClose: ({ event }) => reasons.push(event.reason) })
+    const quiet = new ProviderV3({ websocketProvider: socket, name: 'quota/quiet' })
+    open.push(noisy, quiet, socket)
+    noisy.attach()
+    quiet.attach()
+    await Promise.all([until('noisy sync', () => noisy.isSynced, on(noisy, 'synced')), until('quiet sync', () => quiet.isSynced, on(quiet, 'synced'))])
+    for (let i = 0; i < 50; i++) noisy.setAwarenessField('pose', i)
+    await until('the noisy document closed', () => reasons.length > 0, on(noisy, 'close'))
+    expect(reasons[0]).toMatch(/^4429 /)
+    // The quiet one spends its own budget: it may still send presence and edits, on the same socket.
+    quiet.setAwarenessField('user', 'still here')
+    quiet.document.getMap('m').set('k', 1)
+    await until('the quiet edit acknowledged', () => quiet.unsyncedChanges === 0, on(quiet, 'unsyncedChanges'))
+    const reader = provider(s.url, 'quota/quiet')
+    open.push(reader)
+    await untilDoc(reader.doc, 'the quiet edit', (d) => d.getMap('m').get('k') === 1)
+    await until('the quiet presence', () => [...reader.awareness.getStates().values()].some((st) => st.user === 'still here'), on(reader.awareness, 'change'))
+  })
+})
