@@ -71,7 +71,10 @@ export class HocuspocusSocket implements HpLinkOwner {
     private readonly askedHz: number | null,
     private readonly deps: HpSocketDeps,
   ) {
-    conn.onEnd(() => this.stopIdle())
+    conn.onEnd(() => {
+      this.stopIdle()
+      for (const link of this.links.values()) link.finished()
+    })
   }
 
   /** The socket opened: it has HOCUSPOCUS_AUTH_TIMEOUT_S to open a document. */
@@ -208,6 +211,7 @@ export class HocuspocusSocket implements HpLinkOwner {
     const doc = link.session.doc
     if (doc) this.deps.registry().detach(doc, link.session)
     link.ended = true
+    link.finished()
     link.backlog.clear()
     link.backlogBytes = 0
     this.links.delete(link.key)

@@ -38,6 +38,8 @@ export class HpLink implements SessionLink, RunnerLink {
   turnMs = 0
   /** The session ended while the socket stays open (closed by the client, or refused). */
   ended = false
+  /** What to undo when the session ends (its expiry timer): run once, alone or with the socket. */
+  private endHooks: (() => void)[] = []
 
   constructor(
     readonly conn: Connection,
@@ -91,6 +93,16 @@ export class HpLink implements SessionLink, RunnerLink {
   /** Ends the session with `code`: alone, or with its socket when the code says retry (hocuspocus-socket.ts). */
   end(code: CloseCode, detail: string): void {
     this.owner.end(this, code, detail)
+  }
+
+  onEnd(hook: () => void): void {
+    this.endHooks.push(hook)
+  }
+
+  /** The session ended (alone, or with its socket): runs and forgets what `onEnd` registered. */
+  finished(): void {
+    for (const hook of this.endHooks) hook()
+    this.endHooks = []
   }
 
   /** The client closed the document. */

@@ -30,6 +30,8 @@ export interface RunnerLink extends Backlogged {
   readonly backlog: Denque<Uint8Array>
   /** Ends the session with `code` (its framing decides whether the socket ends with it). */
   end(code: CloseCode, detail: string): void
+  /** Runs `hook` when the session ends (with its socket, or alone). */
+  onEnd(hook: () => void): void
 }
 
 export interface RunnerDeps<L extends RunnerLink> {
@@ -173,7 +175,7 @@ export function createSessionRunner<L extends RunnerLink>(deps: RunnerDeps<L>): 
       timer.unref()
     }
     arm()
-    link.conn.onEnd(() => clearTimeout(timer))
+    link.onEnd(() => clearTimeout(timer))
   }
 
   return {

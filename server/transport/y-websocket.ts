@@ -64,6 +64,11 @@ export class YwsLink implements SessionLink, Backlogged {
     this.conn.ws?.publish(wireTopic, frame, true)
   }
 
+  /** The session ends with its socket. */
+  onEnd(hook: () => void): void {
+    this.conn.onEnd(hook)
+  }
+
   /** Ends the session: with this framing, its socket. */
   end(code: CloseCode, detail: string): void {
     this.conn.close(code, detail)
