@@ -33,7 +33,11 @@ describe('SyncStatus is sent once the update is durable', () => {
   beforeAll(async () => {
     dir = await tempDir()
     store = new FailingAppends({ path: dir, mapSize: 256 * 1024 ** 2 })
-    server = await createAtrium({ config: configWith({ PORT: 0, HOST: '127.0.0.1', FLUSH_INTERVAL_MS: 5 }), logger: createLogger({ level: 'silent', pretty: false }), store })
+    server = await createAtrium({
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', FLUSH_INTERVAL_MS: 5 }),
+      logger: createLogger({ level: 'silent', pretty: false }),
+      store,
+    })
     url = `ws://127.0.0.1:${server.port}`
     http = `http://127.0.0.1:${server.port}`
   })
@@ -73,7 +77,11 @@ describe('SyncStatus is sent once the update is durable', () => {
       await until('acknowledged after recovery', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'), 30_000)
       expect(durableAtAck).toBe(true)
       // And it is really there: a fresh load of the store has it.
-      expect(storedToDoc(await store.load(name)).getMap('m').get('k')).toBe('v')
+      expect(
+        storedToDoc(await store.load(name))
+          .getMap('m')
+          .get('k'),
+      ).toBe('v')
     } finally {
       store.failing = false
       writer.destroy()

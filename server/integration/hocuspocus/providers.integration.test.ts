@@ -95,8 +95,16 @@ describe('HocuspocusProvider and WebsocketProvider on one document (open mode)',
     a.p.setAwarenessField('user', { name: 'from-hocuspocus' })
     yws.awareness.setLocalStateField('user', { name: 'from-y-websocket' })
     const names = (states: Map<number, Record<string, unknown>>) => [...states.values()].map((st) => (st.user as { name?: string } | undefined)?.name)
-    await until('the y-websocket client in Hocuspocus awareness', () => names(a.p.awareness!.getStates()).includes('from-y-websocket'), on(a.p.awareness!, 'change'))
-    await until('the Hocuspocus client in y-websocket awareness', () => names(yws.awareness.getStates()).includes('from-hocuspocus'), on(yws.awareness, 'change'))
+    await until(
+      'the y-websocket client in Hocuspocus awareness',
+      () => names(a.p.awareness!.getStates()).includes('from-y-websocket'),
+      on(a.p.awareness!, 'change'),
+    )
+    await until(
+      'the Hocuspocus client in y-websocket awareness',
+      () => names(yws.awareness.getStates()).includes('from-hocuspocus'),
+      on(yws.awareness, 'change'),
+    )
   })
 
   it('providers 3.x and 4.x and y-websocket edit one document together', async () => {
@@ -134,7 +142,8 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
   afterAll(() => s.close())
 
   /** Resolves with the reason of the provider's authenticationFailed. */
-  const deniedReason = (o: Opened) => until('permission denied', () => o.events.failed.length > 0, on(o.p, 'authenticationFailed')).then(() => o.events.failed[0]!)
+  const deniedReason = (o: Opened) =>
+    until('permission denied', () => o.events.failed.length > 0, on(o.p, 'authenticationFailed')).then(() => o.events.failed[0]!)
 
   it.each(generations)('$name: no token, a forged one, or a right to other documents only: permission denied with the reason', async (gen) => {
     expect(await deniedReason(hp(gen, s.url, 'doc/a', null))).toMatch(/^unauthorized: /)
@@ -197,7 +206,13 @@ describe('an expiring token over the Hocuspocus framing', () => {
     const name = 'doc/expiring'
     let asked = 0
     const closes: number[] = []
-    const socket = new SocketV3({ url: s.url, WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, onClose: ({ event }) => closes.push(event.code) })
+    const socket = new SocketV3({
+      url: s.url,
+      WebSocketPolyfill: WebSocket as never,
+      delay: 100,
+      minDelay: 100,
+      onClose: ({ event }) => closes.push(event.code),
+    })
     const p = new ProviderV3({
       websocketProvider: socket,
       name,
