@@ -193,6 +193,33 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
     yes.document.getMap('m').set('k', 1)
     await until('acknowledged', () => yes.unsyncedChanges === 0, on(yes, 'unsyncedChanges'))
   })
+  it('a revoked token closes its Hocuspocus socket with 4541, and the same token is denied after the reconnect', async () => {
+    const name = 'doc/revoked'
+    const token = await mintToken({ secret: SECRET, sub: 'victim', jti: 'victim-1', docs: { [name]: 'write' }, ttlS: 600 })
+    const admin = await mintToken({ secret: SECRET, sub: 'root', jti: 'root-1', docs: {}, ttlS: 600, admin: true })
+    const closes: number[] = []
+    const socket = new SocketV3({
+      url: s.url,
+      WebSocketPolyfill: WebSocket as never,
+      delay: 100,
+      minDelay: 100,
+      onClose: ({ event }) => closes.push(event.code),
+    })
+    const failed: string[] = []
+    const p = new ProviderV3({ websocketProvider: socket, name, token, onAuthenticationFailed: ({ reason }) => failed.push(reason) })
+    open.push(p, socket)
+    p.attach()
+    await until('sync', () => p.isSynced, on(p, 'synced'))
+    const res = await fetch(`${s.http}/api/admin/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jti: 'victim-1' }),
+    })
+    expect(res.status).toBe(201)
+    await until('the revocation close', () => closes.includes(4541), on(socket, 'close'))
+    await until('denied after the reconnect', () => failed.length > 0, on(p, 'authenticationFailed'))
+    expect(failed[0]).toMatch(/^unauthorized: .*revoked/)
+  })
 })
 
 describe('an expiring token over the Hocuspocus framing', () => {
