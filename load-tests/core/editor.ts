@@ -9,7 +9,14 @@
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '../../shared/protocol/awareness.ts'
-import { decodeHocuspocusFrame, encodeHocuspocusAuth, encodeHocuspocusFrame, HocuspocusType } from '../../shared/protocol/hocuspocus.ts'
+import {
+  decodeCloseReason,
+  decodeHocuspocusFrame,
+  encodeHocuspocusAuth,
+  encodeHocuspocusFrame,
+  HocuspocusAuth,
+  HocuspocusType,
+} from '../../shared/protocol/hocuspocus.ts'
 import { decodeMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '../../shared/protocol/messages.ts'
 import { nowMs } from './clock.ts'
 
@@ -34,7 +41,7 @@ export interface EditorOptions {
   readonly replica: boolean
   /** Extra bytes of payload per edit. */
   readonly payload: number
-  /** Access-control token, sent as `?token=` (y-websocket framing). */
+  /** Access-control token: `?token=` of the document's URL (y-websocket), the auth message's token (Hocuspocus). */
   readonly token?: string | undefined
   readonly events: EditorEvents
   readonly stamps: StampCache
@@ -76,6 +83,32 @@ export class StampCache {
   }
 }
 
+/**
+ * Why a Hocuspocus server gave up on a document while its socket stays open: `permission
+ * denied` (its reason) or a close message (Atrium's carries the code and reason); else null.
+ */
+export function hocuspocusRefusal(frame: Uint8Array): string | null {
+  let type: number
+  let body: Uint8Array
+  try {
+    ;({ type, body } = decodeHocuspocusFrame(frame))
+  } catch {
+    return null // not a refusal: receive() counts it as a protocol error
+  }
+  if (type === HocuspocusType.Close) return `document closed: ${readReason(body, 0) || 'no reason given'}`
+  if (type === HocuspocusType.Auth && body[0] === HocuspocusAuth.PermissionDenied) return `permission denied: ${readReason(body, 1) || 'no reason given'}`
+  return null
+}
+
+/** The reason (a varString) at `at` of a refusal's body; '' when it has none. */
+function readReason(body: Uint8Array, at: number): string {
+  try {
+    return decodeCloseReason(body.subarray(at))
+  } catch (err) {
+    return `(unreadable reason: ${(err as Error).message})`
+  }
+}
+
 export class Editor {
   readonly doc = new Y.Doc()
   ws: WebSocket | null = null
@@ -107,23 +140,36 @@ export class Editor {
     ws.binaryType = 'nodebuffer'
     this.ws = ws
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => fail('connect', `not synced within ${timeoutMs} ms`), timeoutMs)
-      const fail = (kind: 'connect' | 'closed', detail: string) => {
+      let failed = false
+      const timer = setTimeout(() => fail(`not synced within ${timeoutMs} ms`), timeoutMs)
+      // One connect error per editor: a timeout or refusal is followed by the socket's close.
+      const fail = (detail: string) => {
+        if (failed) return
+        failed = true
         clearTimeout(timer)
-        events.error(kind, detail)
+        events.error('connect', detail)
         reject(new Error(detail))
+        if (this.ws === ws) this.close()
       }
-      ws.on('error', (err) => (this.syncedAfterMs === null ? fail('connect', err.message) : events.error('closed', err.message)))
+      ws.on('error', (err) => (this.syncedAfterMs === null ? fail(err.message) : events.error('closed', err.message)))
       ws.on('close', (code, reason) => {
-        if (this.syncedAfterMs === null) fail('connect', `closed ${code} ${reason}`)
+        if (this.syncedAfterMs === null) fail(`closed ${code} ${reason}`)
         else if (this.ws === ws) events.error('closed', `closed ${code} ${reason}`)
       })
       ws.on('open', () => {
-        if (protocol === 'hocuspocus') ws.send(encodeHocuspocusAuth(docName, ''))
+        if (protocol === 'hocuspocus') ws.send(encodeHocuspocusAuth(docName, this.opts.token ?? ''))
         this.send(encodeSyncStep1(Y.encodeStateVector(this.doc)))
       })
       ws.on('message', (data: Buffer) => {
-        const synced = this.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+        const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        const refused = protocol === 'hocuspocus' ? hocuspocusRefusal(frame) : null
+        if (refused !== null) {
+          // The document was denied or closed while the socket stays open: say why, now.
+          if (this.syncedAfterMs === null) fail(refused)
+          else if (this.ws === ws) events.error('closed', refused)
+          return
+        }
+        const synced = this.receive(frame)
         if (synced && this.syncedAfterMs === null) {
           this.syncedAfterMs = nowMs() - started
           clearTimeout(timer)
@@ -136,13 +182,14 @@ export class Editor {
   /** Handles one frame; returns true when it was a sync step 2 (the initial sync). */
   private receive(frame: Uint8Array): boolean {
     let message = frame
-    if (this.opts.protocol === 'hocuspocus') {
-      const { type, message: inner } = decodeHocuspocusFrame(frame)
-      if (type !== HocuspocusType.Sync && type !== HocuspocusType.SyncReply && type !== HocuspocusType.Awareness) return false
-      message = type === HocuspocusType.SyncReply ? Uint8Array.from([HocuspocusType.Sync, ...inner.subarray(1)]) : inner
-    }
     let msg: ReturnType<typeof decodeMessage>
     try {
+      if (this.opts.protocol === 'hocuspocus') {
+        // Sync status (the server's acknowledgements), auth and stateless frames are not news.
+        const { type, message: inner } = decodeHocuspocusFrame(frame)
+        if (type !== HocuspocusType.Sync && type !== HocuspocusType.SyncReply && type !== HocuspocusType.Awareness) return false
+        message = type === HocuspocusType.SyncReply ? Uint8Array.from([HocuspocusType.Sync, ...inner.subarray(1)]) : inner
+      }
       msg = decodeMessage(message)
     } catch (err) {
       this.opts.events.error('protocol', (err as Error).message)

@@ -24,7 +24,7 @@ export interface LoadPlan {
   readonly workers: number
   /** Editors per document that apply every update, for the convergence check. */
   readonly replicasPerDoc: number
-  /** A token for servers with access control (sent as `?token=`, as WebsocketProvider's params do). */
+  /** A token for servers with access control: `?token=` as WebsocketProvider's params send it, or a Hocuspocus auth message's token. */
   readonly token?: string | undefined
 }
 
