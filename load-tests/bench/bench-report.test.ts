@@ -19,6 +19,10 @@ const results: Results = {
     s5: { medianMs: 400, objects: 100000 },
     s6: { p50: 6000, p99: 27000, poseP50: 5000, poseP99: 30000, loss: 80, converged: 'NO' },
   },
+  atriumHocuspocus: {
+    s1: { p50: 1.5, p99: 5, cpuUsPerDelivery: 12 },
+    s6: { p50: 2, p99: 9, poseP50: 3, poseP99: 30, loss: 0, converged: 'yes' },
+  },
   relay: { s1: { p50: 0.4, p99: 2.5, cpuUsPerDelivery: 2.7 }, s4: { kbPerConnection: 1.5, connections: 5000 } },
   ywebsocket: {
     s1: { p50: 9, p99: 300, cpuUsPerDelivery: 20 },
@@ -52,6 +56,14 @@ describe('bench report', () => {
     expect(table).toContain('no step held')
     expect(table).toContain('scenario 1 2.7 µs CPU per delivery (p99 2.5 ms); scenario 4 1.5 KB per added idle connection.')
     expect(table).toContain('| 6. pose (awareness) p50 / p99, sampled receivers | 2 / 25 ms | 5,000 / 30,000 ms | — | 0.00083 |')
+    // Atrium with Hocuspocus-framed clients: scenarios 1 and 6, against Hocuspocus only.
+    expect(table).toContain('| 1. Hocuspocus framing (Atrium ÷ Hocuspocus): p50 / p99 | 1.5 / 5 ms | 3 / 400 ms | — | 0.013 |')
+    expect(table).toContain('| 1. Hocuspocus framing: server CPU µs per delivery | 12 | 25 | — | 0.480 |')
+    expect(table).toContain('| 6. Hocuspocus framing (Atrium ÷ Hocuspocus): update p50 / p99 | 2 / 9 ms | 6,000 / 27,000 ms | — | 0.00033 |')
+    expect(table).toContain('| 6. Hocuspocus framing: pose p50 / p99 | 3 / 30 ms | 5,000 / 30,000 ms | — | 0.0010 |')
+    expect(table).toContain('| 6. Hocuspocus framing: loss / converged | 0 % / yes | 80 % / NO | — |  |')
+    const { atriumHocuspocus: _, ...without } = results
+    expect(renderTable(without, { date: '2026-11-22', commit: 'abc' })).not.toContain('Hocuspocus framing')
     const doc = `# B\n\nintro\n\n${BEGIN}\nold\n${END}\n\nafter\n`
     const out = splice(doc, 'new')
     expect(out).toBe(`# B\n\nintro\n\n${BEGIN}\nnew\n${END}\n\nafter\n`)

@@ -10,6 +10,8 @@ export const END = '<!-- bench:end -->'
 
 const PEERS = ['hocuspocus', 'ywebsocket'] as const
 const NAMES: Record<string, string> = { atrium: 'Atrium', hocuspocus: 'Hocuspocus 3.4.4', ywebsocket: 'y-websocket 0.1.1' }
+/** Atrium measured with Hocuspocus-framed clients (scenarios 1 and 6): its rows compare it with Hocuspocus, the one peer that speaks that framing. */
+const ATRIUM_HP = 'atriumHocuspocus'
 
 const n = (v: unknown) => (typeof v === 'number' ? v : Number.NaN)
 const fmt = (v: unknown, digits = 2) =>
@@ -35,13 +37,27 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     )
   const latency = (s: string) => (server: string) =>
     get(server, s, 'p99') === undefined ? fmt(get(server, s, 'note')) : `${fmt(get(server, s, 'p50'))} / ${fmt(get(server, s, 'p99'))} ms`
+  const lossConverged = (s: string) => (server: string) => `${fmt(get(server, s, 'loss'))} % / ${fmt(get(server, s, 'converged'))}`
+  const poses = (s: string) => (server: string) =>
+    get(server, s, 'poseP99') === undefined ? '—' : `${fmt(get(server, s, 'poseP50'))} / ${fmt(get(server, s, 'poseP99'))} ms`
+  /**
+   * A row of Atrium with Hocuspocus-framed clients: its figure in Atrium's column, Hocuspocus's
+   * beside it, none for the y-websocket server (it does not speak that framing); the ratio is to
+   * Hocuspocus. Only when the run measured it (a partial run or older results may not).
+   */
+  const hpRow = (label: string, s: string, cell: (server: string) => string, k: string | null): string[] =>
+    r[ATRIUM_HP]?.[s] === undefined
+      ? []
+      : [`| ${label} | ${cell(ATRIUM_HP)} | ${cell('hocuspocus')} | — | ${k ? ratioToBest(n(get(ATRIUM_HP, s, k)), [n(get('hocuspocus', s, k))]) : ''} |`]
   const lines = [
-    `Run of ${meta.date}, commit ${meta.commit}. Ratio = Atrium ÷ best peer (lower is better, except throughput).`,
+    `Run of ${meta.date}, commit ${meta.commit}. Ratio = Atrium ÷ best peer (lower is better, except throughput)${r[ATRIUM_HP] ? '; in the Hocuspocus framing rows, Atrium with @hocuspocus/provider framing ÷ Hocuspocus' : ''}.`,
     '',
     `| scenario, figure | ${['atrium', ...PEERS].map((k) => NAMES[k]).join(' | ')} | ratio |`,
     '|---|---|---|---|---|',
     row('1. 1 doc × 50 × 10/s: p50 / p99', 's1', latency('s1'), vsPeers('s1', 'p99')),
     row('1. server CPU µs per delivery', 's1', (s) => fmt(get(s, 's1', 'cpuUsPerDelivery')), vsPeers('s1', 'cpuUsPerDelivery')),
+    ...hpRow('1. Hocuspocus framing (Atrium ÷ Hocuspocus): p50 / p99', 's1', latency('s1'), 'p99'),
+    ...hpRow('1. Hocuspocus framing: server CPU µs per delivery', 's1', (s) => fmt(get(s, 's1', 'cpuUsPerDelivery')), 'cpuUsPerDelivery'),
     row(
       '2. ramp: sustained deliveries/s (p99 ≤ 100 ms, loss ≤ 0.1 %)',
       's2',
@@ -67,13 +83,11 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
       vsPeers('s5', 'medianMs'),
     ),
     row('6. 50 XR × 90 Hz poses: update p50 / p99', 's6', latency('s6'), vsPeers('s6', 'p99')),
-    row(
-      '6. pose (awareness) p50 / p99, sampled receivers',
-      's6',
-      (s) => (get(s, 's6', 'poseP99') === undefined ? '—' : `${fmt(get(s, 's6', 'poseP50'))} / ${fmt(get(s, 's6', 'poseP99'))} ms`),
-      vsPeers('s6', 'poseP99'),
-    ),
-    row('6. loss within the drain / converged', 's6', (s) => `${fmt(get(s, 's6', 'loss'))} % / ${fmt(get(s, 's6', 'converged'))}`, ''),
+    row('6. pose (awareness) p50 / p99, sampled receivers', 's6', poses('s6'), vsPeers('s6', 'poseP99')),
+    row('6. loss within the drain / converged', 's6', lossConverged('s6'), ''),
+    ...hpRow('6. Hocuspocus framing (Atrium ÷ Hocuspocus): update p50 / p99', 's6', latency('s6'), 'p99'),
+    ...hpRow('6. Hocuspocus framing: pose p50 / p99', 's6', poses('s6'), 'poseP99'),
+    ...hpRow('6. Hocuspocus framing: loss / converged', 's6', lossConverged('s6'), null),
     ...(r.relay ? ['', floorLine(r.relay)] : []),
     '',
     'Targets (issue 3):',

@@ -2,6 +2,8 @@
  * `npm run bench`: Atrium, Hocuspocus and the y-websocket reference server, one after
  * another on this machine, the same scenarios against each with the atrium-load core, and
  * a table with ratios to the best peer written into BENCHMARKS.md (between markers).
+ * Scenarios 1 and 6 also run against Atrium with Hocuspocus-framed clients, and 1 and 4
+ * against a bare relay (the floor).
  *   npm run bench [-- --quick] [-- --only s1,s4] [-- --before <git ref>]
  *   (--quick: short durations, for trying the harness; --only: a subset; --before: an earlier
  *   commit of Atrium, built in a worktree, runs each scenario too, right after this one, and
@@ -50,11 +52,18 @@ async function startPeer(script: string): Promise<{ proc: ChildProcess; port: nu
   return { proc, port }
 }
 
+async function startAtrium(name: string, protocol: Protocol): Promise<Target> {
+  const s = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 * 1024, LOG_LEVEL: 'info' }, undefined, { built: true })
+  return { name, protocol, pid: s.proc.pid!, url: s.wsUrl, stop: () => s.proc.kill('SIGKILL') }
+}
+
+/** Servers that run only in the scenarios naming them in `also`; every other server runs in every scenario. */
+const OPTIONAL = new Set(['atriumHocuspocus', 'relay'])
+
 const servers: Record<string, () => Promise<Target>> = {
-  atrium: async () => {
-    const s = await startServerProcess({ MAX_MESSAGE_BYTES: 64 * 1024 * 1024, LOG_LEVEL: 'info' }, undefined, { built: true })
-    return { name: 'Atrium', protocol: 'yws', pid: s.proc.pid!, url: s.wsUrl, stop: () => s.proc.kill('SIGKILL') }
-  },
+  atrium: () => startAtrium('Atrium', 'yws'),
+  // The same server, its clients speaking the Hocuspocus framing at its root (SyncStatus once durable).
+  atriumHocuspocus: () => startAtrium('Atrium (Hocuspocus framing)', 'hocuspocus'),
   ...(beforeRef
     ? {
         before: async (): Promise<Target> => {
@@ -72,7 +81,7 @@ const servers: Record<string, () => Promise<Target>> = {
     const { proc, port } = await startPeer('y-websocket')
     return { name: 'y-websocket server 0.1.1', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
   },
-  // The floor (transport only), for the scenarios marked `floor`; never a ratio's peer.
+  // The floor (transport only); never a ratio's peer.
   relay: async () => {
     const { proc, port } = await startPeer('uws-relay')
     return { name: 'bare uWS relay', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
@@ -105,10 +114,11 @@ const fmt = (m: Awaited<ReturnType<typeof measured>>): Row => ({
 
 type Scenario = (t: Target, prefix: string) => Promise<Row>
 
-const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean }> = {
+/** `also`: the OPTIONAL servers this scenario runs too. */
+const scenarios: Record<string, { label: string; run: Scenario; also?: readonly string[] }> = {
   s1: {
     label: '1 document × 50 editors × 10/s',
-    floor: true,
+    also: ['atriumHocuspocus', 'relay'],
     run: async (t, prefix) => fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 10, durationS: D(20), docPrefix: prefix })),
   },
   s2: {
@@ -137,7 +147,7 @@ const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean 
   },
   s4: {
     label: 'idle connections',
-    floor: true,
+    also: ['relay'],
     // The marginal cost: RSS while 1,000 idle connections are held (the process is warm,
     // its young generation already touched), then while 4,000 more join them, 50 per
     // document. Fixed costs (code, heap reservations) would otherwise be charged to the
@@ -174,6 +184,7 @@ const scenarios: Record<string, { label: string; run: Scenario; floor?: boolean 
   },
   s6: {
     label: '50 XR clients, poses at 90 Hz',
+    also: ['atriumHocuspocus'],
     run: async (t, prefix) => fmt(await measured(t, { ...base, docs: 1, editorsPerDoc: 50, rate: 1, awarenessHz: 90, durationS: D(20), docPrefix: prefix })),
   },
 }
@@ -246,7 +257,7 @@ async function main() {
   for (const [key, scenario] of Object.entries(scenarios)) {
     if (only && !only.has(key)) continue
     for (const [server, start] of Object.entries(servers)) {
-      if (server === 'relay' && !scenario.floor) continue
+      if (OPTIONAL.has(server) && !scenario.also?.includes(server)) continue
       const t = await start()
       process.stderr.write(`${key} (${scenario.label}): ${t.name}\n`)
       try {
