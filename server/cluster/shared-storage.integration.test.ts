@@ -16,6 +16,7 @@ import { ShippingStore } from '../../persistence/shipping-store.ts'
 import { storedToDoc, type AppendEntry, type DocStore } from '../../persistence/doc-store.ts'
 import { createAtrium, type Atrium } from '../atrium.ts'
 import { configWith } from '../config.ts'
+import { tempDir } from '../../load-tests/harness/server-process.ts'
 import { createLogger } from '../log.ts'
 import { eventually, provider, synced, untilDoc } from '../../load-tests/harness/clients.ts'
 import { startRedis, stopAllRedis, type RedisServer } from '../../load-tests/harness/redis.ts'
@@ -55,6 +56,8 @@ async function node(id: string, store: DocStore): Promise<Atrium> {
   const config = configWith({
     PORT: 0,
     HOST: '127.0.0.1',
+    // Its own directory for what a node keeps beside the store (revoked tokens), never ./data.
+    DATA_DIR: await tempDir(),
     REDIS_URL: redis.url,
     NODE_ID: id,
     CLUSTER_HEARTBEAT_MS: 100,

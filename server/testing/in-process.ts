@@ -23,7 +23,7 @@ export async function startInProcess(overrides: Parameters<typeof configWith>[0]
   const dir = await tempDir()
   const store = new LmdbStore({ path: dir, mapSize })
   const server = await createAtrium({
-    config: configWith({ PORT: 0, HOST: '127.0.0.1', ...overrides }),
+    config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: dir, ...overrides }),
     logger: createLogger({ level: 'silent', pretty: false }),
     store,
   })

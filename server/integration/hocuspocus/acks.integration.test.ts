@@ -34,7 +34,7 @@ describe('SyncStatus is sent once the update is durable', () => {
     dir = await tempDir()
     store = new FailingAppends({ path: dir, mapSize: 256 * 1024 ** 2 })
     server = await createAtrium({
-      config: configWith({ PORT: 0, HOST: '127.0.0.1', FLUSH_INTERVAL_MS: 5 }),
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: dir, FLUSH_INTERVAL_MS: 5 }),
       logger: createLogger({ level: 'silent', pretty: false }),
       store,
     })

@@ -25,7 +25,15 @@ async function node(id: string) {
   const dir = await tempDir()
   const store = new LmdbStore({ path: dir, mapSize: 256 * 1024 ** 2 })
   const heard: (typeof nodes)[number]['heard'] = []
-  const config = configWith({ PORT: 0, HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ID: id, CLUSTER_HEARTBEAT_MS: 100, CLUSTER_NODE_TIMEOUT_MS: 2000 })
+  const config = configWith({
+    PORT: 0,
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    REDIS_URL: redis.url,
+    NODE_ID: id,
+    CLUSTER_HEARTBEAT_MS: 100,
+    CLUSTER_NODE_TIMEOUT_MS: 2000,
+  })
   const atrium = await createAtrium({
     config,
     logger: createLogger({ level: 'silent', pretty: false }),

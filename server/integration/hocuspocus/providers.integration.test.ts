@@ -195,7 +195,8 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
   })
   it('a revoked token closes its Hocuspocus socket with 4541, and the same token is denied after the reconnect', async () => {
     const name = 'doc/revoked'
-    const token = await mintToken({ secret: SECRET, sub: 'victim', jti: 'victim-1', docs: { [name]: 'write' }, ttlS: 600 })
+    const victimJti = `victim-${process.pid}-${Date.now()}`
+    const token = await mintToken({ secret: SECRET, sub: 'victim', jti: victimJti, docs: { [name]: 'write' }, ttlS: 600 })
     const admin = await mintToken({ secret: SECRET, sub: 'root', jti: 'root-1', docs: {}, ttlS: 600, admin: true })
     const closes: number[] = []
     const socket = new SocketV3({
@@ -213,7 +214,7 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
     const res = await fetch(`${s.http}/api/admin/revocations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jti: 'victim-1' }),
+      body: JSON.stringify({ jti: victimJti }),
     })
     expect(res.status).toBe(201)
     await until('the revocation close', () => closes.includes(4541), on(socket, 'close'))

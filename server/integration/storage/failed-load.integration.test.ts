@@ -62,7 +62,7 @@ describe('failed document load', () => {
     await inner.append([{ name, update: Y.encodeStateAsUpdate(seed) }])
     store = new FlakyStore(inner)
     server = await createAtrium({
-      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }),
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: dir, DOC_UNLOAD_GRACE_MS: 200, PRELOAD_QUEUE_MESSAGES: 10, MAX_MESSAGE_BYTES: 4096 }),
       logger: createLogger({ level: 'silent', pretty: false }),
       store,
     })

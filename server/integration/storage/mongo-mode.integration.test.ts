@@ -86,7 +86,7 @@ describe('MongoDB mode', () => {
     const store = new ShippingStore({ outbox: openLmdbOutbox(dataDir, 256 * 1024 ** 2), remote, minBackoffMs: 20, maxBackoffMs: 100 })
     const settled = vi.spyOn(store, 'settled')
     const server = await createAtrium({
-      config: configWith({ PORT: 0, HOST: '127.0.0.1', DOC_UNLOAD_GRACE_MS: 100 }),
+      config: configWith({ PORT: 0, HOST: '127.0.0.1', DATA_DIR: await tempDir(), DOC_UNLOAD_GRACE_MS: 100 }),
       logger: createLogger({ level: 'silent', pretty: false }),
       store,
     })
