@@ -9,10 +9,8 @@
  *   commit of Atrium, built in a worktree, runs each scenario too, right after this one, and
  *   the ratio to it is printed; none of the three writes BENCHMARKS.md)
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { execSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
@@ -20,6 +18,7 @@ import { encodeHocuspocusAuth, encodeHocuspocusFrame } from '../../shared/protoc
 import { encodeSyncStep2 } from '../../shared/protocol/messages.ts'
 import { killAllServers, startServerProcess } from '../harness/server-process.ts'
 import { checkoutBefore } from './before.ts'
+import { startPeer } from './peer-process.ts'
 import { cpuSeconds, rssBytes } from './proc.ts'
 import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from '../cli/atrium-load.ts'
@@ -40,16 +39,6 @@ interface Target {
   pid: number
   url: string
   stop(): void
-}
-
-async function startPeer(script: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./peers/${script}.ts`, import.meta.url))], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const port = await new Promise<number>((resolve) =>
-    createInterface({ input: proc.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port)),
-  )
-  return { proc, port }
 }
 
 async function startAtrium(name: string, protocol: Protocol): Promise<Target> {
