@@ -9,6 +9,10 @@
  *   Messages for a document whose check is in flight wait (bounded), as Hocuspocus queues them.
  * - Frames for a document with no session on this socket are dropped and counted: the client
  *   sent no auth for it, or its session ended (the provider goes on sending until it reconnects).
+ * - Frames of a document that come after its client closed it, while that session still runs
+ *   what was sent before the close (its token check, its load, its turn), wait and are read
+ *   again once it has left: a provider re-created at once (closed, then opened again) gets a
+ *   session of its own, as Hocuspocus replays its queue, instead of the old one's answers.
  * - A session ends alone with a close message carrying the reason (the provider's onClose),
  *   unless its code says "retry": the provider resyncs a document only when its socket
  *   reconnects, so those close the socket with the code.
@@ -61,6 +65,8 @@ interface Pending {
 export class HocuspocusSocket implements HpLinkOwner {
   readonly links = new Map<string, HpLink>()
   private readonly pending = new Map<string, Pending>()
+  /** Whole frames of a document received after its close, while its session finishes (see the header). */
+  private readonly reopening = new Map<string, Pending>()
   private idle: NodeJS.Timeout | null = null
 
   constructor(
@@ -91,8 +97,11 @@ export class HocuspocusSocket implements HpLinkOwner {
     } catch (err) {
       return runner.reject(this.conn, this.conn.docs, CloseCodes.MALFORMED_MESSAGE, (err as Error).message)
     }
+    const reopening = this.reopening.get(f.key)
+    if (reopening) return this.holdReopening(f.key, reopening, frame)
     const link = this.links.get(f.key)
     if (link) {
+      this.closing(f)
       if (link.held) runner.hold(link, f.message)
       else runner.offer(link, f.message)
       return
@@ -100,6 +109,7 @@ export class HocuspocusSocket implements HpLinkOwner {
     const pending = this.pending.get(f.key)
     if (pending) {
       if (f.type === HocuspocusType.Auth) return
+      this.closing(f)
       return this.holdPending(f.key, pending, f.message)
     }
     if (f.type !== HocuspocusType.Auth) {
@@ -110,14 +120,41 @@ export class HocuspocusSocket implements HpLinkOwner {
   }
 
   private holdPending(key: string, pending: Pending, message: Uint8Array): void {
-    const { config } = this.deps
-    pending.heldBytes += message.length
-    if (pending.held.length >= config.PRELOAD_QUEUE_MESSAGES || pending.heldBytes > 2 * config.MAX_MESSAGE_BYTES) {
+    if (!this.fits(pending, message)) {
       this.pending.delete(key)
-      this.deps.metrics.protocolErrors.inc({ reason: CloseCodes.QUEUE_FULL.name })
-      return this.closeDocument(key, CloseCodes.QUEUE_FULL, `${pending.held.length + 1} messages while the token is checked`)
+      // 4508 says retry: the socket closes, as the header says, so the provider resyncs when it reconnects.
+      return this.deps.runner.reject(this.conn, key, CloseCodes.QUEUE_FULL, `${pending.held.length + 1} messages while the token is checked`)
     }
     pending.held.push(message)
+  }
+
+  /** Whether one more message fits a bounded queue (counted in it either way). */
+  private fits(queue: Pending, message: Uint8Array): boolean {
+    const { config } = this.deps
+    queue.heldBytes += message.length
+    return queue.held.length < config.PRELOAD_QUEUE_MESSAGES && queue.heldBytes <= 2 * config.MAX_MESSAGE_BYTES
+  }
+
+  /** A close for a live session: what follows for its document waits until that session has left. */
+  private closing(f: HocuspocusFrame): void {
+    if (f.type === HocuspocusType.Close) this.reopening.set(f.key, { held: [], heldBytes: 0 })
+  }
+
+  private holdReopening(key: string, reopening: Pending, frame: Uint8Array): void {
+    if (!this.fits(reopening, frame))
+      return this.deps.runner.reject(this.conn, key, CloseCodes.QUEUE_FULL, `${reopening.held.length + 1} messages while the document closes`)
+    reopening.held.push(frame)
+  }
+
+  /** The session of `key` is over: what its client sent after closing it is read now, as if it came now. */
+  private reopen(key: string): void {
+    const reopening = this.reopening.get(key)
+    if (!reopening) return
+    this.reopening.delete(key)
+    for (const frame of reopening.held) {
+      if (this.conn.closed) return
+      this.receive(frame)
+    }
   }
 
   private authenticate(f: HocuspocusFrame): void {
@@ -157,7 +194,8 @@ export class HocuspocusSocket implements HpLinkOwner {
       const right = identity.rightTo(key)
       if (!canRead(right)) {
         this.deps.metrics.authRefused.inc({ reason: 'forbidden' })
-        return this.deny(key, null, `forbidden: no right to ${JSON.stringify(key)}`)
+        this.deny(key, null, `forbidden: no right to ${JSON.stringify(key)}`)
+        return this.reopen(key)
       }
       rights = right === 'write' ? FULL_RIGHTS : { write: false, awareness: identity.viewerAwareness }
     }
@@ -181,6 +219,7 @@ export class HocuspocusSocket implements HpLinkOwner {
     if (failure === 'expired') return this.deps.runner.reject(this.conn, key, CloseCodes.TOKEN_EXPIRED, (err as Error).message)
     if (failure === 'unavailable') return this.deps.runner.reject(this.conn, key, CloseCodes.AUTH_UNAVAILABLE, 'token check failed')
     this.deny(key, null, `unauthorized: ${(err as AuthError).detail}`)
+    this.reopen(key)
   }
 
   /** Permission denied for one document (the provider's onAuthenticationFailed gets `reason`). */
@@ -217,6 +256,7 @@ export class HocuspocusSocket implements HpLinkOwner {
     this.links.delete(link.key)
     this.conn.sessions.delete(link.key)
     this.armIdle()
+    this.reopen(link.key)
   }
 
   private closeDocument(key: string, code: CloseCode, detail: string): void {
