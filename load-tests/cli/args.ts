@@ -13,6 +13,8 @@ Simulated editors edit documents with real Yjs updates and measure end-to-end la
                          (cluster nodes) spread each document's editors over them and
                          report cross-node latency separately
   --protocol P           yws (y-websocket, document in the path) | hocuspocus   [yws]
+                         (hocuspocus: one socket per editor at the URL itself, as
+                         HocuspocusProvider's url; its document opened by an auth message)
   --docs N               documents                                          [1]
   --editors-per-doc N    editors per document                               [10]
   --rate R               updates per second per editor (0 = connect only)   [10]
@@ -24,7 +26,8 @@ Simulated editors edit documents with real Yjs updates and measure end-to-end la
   --workers N            processes to spread editors over                   [1]
   --replicas N           editors per document that keep a full replica      [3]
   --doc-prefix P         document name prefix                               [load/<random>/]
-  --token T              access-control token (or ATRIUM_TOKEN); npm run token mints one
+  --token T              access-control token (or ATRIUM_TOKEN), sent as ?token= (yws)
+                         or in each auth message (hocuspocus); npm run token mints one
   --json FILE            write the JSON report to FILE
   --max-p99 MS           exit 1 when p99 latency exceeds MS
   --max-loss PCT         exit 1 when delivery loss exceeds PCT percent
