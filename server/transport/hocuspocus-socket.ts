@@ -218,7 +218,9 @@ export class HocuspocusSocket implements HpLinkOwner {
     // Retryable: the provider fetches a new token (expired) or tries again (key set down) only when its socket reconnects.
     if (failure === 'expired') return this.deps.runner.reject(this.conn, key, CloseCodes.TOKEN_EXPIRED, (err as Error).message)
     if (failure === 'unavailable') return this.deps.runner.reject(this.conn, key, CloseCodes.AUTH_UNAVAILABLE, 'token check failed')
-    this.deny(key, null, `unauthorized: ${(err as AuthError).detail}`)
+    // The verifier's hint for a missing token names the y-websocket ways; a Hocuspocus user sets the provider's option.
+    const detail = failure === 'missing' ? 'no token (give the provider its `token` option)' : (err as AuthError).detail
+    this.deny(key, null, `unauthorized: ${detail}`)
     this.reopen(key)
   }
 
