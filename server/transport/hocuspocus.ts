@@ -7,7 +7,6 @@
  * updates and new client ids in the writer); messages and bytes per second are the socket's
  * (one client's network), in ws-server.ts.
  */
-import Denque from 'denque'
 import type { Refusal } from '../admission/admission.ts'
 import type { Identity } from '../auth/claims.ts'
 import { Session, type Rights, type SessionLink } from '../documents/session.ts'
@@ -15,7 +14,7 @@ import type { ConnectionRates } from '../limits/token-bucket.ts'
 import { encodeHocuspocusKey, frameWithKey } from '../../shared/protocol/hocuspocus.ts'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Connection } from './connection.ts'
-import type { RunnerLink } from './session-runner.ts'
+import { QueuedMessages, type RunnerLink } from './session-runner.ts'
 import { hocuspocusTopic } from './publisher.ts'
 
 /** The socket a link belongs to (hocuspocus-socket.ts): it decides how a session ends. */
@@ -25,17 +24,11 @@ export interface HpLinkOwner {
   left(link: HpLink): void
 }
 
-export class HpLink implements SessionLink, RunnerLink {
+export class HpLink extends QueuedMessages implements SessionLink, RunnerLink {
   readonly session: Session
   readonly hocuspocus = true
   /** The routing key's varString, in front of every frame it sends. */
   private readonly prefix: Uint8Array
-  held: Uint8Array[] | null = []
-  heldBytes = 0
-  readonly backlog = new Denque<Uint8Array>()
-  backlogBytes = 0
-  turn = 0
-  turnMs = 0
   /** The session ended while the socket stays open (closed by the client, or refused). */
   ended = false
   /** What to undo when the session ends (its expiry timer): run once, alone or with the socket. */
@@ -51,6 +44,7 @@ export class HpLink implements SessionLink, RunnerLink {
     private readonly rates: ConnectionRates | null,
     private readonly owner: HpLinkOwner,
   ) {
+    super()
     this.prefix = encodeHocuspocusKey(key)
     this.session = new Session(key, rights, this, identity)
     conn.sessions.set(key, this.session)

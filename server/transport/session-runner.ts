@@ -8,7 +8,7 @@
  * Rules: every wait is bounded and past it the session is refused with a catalogued code; a
  * refusal is counted and logged (at most a line a second per address), never thrown.
  */
-import type Denque from 'denque'
+import Denque from 'denque'
 import { CloseCodes, type CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Refusal } from '../admission/admission.ts'
 import type { Config } from '../config.ts'
@@ -32,6 +32,19 @@ export interface RunnerLink extends Backlogged {
   end(code: CloseCode, detail: string): void
   /** Runs `hook` when the session ends (with its socket, or alone). */
   onEnd(hook: () => void): void
+}
+
+/** What a link keeps for the runner, the same in both framings: the messages waiting for its load and for later turns. */
+export abstract class QueuedMessages implements Backlogged {
+  abstract readonly closed: boolean
+  /** Messages received while the document loads; null once it is served. */
+  held: Uint8Array[] | null = []
+  heldBytes = 0
+  /** Messages waiting for a later turn of the event loop (transport/frame-turns.ts). */
+  readonly backlog = new Denque<Uint8Array>()
+  backlogBytes = 0
+  turn = 0
+  turnMs = 0
 }
 
 export interface RunnerDeps<L extends RunnerLink> {

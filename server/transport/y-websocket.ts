@@ -7,24 +7,15 @@
  * it, and what its client sent waits in it (for the document to load, or for a later turn of
  * the event loop). Those waits are bounded per session, like everything a client may spend.
  */
-import Denque from 'denque'
 import type { Refusal } from '../admission/admission.ts'
 import type { Identity } from '../auth/claims.ts'
 import { Session, type Rights, type SessionLink } from '../documents/session.ts'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Connection } from './connection.ts'
-import type { Backlogged } from './frame-turns.ts'
+import { QueuedMessages, type RunnerLink } from './session-runner.ts'
 
-export class YwsLink implements SessionLink, Backlogged {
+export class YwsLink extends QueuedMessages implements SessionLink, RunnerLink {
   readonly session: Session
-  /** Messages received while the document loads; null once it is served. */
-  held: Uint8Array[] | null = []
-  heldBytes = 0
-  /** Messages waiting for a later turn of the event loop (transport/frame-turns.ts). */
-  readonly backlog = new Denque<Uint8Array>()
-  backlogBytes = 0
-  turn = 0
-  turnMs = 0
 
   constructor(
     readonly conn: Connection,
@@ -33,6 +24,7 @@ export class YwsLink implements SessionLink, Backlogged {
     identity: Identity,
     private readonly onRefused: (link: YwsLink, refusal: Refusal) => void,
   ) {
+    super()
     this.session = new Session(docName, rights, this, identity)
     conn.sessions.set(docName, this.session)
   }
