@@ -53,6 +53,15 @@ function hp(gen: (typeof generations)[number], url: string, name: string, token:
 const hpSynced = (o: Opened) => until('Hocuspocus provider sync', () => o.p.isSynced, on(o.p, 'synced'))
 const acknowledged = (o: Opened) => until('every change acknowledged', () => o.p.unsyncedChanges === 0, on(o.p, 'unsyncedChanges'))
 
+/** A HocuspocusProvider and a WebsocketProvider of `name`, both synced. */
+async function pair(gen: (typeof generations)[number], url: string, name: string) {
+  const a = hp(gen, url, name)
+  const yws = provider(url, name)
+  open.push(yws)
+  await Promise.all([hpSynced(a), synced(yws)])
+  return { a, yws }
+}
+
 afterEach(() => {
   for (const x of open.splice(0)) x.destroy()
 })
@@ -65,12 +74,7 @@ describe('HocuspocusProvider and WebsocketProvider on one document (open mode)',
   afterAll(() => s.close())
 
   it.each(generations)('$name converges with y-websocket both ways, every change acknowledged', async (gen) => {
-    const name = `hp/converge-${gen.name.replace(/\W/g, '')}`
-    const a = hp(gen, s.url, name)
-    const yws = provider(s.url, name)
-    open.push(yws)
-    await hpSynced(a)
-    await synced(yws)
+    const { a, yws } = await pair(gen, s.url, `hp/converge-${gen.name.replace(/\W/g, '')}`)
     expect(a.events.authenticated).toEqual(['read-write'])
     a.doc.getMap('m').set('from-hocuspocus', 1)
     a.doc.getText('t').insert(0, 'hello ')
@@ -86,12 +90,7 @@ describe('HocuspocusProvider and WebsocketProvider on one document (open mode)',
   })
 
   it.each(generations)('$name sees y-websocket awareness and is seen by it', async (gen) => {
-    const name = `hp/awareness-${gen.name.replace(/\W/g, '')}`
-    const a = hp(gen, s.url, name)
-    const yws = provider(s.url, name)
-    open.push(yws)
-    await hpSynced(a)
-    await synced(yws)
+    const { a, yws } = await pair(gen, s.url, `hp/awareness-${gen.name.replace(/\W/g, '')}`)
     a.p.setAwarenessField('user', { name: 'from-hocuspocus' })
     yws.awareness.setLocalStateField('user', { name: 'from-y-websocket' })
     const names = (states: Map<number, Record<string, unknown>>) => [...states.values()].map((st) => (st.user as { name?: string } | undefined)?.name)
