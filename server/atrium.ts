@@ -203,6 +203,8 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
       chunkBytes: firstSyncChunkBytes,
       // A chunk's work is about its bytes' (the model's weight per byte).
       chunk: (update) => pool.chunk({ update, maxWork: firstSyncChunkBytes * Work.byte }),
+      rebase: (updates) => pool.rebase({ updates, maxWork: firstSyncChunkBytes * Work.byte }),
+      rebaseFailed: (doc, err) => logger.warn({ err, doc }, 'keeping the full state ready failed; large first syncs of this document are encoded on demand'),
     },
     awareness: {
       limits: { maxStateBytes: config.MAX_AWARENESS_STATE_BYTES, maxIdsPerOwner: config.MAX_AWARENESS_IDS, timeoutMs: 30_000 },

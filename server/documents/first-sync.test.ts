@@ -11,7 +11,7 @@ import { eventually } from '../../load-tests/harness/clients.ts'
 import { testSession } from '../testing/session.ts'
 import { writerOptions } from '../testing/writer-options.ts'
 import { Connection } from '../transport/connection.ts'
-import { chunk } from '../workers/compact.worker.ts'
+import { chunk, rebase } from '../workers/compact.worker.ts'
 import { SharedDoc } from './shared-doc.ts'
 
 describe('large first syncs', () => {
@@ -58,6 +58,52 @@ describe('large first syncs', () => {
     expect(q.link.sent.length).toBe(1)
     doc.destroy()
     small.destroy()
+  })
+
+  it('come from the warm full state of a document larger than a chunk: no encode, and later edits ride along as parts', async () => {
+    let encodes = 0
+    const doc = new SharedDoc('site/warm', {
+      publisher: { publish() {} },
+      persist() {},
+      batchBytes: 1 << 20,
+      writer: writerOptions(),
+      firstSync: {
+        chunkBytes: 64 * 1024,
+        chunk: async (update) => {
+          encodes++
+          return chunk({ update, maxWork: 64 * 1024 * 40 })
+        },
+        rebase: async (updates) => rebase({ updates, maxWork: 64 * 1024 * 40 }),
+      },
+    })
+    generateSite(doc.doc, { objects: 3000 })
+    doc.doc.getMap('objects').delete([...doc.doc.getMap('objects').keys()][5]!)
+    const joinAndCheck = async () => {
+      const p = testSession('site/warm')
+      doc.answerSyncStep1(p, Uint8Array.of(0))
+      await eventually(
+        'the answer to sync step 1',
+        async () => p.link.sequences.length,
+        (n) => n > 0,
+        5000,
+      )
+      const [frames] = p.link.sequences
+      const client = new Y.Doc()
+      frames!.forEach((f, k) => {
+        const msg = decodeMessage(f)
+        expect(msg.type).toBe(k === frames!.length - 1 ? 'sync-step2' : 'update')
+        expect(f.length).toBeLessThan(2 * 64 * 1024)
+        Y.applyUpdate(client, (msg as { update: Uint8Array }).update)
+      })
+      expect(client.store.pendingStructs).toBeNull()
+      expect(Y.encodeStateVector(client)).toEqual(Y.encodeStateVector(doc.doc))
+      expect(client.getMap('objects').toJSON()).toEqual(doc.doc.getMap('objects').toJSON())
+    }
+    await joinAndCheck()
+    doc.doc.getMap('objects').set('late', { type: 'space', parentId: null, name: 'added after the base' })
+    await joinAndCheck()
+    expect(encodes).toBe(0)
+    doc.destroy()
   })
 
   it('are sent only while the socket buffers less than a megabyte, the rest on drain', () => {

@@ -13,6 +13,7 @@ import { coalesce } from './coalesce.ts'
 import { DocWriter, type WriterOptions } from './doc-writer.ts'
 import type { Session } from './session.ts'
 import { lacksMost, StepOnePacer } from './step1-pacer.ts'
+import { WarmState } from './warm-state.ts'
 
 /** Transaction origins: every change is tagged, so nothing is echoed or persisted twice. A client's change has its Session as origin. */
 export const Origin = { storage: Symbol('storage'), local: Symbol('local'), remote: Symbol('remote') } as const
@@ -52,8 +53,19 @@ export interface SharedDocHooks {
   /** How client and remote updates are admitted and applied (server/documents/doc-writer.ts). */
   readonly writer: WriterOptions
   readonly awareness?: { readonly limits: AwarenessLimits; readonly dropped: (why: Dropped) => void } | undefined
-  /** Large sync answers: above `chunkBytes`, cut into chunks off the event loop and sent paced. */
-  readonly firstSync?: { readonly chunkBytes: number; readonly chunk: (update: Uint8Array) => Promise<Uint8Array[]> } | undefined
+  /**
+   * Large sync answers: above `chunkBytes`, cut into chunks off the event loop and sent paced.
+   * With `rebase`, a document larger than a chunk keeps its full state ready (warm-state.ts),
+   * so a joiner with nothing never waits for an encode on the event loop.
+   */
+  readonly firstSync?:
+    | {
+        readonly chunkBytes: number
+        readonly chunk: (update: Uint8Array) => Promise<Uint8Array[]>
+        readonly rebase?: (updates: Uint8Array[]) => Promise<Uint8Array[]>
+        readonly rebaseFailed?: (name: string, err: unknown) => void
+      }
+    | undefined
 }
 
 let incarnations = 0
@@ -93,6 +105,8 @@ export class SharedDoc {
   private clocks: Map<number, number> | null = null
   /** Each session's sync step 1 answers, paced by what they cost. */
   private readonly step1 = new StepOnePacer((session, sv) => this.answerNow(session, sv))
+  /** The full state kept ready for joiners with nothing, once the document is larger than a chunk. */
+  private readonly warm: WarmState | null
   private destroyed = false
   /** Distinguishes this load of the document from an earlier one (caches key on it and `version`). */
   readonly incarnation = ++incarnations
@@ -105,6 +119,8 @@ export class SharedDoc {
     this.writer = new DocWriter(this.doc, Origin.remote, hooks.writer)
     this.awareness = new AwarenessRelay(hooks.cluster !== undefined, hooks.awareness?.limits, hooks.awareness?.dropped)
     this.tiers = new AwarenessTiers(name, (topic, message) => this.hooks.publisher.publish(topic, message))
+    const sync = hooks.firstSync
+    this.warm = sync?.rebase ? new WarmState({ chunkBytes: sync.chunkBytes, rebase: sync.rebase, failed: (err) => sync.rebaseFailed?.(name, err) }) : null
     this.doc.on('update', this.onUpdate)
   }
 
@@ -120,6 +136,7 @@ export class SharedDoc {
     this.stateVector = null
     this.clocks = null
     this.version++
+    this.warm?.add(update)
     if (origin === Origin.storage) return
     const remote = origin === Origin.remote
     if (!remote || this.hooks.persistRemote !== false) this.hooks.persist(this.name, update)
@@ -233,10 +250,11 @@ export class SharedDoc {
 
   private answerNow(session: Session, stateVector: Uint8Array): void {
     const full = stateVector.length <= 1
+    const chunking = this.hooks.firstSync
+    if (full && this.warm && chunking && this.sizeBytes > chunking.chunkBytes) return this.sendWarm(session, this.warm)
     if (full && this.fullState) return session.send(this.fullState)
     if (full && this.fullChunks) return this.sendChunks(session, this.fullChunks, null)
     const update = Y.encodeStateAsUpdate(this.doc, full ? undefined : stateVector)
-    const chunking = this.hooks.firstSync
     if (!chunking || update.length <= chunking.chunkBytes) {
       const answer = encodeSyncStep2(update)
       if (full) this.fullState = answer
@@ -245,6 +263,24 @@ export class SharedDoc {
     const chunks = chunking.chunk(update)
     if (full) this.fullChunks = chunks
     this.sendChunks(session, chunks, update)
+  }
+
+  /** The warm full state as updates, the last as the sync step 2; if it cannot be had, an encode as before. */
+  private sendWarm(session: Session, warm: WarmState): void {
+    warm.answer().then((payloads) => {
+      if (session.closed || this.destroyed) return
+      if (!payloads || payloads.length === 0) return this.answerEncoded(session)
+      const last = payloads.length - 1
+      session.sendSequence(payloads.map((p, k) => (k === last ? encodeSyncStep2(p) : encodeUpdate(p))))
+    })
+  }
+
+  /** The full answer encoded now (and chunked when large), as before the warm state. */
+  private answerEncoded(session: Session): void {
+    const update = Y.encodeStateAsUpdate(this.doc)
+    const chunking = this.hooks.firstSync
+    if (!chunking || update.length <= chunking.chunkBytes) return session.send(encodeSyncStep2(update))
+    this.sendChunks(session, chunking.chunk(update), update)
   }
 
   /** Chunks as updates, the last as the sync step 2; if chunking failed, the whole answer as one frame. */
@@ -330,6 +366,7 @@ export class SharedDoc {
   destroy(): void {
     this.flush()
     this.destroyed = true
+    this.warm?.destroy()
     this.tiers.destroy()
     this.writer.destroy()
     this.doc.off('update', this.onUpdate)

@@ -65,3 +65,16 @@ export function chunk({ update, maxWork }: ChunkInput): Uint8Array[] {
   const { pieces } = deletePieces(doc, deletes, (c) => model.stateAfter(c), maxWork)
   return allSlices(planSlices(u, model, deletes, pieces, maxWork))
 }
+
+export interface RebaseInput {
+  readonly updates: readonly Uint8Array[]
+  readonly maxWork: number
+}
+
+/**
+ * Worker-thread task: a document's parts (a warm full state, documents/warm-state.ts) merged
+ * into one update and cut into chunks, as `chunk` cuts a first sync.
+ */
+export function rebase({ updates, maxWork }: RebaseInput): Uint8Array[] {
+  return chunk({ update: Y.mergeUpdates(updates as Uint8Array[]), maxWork })
+}

@@ -3,7 +3,7 @@
  * large document: compaction, merges and chunking, all tasks of `compact.worker.ts`.
  */
 import type { Piscina } from 'piscina'
-import type { ChunkInput, CompactInput, CompactOutput } from './compact.worker.ts'
+import type { ChunkInput, CompactInput, CompactOutput, RebaseInput } from './compact.worker.ts'
 import { createPool } from './piscina.ts'
 
 export class WorkerPool {
@@ -25,6 +25,11 @@ export class WorkerPool {
   /** A large update as chunks in Yjs's order (a large first sync, sent paced). */
   chunk(input: ChunkInput): Promise<Uint8Array[]> {
     return this.piscina.run(input, { name: 'chunk' })
+  }
+
+  /** A document's parts merged and cut into chunks (a warm full state). */
+  rebase(input: RebaseInput): Promise<Uint8Array[]> {
+    return this.piscina.run(input, { name: 'rebase' })
   }
 
   /** Idempotent. */

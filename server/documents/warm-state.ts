@@ -1,0 +1,102 @@
+/**
+ * A large document's full state, kept ready for the next joiner who has none of it (the first
+ * person to open a big building, and every joiner after a change), without encoding the
+ * document on the event loop.
+ *
+ * The state is kept as parts: every update the Y.Doc emitted, stored slices included, in order
+ * (their union is the document). Now and then the parts are merged and cut into chunks in a
+ * worker (`rebase`): the base. A joiner gets the base's chunks and the parts since, as updates,
+ * the last as its sync step 2. Parts that cannot go as they are (one larger than a chunk, as an
+ * upload is) make the joiner wait for the rebase that is running for them; it is shared by
+ * every joiner meanwhile. Merged parts keep content the document has deleted until the next
+ * rebase (Y.mergeUpdates does not collect garbage), which the joiner's Yjs collects.
+ *
+ * Bounded: a rebase starts when the parts pass a quarter of the base (or a chunk) in bytes, or
+ * REBASE_PARTS in count, so what is kept is at most about 1.25 × the encoded document.
+ */
+export interface WarmStateOptions {
+  /** Largest message of an answer; a part above it waits for a rebase. */
+  readonly chunkBytes: number
+  /** Merges updates into one and cuts it into chunks of about `chunkBytes`, off the event loop. */
+  readonly rebase: (updates: Uint8Array[]) => Promise<Uint8Array[]>
+  /** A rebase failed (the answer falls back to an encode): for logs. */
+  readonly failed?: (err: unknown) => void
+}
+
+/** Parts kept before they are merged into the base, whatever their bytes. */
+const REBASE_PARTS = 500
+
+export class WarmState {
+  private base: Uint8Array[] = []
+  private baseBytes = 0
+  private parts: Uint8Array[] = []
+  private partsBytes = 0
+  /** Parts larger than a chunk among `parts`: an answer must wait for a rebase while there are any. */
+  private oversized = 0
+  private rebasing: Promise<void> | null = null
+  /** A rebase failed: answers come from an encode of the document from then on (a worker that fails once is not asked again and again). */
+  private broken = false
+  private destroyed = false
+
+  constructor(private readonly opts: WarmStateOptions) {}
+
+  /** An update the document emitted (from storage, a client or another node), in order. */
+  add(update: Uint8Array): void {
+    this.parts.push(update)
+    this.partsBytes += update.length
+    if (update.length > this.opts.chunkBytes) this.oversized++
+    if (this.partsBytes > Math.max(this.opts.chunkBytes, this.baseBytes / 4) || this.parts.length > REBASE_PARTS) this.startRebase()
+  }
+
+  /** Bytes kept (base and parts). */
+  get bytes(): number {
+    return this.baseBytes + this.partsBytes
+  }
+
+  /**
+   * The full state as update messages' payloads, in order (the caller sends the last as its
+   * sync step 2), or null when it cannot be had (a rebase failed: encode the document instead).
+   */
+  async answer(): Promise<Uint8Array[] | null> {
+    while (this.oversized > 0) {
+      if (this.broken || this.destroyed) return null
+      if (!this.rebasing) this.startRebase()
+      const running = this.rebasing
+      await running
+    }
+    if (this.broken || this.destroyed) return null
+    return [...this.base, ...this.parts]
+  }
+
+  private startRebase(): void {
+    if (this.rebasing || this.destroyed || this.broken) return
+    const taken = this.parts.length
+    const input = [...this.base, ...this.parts]
+    this.rebasing = this.opts.rebase(input).then(
+      (chunks) => {
+        this.rebasing = null
+        if (this.destroyed) return
+        // What arrived while the worker merged stays a part.
+        const rest = this.parts.slice(taken)
+        this.base = chunks
+        this.baseBytes = chunks.reduce((n, c) => n + c.length, 0)
+        this.parts = rest
+        this.partsBytes = rest.reduce((n, p) => n + p.length, 0)
+        this.oversized = rest.filter((p) => p.length > this.opts.chunkBytes).length
+      },
+      (err: unknown) => {
+        this.rebasing = null
+        this.broken = true
+        this.base = []
+        this.parts = []
+        this.opts.failed?.(err)
+      },
+    )
+  }
+
+  destroy(): void {
+    this.destroyed = true
+    this.base = []
+    this.parts = []
+  }
+}
