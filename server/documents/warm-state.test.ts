@@ -36,7 +36,7 @@ function warmOf(doc: Y.Doc, chunkBytes = 1024) {
 }
 
 /** A fresh document built from an answer. */
-function rebuilt(payloads: Uint8Array[] | null): Y.Doc {
+function rebuilt(payloads: Uint8Array[] | null | undefined): Y.Doc {
   const doc = new Y.Doc()
   for (const p of payloads ?? []) Y.applyUpdate(doc, p)
   return doc
