@@ -22,7 +22,8 @@ import { startPeer } from './peer-process.ts'
 import { cpuSeconds, rssBytes } from './proc.ts'
 import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from '../cli/atrium-load.ts'
-import { Editor, StampCache, type Protocol } from '../core/editor.ts'
+import type { Protocol } from '../core/editor.ts'
+import { openDocument } from './first-open-client.ts'
 import type { LoadPlan } from '../core/run.ts'
 
 const quick = process.argv.includes('--quick')
@@ -47,7 +48,7 @@ async function startAtrium(name: string, protocol: Protocol): Promise<Target> {
 }
 
 /** Servers that run only in the scenarios naming them in `also`; every other server runs in every scenario. */
-const OPTIONAL = new Set(['atriumHocuspocus', 'relay'])
+const OPTIONAL = new Set(['atriumHocuspocus', 'relay', 'uwsYjs'])
 
 const servers: Record<string, () => Promise<Target>> = {
   atrium: () => startAtrium('Atrium', 'yws'),
@@ -69,6 +70,11 @@ const servers: Record<string, () => Promise<Target>> = {
   ywebsocket: async () => {
     const { proc, port } = await startPeer('y-websocket')
     return { name: 'y-websocket server 0.1.1', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+  },
+  // The least a Yjs server can do (scenario 5's upload yardstick); never a ratio's peer.
+  uwsYjs: async () => {
+    const { proc, port } = await startPeer('uws-yjs')
+    return { name: 'minimal uWS + Yjs', protocol: 'yws', pid: proc.pid!, url: `ws://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
   },
   // The floor (transport only); never a ratio's peer.
   relay: async () => {
@@ -168,7 +174,8 @@ const scenarios: Record<string, { label: string; run: Scenario; also?: readonly 
     },
   },
   s5: {
-    label: 'cold sync of a 100,000-object building',
+    label: 'the first opener of a 100,000-object building',
+    also: ['uwsYjs'],
     run: (t, prefix) => coldSync(t, prefix.slice(0, -1), quick ? 10_000 : 100_000),
   },
   s6: {
@@ -178,7 +185,13 @@ const scenarios: Record<string, { label: string; run: Scenario; also?: readonly 
   },
 }
 
-/** Seeds a building of `objects` objects, then times new clients from connect to synced. */
+/**
+ * A building of `objects` objects: the time to upload it (one sync step 2, until a client that
+ * joined the empty document has all of it), then the first fresh client to open it — the one
+ * who meets the server with nothing cached — and five more, each from connect until its sync
+ * step 2 is received (and, for the first, until all of it is applied too:
+ * load-tests/bench/first-open-client.ts). Peak RSS over it all.
+ */
 async function coldSync(t: Target, docName: string, objects: number): Promise<Row> {
   const doc = new Y.Doc()
   const map = doc.getMap('objects')
@@ -192,35 +205,48 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
       })
   })
   const update = Y.encodeStateAsUpdate(doc)
-  const seeder = new WebSocket(t.protocol === 'hocuspocus' ? t.url : `${t.url}/${docName}`)
-  await new Promise((r) => seeder.once('open', r))
-  if (t.protocol === 'hocuspocus') seeder.send(encodeHocuspocusAuth(docName, ''))
-  const step2 = encodeSyncStep2(update)
-  seeder.send(t.protocol === 'hocuspocus' ? encodeHocuspocusFrame(docName, step2) : step2)
-  // The seeder stays connected, so every server keeps the document loaded in memory.
-  const times: number[] = []
-  for (let i = 0; i < 6; i++) {
-    const e = new Editor({
-      url: t.url,
-      docName,
-      protocol: t.protocol,
-      index: i,
-      replica: false,
-      payload: 0,
-      stamps: new StampCache(),
-      events: { delivery: () => {}, error: () => {} },
+  let peakRss = 0
+  const sampling = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(t.pid))), 50)
+  try {
+    // The listener stays, so every server keeps the document loaded in memory.
+    const listener = await openDocument(t.url, docName, t.protocol)
+    const landed = new Promise<void>((resolve) => {
+      const check = () => listener.doc.getMap('objects').size === objects && resolve()
+      listener.doc.on('update', check)
     })
-    await e.connect(120_000)
-    if (i > 0) times.push(e.syncedAfterMs!) // the first join waits for the seed to land
-    e.close()
-  }
-  seeder.close()
-  times.sort((a, b) => a - b)
-  return {
-    objects,
-    updateMiB: +(update.length / 2 ** 20).toFixed(2),
-    medianMs: +times[Math.floor(times.length / 2)]!.toFixed(1),
-    maxMs: +times[times.length - 1]!.toFixed(1),
+    const seeder = new WebSocket(t.protocol === 'hocuspocus' ? t.url : `${t.url}/${docName}`)
+    await new Promise((r) => seeder.once('open', r))
+    if (t.protocol === 'hocuspocus') seeder.send(encodeHocuspocusAuth(docName, ''))
+    const step2 = encodeSyncStep2(update)
+    const sent = performance.now()
+    seeder.send(t.protocol === 'hocuspocus' ? encodeHocuspocusFrame(docName, step2) : step2)
+    await landed
+    const uploadMs = performance.now() - sent
+    const times: number[] = []
+    let firstAppliedMs = 0
+    for (let i = 0; i < 6; i++) {
+      const joiner = await openDocument(t.url, docName, t.protocol)
+      if (joiner.doc.getMap('objects').size !== objects) throw new Error(`${t.name}: a joiner got ${joiner.doc.getMap('objects').size} objects of ${objects}`)
+      times.push(joiner.ms)
+      if (i === 0) firstAppliedMs = joiner.appliedMs
+      joiner.ws.close()
+    }
+    seeder.close()
+    listener.ws.close()
+    const [first, ...later] = times
+    later.sort((a, b) => a - b)
+    return {
+      objects,
+      updateMiB: +(update.length / 2 ** 20).toFixed(2),
+      uploadMs: +uploadMs.toFixed(1),
+      firstMs: +first!.toFixed(1),
+      firstAppliedMs: +firstAppliedMs.toFixed(1),
+      medianMs: +later[Math.floor(later.length / 2)]!.toFixed(1),
+      maxMs: +Math.max(...times).toFixed(1),
+      peakRssMiB: +(peakRss / 2 ** 20).toFixed(1),
+    }
+  } finally {
+    clearInterval(sampling)
   }
 }
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-export async function startPeer(script: 'hocuspocus' | 'y-websocket' | 'uws-relay'): Promise<{ proc: ChildProcess; port: number }> {
+export async function startPeer(script: 'hocuspocus' | 'y-websocket' | 'uws-relay' | 'uws-yjs'): Promise<{ proc: ChildProcess; port: number }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./peers/${script}.ts`, import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
