@@ -11,8 +11,9 @@
  * every joiner meanwhile. Merged parts keep content the document has deleted until the next
  * rebase (Y.mergeUpdates does not collect garbage), which the joiner's Yjs collects.
  *
- * Bounded: a rebase starts when the parts pass a quarter of the base (or a chunk) in bytes, or
- * REBASE_PARTS in count, so what is kept is at most about 1.25 × the encoded document.
+ * Bounded: a rebase starts once updates pause (REBASE_QUIET_MS) with the parts past a quarter of
+ * the base (or a chunk) in bytes, and at once past the base (or four chunks) or REBASE_PARTS in
+ * count, so what is kept is at most about twice the encoded document, usually 1.25 times.
  */
 export interface WarmStateOptions {
   /** Largest message of an answer; a part above it waits for a rebase. */
@@ -25,6 +26,8 @@ export interface WarmStateOptions {
 
 /** Parts kept before they are merged into the base, whatever their bytes. */
 const REBASE_PARTS = 500
+/** A rebase waits for the document to have had no update for this long (unless a joiner needs it, or the parts pass the base). */
+const REBASE_QUIET_MS = 200
 
 export class WarmState {
   private base: Uint8Array[] = []
@@ -34,6 +37,7 @@ export class WarmState {
   /** Parts larger than a chunk among `parts`: an answer must wait for a rebase while there are any. */
   private oversized = 0
   private rebasing: Promise<void> | null = null
+  private quiet: NodeJS.Timeout | null = null
   /** A rebase failed: answers come from an encode of the document from then on (a worker that fails once is not asked again and again). */
   private broken = false
   private destroyed = false
@@ -45,7 +49,19 @@ export class WarmState {
     this.parts.push(update)
     this.partsBytes += update.length
     if (update.length > this.opts.chunkBytes) this.oversized++
-    if (this.partsBytes > Math.max(this.opts.chunkBytes, this.baseBytes / 4) || this.parts.length > REBASE_PARTS) this.startRebase()
+    // A rebase merges the whole document: not while updates stream in (an upload comes as many
+    // slices), but once they pause, or at once when the parts pass the base or REBASE_PARTS.
+    if (this.parts.length > REBASE_PARTS || this.partsBytes > Math.max(4 * this.opts.chunkBytes, this.baseBytes)) return this.startRebase()
+    if (this.partsBytes > Math.max(this.opts.chunkBytes, this.baseBytes / 4)) this.rebaseWhenQuiet()
+  }
+
+  private rebaseWhenQuiet(): void {
+    if (this.quiet) clearTimeout(this.quiet)
+    this.quiet = setTimeout(() => {
+      this.quiet = null
+      this.startRebase()
+    }, REBASE_QUIET_MS)
+    this.quiet.unref()
   }
 
   /** Bytes kept (base and parts). */
@@ -69,6 +85,8 @@ export class WarmState {
   }
 
   private startRebase(): void {
+    if (this.quiet) clearTimeout(this.quiet)
+    this.quiet = null
     if (this.rebasing || this.destroyed || this.broken) return
     const taken = this.parts.length
     const input = [...this.base, ...this.parts]
@@ -96,6 +114,7 @@ export class WarmState {
 
   destroy(): void {
     this.destroyed = true
+    if (this.quiet) clearTimeout(this.quiet)
     this.base = []
     this.parts = []
   }
