@@ -97,6 +97,21 @@ export function renderTable(r: Results, meta: { date: string; commit: string }):
     ...hpRow('6. Hocuspocus framing (Atrium ÷ Hocuspocus): update p50 / p99', 's6', latency('s6'), 'p99'),
     ...hpRow('6. Hocuspocus framing: pose p50 / p99', 's6', poses('s6'), 'poseP99'),
     ...hpRow('6. Hocuspocus framing: loss / converged', 's6', lossConverged('s6'), null),
+    row(
+      '7. join storm (joiners at once on a building): connect to sync step 2, p50 / p99',
+      's7',
+      (s) =>
+        get(s, 's7', 'p99') === undefined
+          ? '—'
+          : `${fmt(get(s, 's7', 'p50'), 0)} / ${fmt(get(s, 's7', 'p99'), 0)} ms (${fmt(get(s, 's7', 'joiners'), 0)} × ${fmt(get(s, 's7', 'updateMiB'))} MiB)`,
+      vsPeers('s7', 'p99'),
+    ),
+    row(
+      '7. RSS with the building loaded → peak during the storm',
+      's7',
+      (s) => (get(s, 's7', 'peakRssMiB') === undefined ? '—' : `${fmt(get(s, 's7', 'rssMiBLoaded'), 0)} → ${fmt(get(s, 's7', 'peakRssMiB'), 0)} MiB`),
+      vsPeers('s7', 'peakRssMiB'),
+    ),
     ...(r.relay ? ['', floorLine(r.relay)] : []),
     ...(r.uwsYjs?.s5 ? ['', yardstickLine(r.uwsYjs.s5)] : []),
     '',
@@ -138,6 +153,11 @@ export function targets(r: Results): string[] {
     out.push(
       `scenario 5 upload ≤ 1.2× the minimal uWS + Yjs server's: ${verdict(n(a.s5?.uploadMs) <= 1.2 * minimal)} (${fmt(n(a.s5?.uploadMs) / minimal, 3)}×)`,
     )
+  if (a.s7) {
+    out.push(`scenario 7 every joiner synced, p99 ≤ 1 s: ${verdict(n(a.s7.p99) <= 1000)} (${fmt(a.s7.p99, 0)} ms)`)
+    const peak = n(a.s7.peakRssMiB) / n(r.hocuspocus?.s7?.peakRssMiB)
+    out.push(`scenario 7 peak RSS ≤ 1.2× Hocuspocus's: ${verdict(peak <= 1.2)} (${fmt(peak)}×)`)
+  }
   // XR users feel the poses: the target holds only when both poses and edits meet it.
   const worst6 = Math.max(n(a.s6?.p99), n(a.s6?.poseP99))
   out.push(`scenario 6 p99 ≤ 20 ms (poses and edits): ${verdict(worst6 <= 20)} (poses ${fmt(a.s6?.poseP99)} ms, edits ${fmt(a.s6?.p99)} ms)`)

@@ -178,6 +178,10 @@ const scenarios: Record<string, { label: string; run: Scenario; also?: readonly 
     also: ['uwsYjs'],
     run: (t, prefix) => coldSync(t, prefix.slice(0, -1), quick ? 10_000 : 100_000),
   },
+  s7: {
+    label: 'join storm: 150 clients open a 4 MB building at once',
+    run: (t, prefix) => joinStorm(t, prefix.slice(0, -1), quick ? 10_000 : 50_000, quick ? 30 : 150),
+  },
   s6: {
     label: '50 XR clients, poses at 90 Hz',
     also: ['atriumHocuspocus'],
@@ -244,6 +248,50 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
       medianMs: +later[Math.floor(later.length / 2)]!.toFixed(1),
       maxMs: +Math.max(...times).toFixed(1),
       peakRssMiB: +(peakRss / 2 ** 20).toFixed(1),
+    }
+  } finally {
+    clearInterval(sampling)
+  }
+}
+
+/**
+ * `joiners` fresh clients open a loaded building of `objects` objects at once: connect to sync
+ * step 2 received for each (p50, p99, last), and the server's peak RSS meanwhile, above what it
+ * held with the building loaded. The clients only receive (one process applying 150 copies
+ * would measure itself); one of them applies what it got and is checked.
+ */
+async function joinStorm(t: Target, docName: string, objects: number, joiners: number): Promise<Row> {
+  const building = new Y.Doc()
+  const map = building.getMap('objects')
+  building.transact(() => {
+    for (let i = 0; i < objects; i++) map.set(`o${i}`, { type: 'component', parentId: `f${i % 100}`, name: `Object ${i}`, pos: [i % 100, i % 7, 0] })
+  })
+  const listener = await openDocument(t.url, docName, t.protocol)
+  const landed = new Promise<void>((resolve) => listener.doc.on('update', () => listener.doc.getMap('objects').size === objects && resolve()))
+  const seeder = await openDocument(t.url, docName, t.protocol, 120_000, building)
+  await landed
+  await new Promise((r) => setTimeout(r, 1000)) // the server settles (a warm state merges, caches fill)
+  const before = rssBytes(t.pid)
+  let peak = before
+  const sampling = setInterval(() => (peak = Math.max(peak, rssBytes(t.pid))), 20)
+  try {
+    const checked = openDocument(t.url, docName, t.protocol, 300_000)
+    const rest = Array.from({ length: joiners - 1 }, () => openDocument(t.url, docName, t.protocol, 300_000, new Y.Doc(), false))
+    const all = await Promise.all([checked, ...rest])
+    const sample = all[0]!
+    if (sample.doc.getMap('objects').size !== objects) throw new Error(`${t.name}: a joiner got ${sample.doc.getMap('objects').size} objects of ${objects}`)
+    const ms = all.map((o) => o.ms).sort((a, b) => a - b)
+    for (const o of all) o.ws.close()
+    seeder.ws.close()
+    listener.ws.close()
+    return {
+      joiners,
+      updateMiB: +(Y.encodeStateAsUpdate(building).length / 2 ** 20).toFixed(2),
+      p50: +ms[Math.floor(ms.length / 2)]!.toFixed(1),
+      p99: +ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))]!.toFixed(1),
+      lastMs: +ms[ms.length - 1]!.toFixed(1),
+      rssMiBLoaded: +(before / 2 ** 20).toFixed(1),
+      peakRssMiB: +(peak / 2 ** 20).toFixed(1),
     }
   } finally {
     clearInterval(sampling)

@@ -24,7 +24,15 @@ export interface Opened {
  * what follows); rejects after `timeoutMs`. Until the sync step 2 arrives, what comes is kept,
  * not applied, so the time to receive it is the server's alone; then it is applied in order.
  */
-export function openDocument(url: string, docName: string, protocol: Protocol, timeoutMs = 120_000, doc = new Y.Doc()): Promise<Opened> {
+export function openDocument(
+  url: string,
+  docName: string,
+  protocol: Protocol,
+  timeoutMs = 120_000,
+  doc = new Y.Doc(),
+  /** false: only receive (a join storm's 150 clients in one process would measure their own Yjs work). */
+  apply = true,
+): Promise<Opened> {
   const started = performance.now()
   const ws = new WebSocket(protocol === 'hocuspocus' ? url : `${url}/${docName}`, { perMessageDeflate: false })
   ws.binaryType = 'arraybuffer'
@@ -53,8 +61,8 @@ export function openDocument(url: string, docName: string, protocol: Protocol, t
       const msg = decodeMessage(message)
       if (msg.type === 'sync-step1') return send(encodeSyncStep2(Y.encodeStateAsUpdate(doc, msg.stateVector)))
       if (msg.type !== 'update' && msg.type !== 'sync-step2') return
-      if (synced) return Y.applyUpdate(doc, msg.update)
-      kept.push(msg.update)
+      if (synced) return apply ? Y.applyUpdate(doc, msg.update) : undefined
+      if (apply) kept.push(msg.update)
       if (msg.type !== 'sync-step2') return
       const received = performance.now() - started
       synced = true

@@ -69,6 +69,14 @@ export interface SharedDocHooks {
 }
 
 let incarnations = 0
+/** The framed message of each warm part, as an update and as a sync step 2: shared by joiners while the part lives. */
+const asUpdate = new WeakMap<Uint8Array, Uint8Array>()
+const asStep2 = new WeakMap<Uint8Array, Uint8Array>()
+function framedOnce(cache: WeakMap<Uint8Array, Uint8Array>, payload: Uint8Array, frame: (p: Uint8Array) => Uint8Array): Uint8Array {
+  let framed = cache.get(payload)
+  if (!framed) cache.set(payload, (framed = frame(payload)))
+  return framed
+}
 const EMPTY_STATE_VECTOR = Uint8Array.of(0)
 
 export class SharedDoc {
@@ -271,7 +279,8 @@ export class SharedDoc {
       if (session.closed || this.destroyed) return
       if (!payloads || payloads.length === 0) return this.answerEncoded(session)
       const last = payloads.length - 1
-      session.sendSequence(payloads.map((p, k) => (k === last ? encodeSyncStep2(p) : encodeUpdate(p))))
+      // Framed once per part and shared by every joiner (a join storm queues one copy, not one per joiner).
+      session.sendSequence(payloads.map((p, k) => framedOnce(k === last ? asStep2 : asUpdate, p, k === last ? encodeSyncStep2 : encodeUpdate)))
     })
   }
 

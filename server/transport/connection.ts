@@ -8,6 +8,7 @@ import type { WebSocket } from 'uWebSockets.js'
 import type { CloseCode } from '../../shared/protocol/close-codes.ts'
 import type { Session } from '../documents/session.ts'
 import type { ConnectionRates } from '../limits/token-bucket.ts'
+import type { SequenceGate } from './sequence-gate.ts'
 
 /** A sequence's next frame goes out once the socket buffers less than this. */
 export const SEQUENCE_PACE_BYTES = 1024 * 1024
@@ -33,6 +34,8 @@ export class Connection {
     private readonly onSent: (bytes: number) => void,
     /** What it may send per second (server/limits/token-bucket.ts). */
     readonly rates: ConnectionRates | null = null,
+    /** The node-wide bound on what sequences keep buffered (sequence-gate.ts). */
+    private readonly gate: SequenceGate | null = null,
   ) {}
 
   onEnd(hook: () => void): void {
@@ -41,6 +44,8 @@ export class Connection {
 
   /** The socket has closed: runs and forgets what `onEnd` registered. */
   ended(): void {
+    this.sequence = []
+    this.gate?.done(this)
     for (const hook of this.endHooks) hook()
     this.endHooks = []
   }
@@ -61,10 +66,20 @@ export class Connection {
     this.pump()
   }
 
-  /** Sends what waits in `sequence` while the socket has room (called again on drain). */
+  /** Sends what waits in `sequence` while the socket, and the node's gate, have room (called again on drain, or by the gate). */
   pump(): void {
-    while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) this.send(this.sequence.shift()!)
-    if (this.closed) this.sequence = []
+    const gate = this.gate
+    gate?.update(this)
+    while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) {
+      if (gate && !gate.mayBuffer(this)) return gate.wait(this)
+      this.send(this.sequence.shift()!)
+      gate?.update(this)
+    }
+    // A finished sequence keeps its share until the socket drains it (drain calls pump, which reads it again).
+    if (this.closed) {
+      this.sequence = []
+      gate?.done(this)
+    }
   }
 
   /** Its documents, for logs: the names of its sessions, or the path it asked for when it has none. */
@@ -79,6 +94,8 @@ export class Connection {
   close(code: CloseCode, detail?: string): void {
     if (this.closed || !this.ws) return
     this.closed = true
+    this.sequence = []
+    this.gate?.done(this)
     const reason = detail ? truncateUtf8(`${code.reason}: ${detail}`, 123) : code.reason
     this.ws.end(code.code, reason)
   }

@@ -24,7 +24,8 @@ import { FULL_RIGHTS, type Rights } from '../documents/session.ts'
 import { ConnectionRates, type RateLimits } from '../limits/token-bucket.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import { Connection } from './connection.ts'
+import { Connection, SEQUENCE_PACE_BYTES } from './connection.ts'
+import { SequenceGate } from './sequence-gate.ts'
 import { dispatchMessage, type Rejection } from './dispatch.ts'
 import { HpLink } from './hocuspocus.ts'
 import { dispatchHocuspocus, type HpDispatchDeps } from './hocuspocus-dispatch.ts'
@@ -85,6 +86,8 @@ export function mountWebSocket(
     return mine >= config.MAX_CONNECTIONS_PER_ADDRESS ? `${mine} sockets from this address (MAX_CONNECTIONS_PER_ADDRESS)` : null
   }
   let nextId = 1
+  // What large first syncs keep buffered in all sockets together: a join storm queues this much, not a copy per joiner.
+  const sequences = new SequenceGate(Math.max(SEQUENCE_PACE_BYTES, Math.floor(config.MAX_OUTBOUND_BYTES / FIRST_SYNC_SHARE)))
   const outbound = new OutboundBudget(connections, config.MAX_OUTBOUND_BYTES, (conn, bytes) =>
     reject(conn, conn.docs, CloseCodes.TOO_SLOW, `${bytes} bytes buffered while the node holds more than ${config.MAX_OUTBOUND_BYTES}`),
   )
@@ -132,7 +135,7 @@ export function mountWebSocket(
       const protocol = req.getHeader('sec-websocket-protocol')
       const extensions = req.getHeader('sec-websocket-extensions')
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const conn = new Connection(nextId++, remote, url, onSent, new ConnectionRates(rates))
+      const conn = new Connection(nextId++, remote, url, onSent, new ConnectionRates(rates), sequences)
       const origin = req.getHeader('origin')
       const host = req.getHeader('host')
       // A refused upgrade still opens, then closes with its code: y-websocket stops on a 44xx, where
@@ -258,6 +261,9 @@ function rightsOf(write: boolean, identity: Identity): Rights {
 }
 
 const RATE_NAMES = { messages: 'MAX_MESSAGES_PER_S', bytes: 'MAX_BYTES_PER_S', awareness: 'MAX_AWARENESS_PER_S' } as const
+
+/** Large first syncs may keep 1/8 of MAX_OUTBOUND_BYTES buffered at once (32 MiB by default). */
+const FIRST_SYNC_SHARE = 8
 
 /** The Hocuspocus framing's path: the server's root, where a HocuspocusProvider given the base URL connects. */
 const isHocuspocusPath = (url: string) => url === '/' || url === ''

@@ -1,0 +1,59 @@
+/** The node-wide bound on what large first syncs keep buffered: past it sockets wait, and a drain wakes them in order. */
+import { describe, expect, it } from 'vitest'
+import { type GatedSocket, SequenceGate } from './sequence-gate.ts'
+
+/** A socket whose sequence sends `frame` bytes per pump while the gate allows, up to `frames`. */
+function socket(gate: SequenceGate, frames: number, frame = 100) {
+  const s = {
+    buffered: 0,
+    sent: 0,
+    pump() {
+      gate.update(s)
+      while (s.sent < frames) {
+        if (!gate.mayBuffer(s)) return gate.wait(s)
+        s.sent++
+        s.buffered += frame
+        gate.update(s)
+      }
+    },
+    drain() {
+      s.buffered = 0
+      s.pump()
+    },
+  } satisfies GatedSocket & Record<string, unknown>
+  return s
+}
+
+describe('the sequence gate', () => {
+  it('lets sockets buffer up to the bound, each at least one frame, and wakes the waiting ones as others drain', () => {
+    const gate = new SequenceGate(250)
+    const a = socket(gate, 5)
+    const b = socket(gate, 5)
+    const c = socket(gate, 5)
+    a.pump() // 100, 200, 300: the third frame went while the gate held 200 < 250
+    expect([a.sent, gate.buffered]).toEqual([3, 300])
+    b.pump() // holds nothing yet: one frame, so nobody starves
+    c.pump()
+    expect([b.sent, c.sent, gate.buffered]).toEqual([1, 1, 500])
+    a.drain() // a drains (300 → 0): the gate holds 200 < 250, a sends again; b and c wait their turn
+    expect([a.sent, gate.buffered]).toEqual([4, 300])
+    b.drain()
+    c.drain()
+    expect(gate.buffered).toBeLessThanOrEqual(400)
+    expect(a.sent + b.sent + c.sent).toBeGreaterThan(6)
+  })
+
+  it('releases a closed socket’s share and wakes a waiter', () => {
+    const gate = new SequenceGate(100)
+    const a = socket(gate, 3)
+    const b = socket(gate, 3)
+    a.pump()
+    b.pump()
+    const sentBefore = b.sent
+    b.buffered = 0
+    gate.update(b)
+    a.buffered = 0
+    gate.done(a)
+    expect(b.sent).toBeGreaterThan(sentBefore)
+  })
+})
