@@ -66,8 +66,12 @@ export interface AtriumHooks {
 
 /** Fan-out batches above this are sent before the end of the tick. */
 const FANOUT_BATCH_BYTES = 256 * 1024
-/** Sync answers larger than this go as chunks of about this size, paced by the joiner's socket. */
-const FIRST_SYNC_CHUNK_BYTES = 1024 * 1024
+/**
+ * Sync answers larger than this go as chunks of about this size, paced by the joiner's socket. Small
+ * enough that a socket's send buffer (uWS keeps its capacity until the socket closes) stays small:
+ * 150 joiners of a 4 MB building held 143 MiB more RSS with 1 MiB chunks, 41 MiB with 256 KiB.
+ */
+const FIRST_SYNC_CHUNK_BYTES = 256 * 1024
 /** Cluster-wide compaction lease (shared storage); released as soon as compaction ends. */
 const COMPACTION_LEASE_MS = 30_000
 /** Shipping counts as lagging (readiness `degraded`) when its oldest entry is older than this. */

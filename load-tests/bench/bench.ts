@@ -270,7 +270,7 @@ async function joinStorm(t: Target, docName: string, objects: number, joiners: n
   const landed = new Promise<void>((resolve) => listener.doc.on('update', () => listener.doc.getMap('objects').size === objects && resolve()))
   const seeder = await openDocument(t.url, docName, t.protocol, 120_000, building)
   await landed
-  await new Promise((r) => setTimeout(r, 1000)) // the server settles (a warm state merges, caches fill)
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE_MS ?? 10_000))) // loaded a while ago: its warm state merged, idle worker threads gone
   const before = rssBytes(t.pid)
   let peak = before
   const sampling = setInterval(() => (peak = Math.max(peak, rssBytes(t.pid))), 20)

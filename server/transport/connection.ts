@@ -71,7 +71,7 @@ export class Connection {
     const gate = this.gate
     gate?.update(this)
     while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) {
-      if (gate && !gate.mayBuffer(this)) return gate.wait(this)
+      if (gate && !gate.mayBuffer()) return gate.wait(this)
       this.send(this.sequence.shift()!)
       gate?.update(this)
     }

@@ -39,9 +39,13 @@ export class SequenceGate {
     if (now < before) this.wake()
   }
 
-  /** Whether `socket` may send one more frame of its sequence. A socket holding nothing may always send one: no one starves. */
-  mayBuffer(socket: GatedSocket): boolean {
-    return this.held < this.maxBytes || !this.shares.has(socket)
+  /**
+   * Whether one more frame of a sequence may go. Shares are never stale (a socket that holds
+   * bytes gets a drain event, whose pump reads it again), so waiting sockets are always woken:
+   * nobody starves, and 500 joiners never each buffer a frame past the bound.
+   */
+  mayBuffer(): boolean {
+    return this.held < this.maxBytes
   }
 
   /** `socket` has more to send but no room: it is pumped again when room is made. */

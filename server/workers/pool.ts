@@ -10,7 +10,8 @@ export class WorkerPool {
   private readonly piscina: Piscina
 
   constructor(threads: number) {
-    this.piscina = createPool({ task: 'compact', maxThreads: threads, idleTimeout: 30_000 })
+    // A thread that merged or cut a large document holds a heap the size of its model: returned 5 s after its last task.
+    this.piscina = createPool({ task: 'compact', maxThreads: threads, idleTimeout: 5_000 })
   }
 
   compact(input: CompactInput): Promise<CompactOutput> {
