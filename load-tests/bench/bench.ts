@@ -33,6 +33,9 @@ const only = onlyArg === -1 ? null : new Set((process.argv[onlyArg + 1] ?? '').s
 const beforeArg = process.argv.indexOf('--before')
 const beforeRef = beforeArg === -1 ? null : process.argv[beforeArg + 1]!
 const D = (s: number) => (quick ? Math.min(s, 4) : s)
+/** `--storm 500,260000`: scenario 7 with this many joiners on a building of this many objects (printed, never written to BENCHMARKS.md). */
+const stormArg = process.argv.indexOf('--storm')
+const [stormJoiners, stormObjects] = stormArg === -1 ? [null, null] : (process.argv[stormArg + 1] ?? '').split(',').map(Number)
 
 interface Target {
   name: string
@@ -180,7 +183,7 @@ const scenarios: Record<string, { label: string; run: Scenario; also?: readonly 
   },
   s7: {
     label: 'join storm: 150 clients open a 4 MB building at once',
-    run: (t, prefix) => joinStorm(t, prefix.slice(0, -1), quick ? 10_000 : 50_000, quick ? 30 : 150),
+    run: (t, prefix) => joinStorm(t, prefix.slice(0, -1), stormObjects ?? (quick ? 10_000 : 50_000), stormJoiners ?? (quick ? 30 : 150)),
   },
   s6: {
     label: '50 XR clients, poses at 90 Hz',
@@ -335,7 +338,7 @@ async function main() {
   const commit = execSync('git rev-parse --short HEAD').toString().trim()
   const table = renderTable(results, { date: new Date().toISOString().slice(0, 10), commit })
   if (beforeRef) console.log(`${table}\n\n${beforeLines(results, beforeRef).join('\n')}`)
-  else if (quick || only)
+  else if (quick || only || stormArg !== -1)
     console.log(table) // a partial or smoke run never overwrites the recorded figures
   else {
     const path = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url))
