@@ -30,6 +30,7 @@ import { mountMetrics } from './http/metrics-route.ts'
 import { mountHttp } from './http/routes.ts'
 import { loadWebFiles, mountStatic } from './http/static.ts'
 import type { Logger } from './log.ts'
+import { MemoryGuard, memoryBudget } from './limits/memory-guard.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { createPublisher } from './transport/publisher.ts'
 import { mountWebSocket } from './transport/ws-server.ts'
@@ -228,7 +229,24 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
     },
   })
   let closing: Promise<{ unflushedUpdates: number }> | null = null
-  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth, acks, onStateless }, fanout)
+  const budgetBytes = memoryBudget(config.MEMORY_BUDGET_MB)
+  metrics.memoryBudget.set(budgetBytes)
+  const memory = new MemoryGuard({
+    budgetBytes,
+    rss: () => process.memoryUsage.rss(),
+    unloadIdle: () => registry.unloadIdle(),
+    observe: (e) => {
+      if (e.kind === 'unloading') metrics.documentsUnloadedForMemory.inc(e.documents)
+      const level = e.kind === 'resumed' ? 'info' : 'warn'
+      logger[level]({ ...e, budget: budgetBytes }, e.kind === 'refusing' ? 'over the memory budget: refusing new documents (4534)' : `memory: ${e.kind}`)
+    },
+  })
+  const loadRefusal = () => {
+    const reason = memory.refusal()
+    if (reason) metrics.loadsRefusedForMemory.inc()
+    return reason
+  }
+  const ws = mountWebSocket(app, { config, registry: () => registry, logger, metrics, auth, acks, onStateless, loadRefusal }, fanout)
   const connections = ws.connections
   revoker = new RevocationService({
     list: revocations,
@@ -247,6 +265,7 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
   mountHttp(app, {
     auth,
     maxLoadedDocuments: config.MAX_LOADED_DOCUMENTS,
+    loadRefusal,
     metricsElsewhere: config.METRICS_PORT !== undefined,
     limits: {
       snapshotsPerDocument: config.MAX_SNAPSHOTS_PER_DOCUMENT,
@@ -295,6 +314,7 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
     logger.info({ connections: connections.size, documents: registry.size }, 'shutting down')
     uWS.us_listen_socket_close(listenSocket)
     if (metricsListen) uWS.us_listen_socket_close(metricsListen.socket)
+    memory.stop()
     registry.close()
     for (const conn of [...connections]) conn.close(CloseCodes.GOING_AWAY)
     const unflushedUpdates = await groupCommit.close(deadline)

@@ -174,6 +174,10 @@ export const ENV_SPEC = {
     schema: int(1, 10_000_000).default(10_000),
     doc: 'Documents one node holds in memory; a connection to one more is closed with 4533 (retryable), REST answers 503.',
   },
+  MEMORY_BUDGET_MB: {
+    schema: int(64, 16 * 1024 * 1024).optional(),
+    doc: 'Memory this node may use (RSS). From 90 % of it, documents nobody is connected to are unloaded at once; from 100 %, new documents are refused (4534, REST 503, both retryable) until it is back under 95 %. Default: 80 % of the container’s memory limit, else of the machine’s.',
+  },
   MAX_DOCUMENT_BYTES: {
     schema: int(1024 * 1024, 64 * 1024 ** 3).default(512 * 1024 * 1024),
     doc: 'Largest a document may grow (the bytes of every update applied since it was loaded, an upper bound of its encoded size); a client update that would take it past this is refused with 4413 and nothing of it is applied.',

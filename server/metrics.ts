@@ -50,6 +50,21 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    memoryBudget: new Gauge({
+      name: 'atrium_memory_budget_bytes',
+      help: 'The memory budget (MEMORY_BUDGET_MB, or 80 % of the container’s or machine’s memory): past 90 % idle documents are unloaded, past 100 % new ones refused.',
+      registers: [registry],
+    }),
+    documentsUnloadedForMemory: new Counter({
+      name: 'atrium_documents_unloaded_for_memory_total',
+      help: 'Documents nobody was connected to, unloaded before their grace period because the node neared its memory budget.',
+      registers: [registry],
+    }),
+    loadsRefusedForMemory: new Counter({
+      name: 'atrium_loads_refused_for_memory_total',
+      help: 'Connections and requests refused (4534, REST 503) because loading their document would take the node past its memory budget.',
+      registers: [registry],
+    }),
     hocuspocusIgnored: new Counter({
       name: 'atrium_hocuspocus_ignored_total',
       help: 'Hocuspocus frames ignored or documents denied without closing the socket, by reason: not_authenticated (a frame for a document the socket has not opened), auth_again, unknown_type, invalid_name, too_many_documents, stateless_without_right.',

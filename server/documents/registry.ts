@@ -250,6 +250,24 @@ export class DocumentRegistry {
     this.opts.logger.debug({ doc: doc.name }, 'document unloaded')
   }
 
+  /**
+   * Unloads every document nobody is connected to now, instead of after its grace period (the
+   * node is short of memory: memory-guard.ts); each still only once all of it is durable.
+   * Returns how many.
+   */
+  unloadIdle(): number {
+    let count = 0
+    for (const [name, timer] of this.unloadTimers) {
+      const doc = this.docs.get(name)
+      clearTimeout(timer)
+      this.unloadTimers.delete(name)
+      if (!doc || doc.sessions.size > 0) continue
+      count++
+      void this.unload(doc)
+    }
+    return count
+  }
+
   /** Stops timers and releases every document (the caller flushes the group commit). Idempotent. */
   close(): void {
     this.closed = true

@@ -73,6 +73,7 @@ export const HttpErrors = define({
   DOCUMENT_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the document could not be loaded from storage; retry later' },
   AUTH_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the token could not be checked: {reason}; retry shortly' },
   TOO_MANY_DOCUMENTS: { code: 'busy', status: 503, message: 'this node holds {loaded} documents (MAX_LOADED_DOCUMENTS); retry later' },
+  MEMORY_PRESSURE: { code: 'busy', status: 503, message: '{reason}; retry later' },
   VERSION_UNAVAILABLE: { code: 'unavailable', status: 503, message: 'the version could not be stored; retry later' },
 })
 

@@ -31,6 +31,8 @@ export interface HttpDeps extends AdminDeps {
   readonly limits: { readonly snapshotsPerDocument: number; readonly snapshotsPerMinute: number; readonly computeRequestsPerS: number }
   /** MAX_LOADED_DOCUMENTS: past it, a request that would load one more answers 503. */
   readonly maxLoadedDocuments: number
+  /** Why no more documents may be loaded now (memory), or null. */
+  readonly loadRefusal: () => string | null
   readonly registry: () => DocumentRegistry
   readonly metrics: Metrics
   readonly logger: Logger
@@ -190,6 +192,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
       return problem(HttpErrors.DOCUMENT_NOT_FOUND, { name: JSON.stringify(name) })
     if (!registry.peek(name) && registry.size >= deps.maxLoadedDocuments)
       return { ...problem(HttpErrors.TOO_MANY_DOCUMENTS, { loaded: registry.size }), headers: { 'retry-after': '5' } }
+    const memory = registry.peek(name) ? null : deps.loadRefusal()
+    if (memory) return { ...problem(HttpErrors.MEMORY_PRESSURE, { reason: memory }), headers: { 'retry-after': '5' } }
     try {
       return await deps.registry().acquire(name)
     } catch (err) {

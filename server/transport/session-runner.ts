@@ -52,6 +52,8 @@ export interface RunnerDeps<L extends RunnerLink> {
   readonly registry: () => DocumentRegistry
   readonly logger: Logger
   readonly metrics: Metrics
+  /** Why no more documents may be loaded now (memory), or null. */
+  readonly loadRefusal: () => string | null
   /** Runs one message of a served session against its document; a rejection ends the session. */
   readonly dispatch: (link: L, message: Uint8Array) => Rejection | null
 }
@@ -142,6 +144,8 @@ export function createSessionRunner<L extends RunnerLink>(deps: RunnerDeps<L>): 
     const registry = deps.registry()
     if (!registry.peek(session.docName) && registry.size >= config.MAX_LOADED_DOCUMENTS)
       return endSession(link, CloseCodes.TOO_MANY_DOCUMENTS, `${registry.size} documents loaded (MAX_LOADED_DOCUMENTS)`)
+    const memory = registry.peek(session.docName) ? null : deps.loadRefusal()
+    if (memory) return endSession(link, CloseCodes.MEMORY_PRESSURE, memory)
     registry.acquire(session.docName).then(
       (doc) => {
         if (link.closed) return

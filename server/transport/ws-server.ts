@@ -55,6 +55,8 @@ export interface WsDeps {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly auth: Authenticator
+  /** Why no more documents may be loaded now (memory), or null. */
+  readonly loadRefusal: () => string | null
   /** Where Hocuspocus acknowledgements wait for durability. */
   readonly acks: DurableAcks
   /** The embedding's hook for stateless messages (Hocuspocus clients). */
@@ -106,6 +108,7 @@ export function mountWebSocket(
     registry: deps.registry,
     logger,
     metrics,
+    loadRefusal: deps.loadRefusal,
     dispatch: (link, message) =>
       link instanceof HpLink ? dispatchHocuspocus(link, message, hpDispatch) : dispatchMessage(link.session, link.session.doc!, message, metrics),
   })

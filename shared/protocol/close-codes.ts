@@ -49,6 +49,7 @@ export const CloseCodes = define({
   AUTH_UNAVAILABLE: { code: 4531, reason: 'the token could not be checked (key set unreachable); retry shortly', retry: true },
   TOO_MANY_CONNECTIONS: { code: 4532, reason: 'too many connections on this node or from this address; retry later', retry: true },
   TOO_MANY_DOCUMENTS: { code: 4533, reason: 'this node holds as many documents as it may; retry later', retry: true },
+  MEMORY_PRESSURE: { code: 4534, reason: 'this node is near its memory budget; retry later', retry: true },
   TOKEN_EXPIRED: { code: 4540, reason: 'token expired: reconnect with a new token', retry: true },
   TOKEN_REVOKED: { code: 4541, reason: 'token revoked: reconnect with a new token', retry: true },
 })

@@ -1,0 +1,41 @@
+/** The memory guard unloads idle documents near the budget, refuses new ones past it, and resumes below 95 %. */
+import { describe, expect, it } from 'vitest'
+import { MemoryGuard, memoryBudget } from './memory-guard.ts'
+
+describe('the memory guard', () => {
+  it('unloads idle documents from 90 %, refuses from 100 %, resumes under 95 %', () => {
+    let rss = 50
+    let unloads = 0
+    const events: string[] = []
+    const guard = new MemoryGuard({
+      budgetBytes: 100,
+      rss: () => rss,
+      unloadIdle: () => (unloads++, 2),
+      observe: (e) => events.push(e.kind),
+      intervalMs: 60_000,
+    })
+    expect([guard.refusing, unloads, guard.refusal()]).toEqual([false, 0, null])
+    rss = 92
+    guard.check()
+    expect([guard.refusing, unloads]).toEqual([false, 1])
+    rss = 101
+    guard.check()
+    expect(guard.refusing).toBe(true)
+    expect(guard.refusal()).toMatch(/memory budget/)
+    rss = 97 // under the budget, not yet under 95 %: still refusing
+    guard.check()
+    expect(guard.refusing).toBe(true)
+    rss = 94
+    guard.check()
+    expect(guard.refusing).toBe(false)
+    expect(events).toEqual(['unloading', 'unloading', 'refusing', 'unloading', 'unloading', 'resumed'])
+    guard.stop()
+  })
+
+  it('takes MEMORY_BUDGET_MB, else 80 % of the container’s limit when below the machine’s, else of the machine', () => {
+    expect(memoryBudget(512, null, 8 * 2 ** 30)).toBe(512 * 2 ** 20)
+    expect(memoryBudget(undefined, 2 * 2 ** 30, 8 * 2 ** 30)).toBe(Math.floor(0.8 * 2 * 2 ** 30))
+    expect(memoryBudget(undefined, null, 10_000)).toBe(8_000)
+    expect(memoryBudget(undefined, 2 ** 62, 10_000)).toBe(8_000) // a "limit" above the machine is none
+  })
+})
