@@ -31,7 +31,13 @@ const targets: Record<string, () => Promise<Target>> = {
   Atrium: async () => {
     // A 100,000-object site is one update of about 1.5 million structs: over the client bounds, raised here for the upload.
     const s = await startServerProcess(
-      { MAX_MESSAGE_BYTES: 256 * 1024 * 1024, MAX_UPDATE_STRUCTS: 10_000_000, MAX_UPDATE_WORK_MS: 600_000, MAX_UPDATE_CONFLICT_STEPS: 1_000_000_000, SCHEMA_DOCS: '^$' },
+      {
+        MAX_MESSAGE_BYTES: 256 * 1024 * 1024,
+        MAX_UPDATE_STRUCTS: 10_000_000,
+        MAX_UPDATE_WORK_MS: 600_000,
+        MAX_UPDATE_CONFLICT_STEPS: 1_000_000_000,
+        SCHEMA_DOCS: '^$',
+      },
       undefined,
       { built: true },
     )
@@ -73,7 +79,13 @@ async function measure(t: Target, objects: number, count: number) {
   const after = rssBytes(t.pid)
   for (const o of open) o.ws.close()
   const perDoc = (after - before) / count
-  return { objects, count, encodedMiB: +(encoded / count / 2 ** 20).toFixed(2), rssMiBPerDoc: +(perDoc / 2 ** 20).toFixed(1), multiple: +(perDoc / (encoded / count)).toFixed(1) }
+  return {
+    objects,
+    count,
+    encodedMiB: +(encoded / count / 2 ** 20).toFixed(2),
+    rssMiBPerDoc: +(perDoc / 2 ** 20).toFixed(1),
+    multiple: +(perDoc / (encoded / count)).toFixed(1),
+  }
 }
 
 const rows: string[] = ['| Server | objects | documents | encoded (MiB each) | RSS per document (MiB) | × encoded |', '|---|---|---|---|---|---|']
