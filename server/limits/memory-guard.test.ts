@@ -10,7 +10,10 @@ describe('the memory guard', () => {
     const guard = new MemoryGuard({
       budgetBytes: 100,
       rss: () => rss,
-      unloadIdle: () => (unloads++, 2),
+      unloadIdle: () => {
+        unloads++
+        return 2
+      },
       observe: (e) => events.push(e.kind),
       intervalMs: 60_000,
     })
