@@ -12,6 +12,9 @@
 import type { AppendEntry, DocStore } from '../../persistence/doc-store.ts'
 import { backoffMs, type Backoff } from '../../shared/backoff.ts'
 import { coalesce } from './coalesce.ts'
+
+/** Updates of one document in one window from which they are merged into one log entry. */
+const LOG_MERGE_FROM = 3
 import type { DurableWatermark } from './durability.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -106,7 +109,8 @@ export class GroupCommit {
     this.pending = new Map()
     this.pendingCount = 0
     const entries: AppendEntry[] = []
-    for (const [name, updates] of batch) for (const update of coalesce(updates)) entries.push({ name, update })
+    // A document's updates of one window become one log entry when there are a few; one or two stay as they are (a merge costs more than an entry).
+    for (const [name, updates] of batch) for (const update of coalesce(updates, LOG_MERGE_FROM)) entries.push({ name, update })
     this.inFlightNames = new Set(batch.keys())
     this.inFlightCount = count
     const stopTimer = this.opts.metrics.storageFlush.startTimer()

@@ -111,7 +111,10 @@ describe('a document and its sessions', () => {
     doc.receiveUpdate(edit('a3'), a)
     doc.leave(a)
     doc.flush()
+    // The mixed batch (a2, b1) goes to everyone: as two messages, since merging them would cost
+    // more than the 2 sends it saves with 2 readers (coalesce.ts); then r1, then a3.
     expect(kinds().slice(1)).toEqual([
+      { type: 'update', except: undefined },
       { type: 'update', except: undefined },
       { type: 'update', except: undefined },
       { type: 'update', except: undefined },

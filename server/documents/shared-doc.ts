@@ -9,7 +9,7 @@ import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from 
 import type { Refusal } from '../admission/admission.ts'
 import { AwarenessRelay, type AwarenessLimits, type Dropped } from './awareness-relay.ts'
 import { AwarenessTiers, awarenessTopic } from './awareness-tiers.ts'
-import { coalesce } from './coalesce.ts'
+import { coalesce, mergeFrom } from './coalesce.ts'
 import { DocWriter, type WriterOptions } from './doc-writer.ts'
 import type { Session } from './session.ts'
 import { lacksMost, StepOnePacer } from './step1-pacer.ts'
@@ -348,7 +348,8 @@ export class SharedDoc {
     const { publisher } = this.hooks
     if (this.batch.length > 0) {
       const sender = this.batchSender ?? undefined
-      const updates = coalesce(this.batch)
+      // Merged only when that saves more sends than the merge costs (coalesce.ts): with few readers, as they came.
+      const updates = coalesce(this.batch, mergeFrom(this.sessions.size - (sender ? 1 : 0)))
       this.batch = []
       this.batchBytes = 0
       this.batchSender = undefined
