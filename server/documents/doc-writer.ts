@@ -101,6 +101,11 @@ export class DocWriter {
     return this.waitingOf.has(session)
   }
 
+  /** A job holds the document (a large update being admitted or applied in slices). */
+  get busy(): boolean {
+    return this.job !== null
+  }
+
   /** Resolves when no job holds the document. */
   async idle(): Promise<void> {
     while (this.job) await this.job

@@ -85,7 +85,9 @@ function acknowledge(link: HpLink, deps: HpDispatchDeps): void {
       link.sendFrame(encodeSyncStatus(link.key, true))
       deps.metrics.durableAckWait.observe((performance.now() - applied) / 1000)
     })
-  if (!writer.mustWait(session)) return ack()
+  // An update that became a job (admitted and applied over later turns) is not applied yet, nor
+  // counted in the watermark's `handed`: the acknowledgement waits for the job, behind it.
+  if (!writer.busy && !writer.mustWait(session)) return ack()
   if (!writer.defer(session, 0, ack)) link.refuse({ kind: 'limit', limit: 'queue', detail: 'too many messages waiting behind a large update' })
 }
 

@@ -89,6 +89,34 @@ describe('SyncStatus is sent once the update is durable', () => {
     }
   })
 
+  it('does not acknowledge a large update (applied in slices over later turns) while appends fail', async () => {
+    const name = 'acks/large'
+    const writer = hocuspocusProvider(url, name)
+    const reader = provider(url, name)
+    try {
+      await hocuspocusSynced(writer)
+      await synced(reader)
+      await until('the first sync acknowledged', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'))
+      store.failing = true
+      const failuresBefore = await metric(http, 'atrium_storage_flush_failures_total')
+      writer.document.getText('t').insert(0, 'x'.repeat(3 * 1024 * 1024)) // one 3 MB update: a job, not applied in the turn it arrived
+      await untilDoc(reader.doc, 'the large text at the other client', (d) => d.getText('t').length === 3 * 1024 * 1024, 30_000)
+      await eventually(
+        'two failed appends after it',
+        () => metric(http, 'atrium_storage_flush_failures_total'),
+        (n) => n >= failuresBefore + 2,
+      )
+      expect(writer.unsyncedChanges).toBeGreaterThan(0)
+      store.failing = false
+      await until('acknowledged after recovery', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'), 30_000)
+      expect(store.durable.has(name)).toBe(true)
+    } finally {
+      store.failing = false
+      writer.destroy()
+      reader.destroy()
+    }
+  })
+
   it('acknowledges every change of a burst, in order, each after its group commit', async () => {
     const name = 'acks/burst'
     const writer = hocuspocusProvider(url, name)
