@@ -256,10 +256,10 @@ export class SharedDoc {
     return lacksMost((this.clocks ??= Y.decodeStateVector(Y.encodeStateVector(this.doc))), asked)
   }
 
-  private answerNow(session: Session, stateVector: Uint8Array): void {
+  private answerNow(session: Session, stateVector: Uint8Array, warm = true): void {
     const full = stateVector.length <= 1
     const chunking = this.hooks.firstSync
-    if (full && this.warm && chunking && this.sizeBytes > chunking.chunkBytes) return this.sendWarm(session, this.warm)
+    if (full && warm && this.warm?.usable && chunking && this.sizeBytes > chunking.chunkBytes) return this.sendWarm(session, this.warm)
     if (full && this.fullState) return session.send(this.fullState)
     if (full && this.fullChunks) return this.sendChunks(session, this.fullChunks, null)
     const update = Y.encodeStateAsUpdate(this.doc, full ? undefined : stateVector)
@@ -277,19 +277,12 @@ export class SharedDoc {
   private sendWarm(session: Session, warm: WarmState): void {
     warm.answer().then((payloads) => {
       if (session.closed || this.destroyed) return
-      if (!payloads || payloads.length === 0) return this.answerEncoded(session)
+      // Not to be had warm: encoded as before, through the caches joiners share.
+      if (!payloads || payloads.length === 0) return this.answerNow(session, EMPTY_STATE_VECTOR, false)
       const last = payloads.length - 1
       // Framed once per part and shared by every joiner (a join storm queues one copy, not one per joiner).
       session.sendSequence(payloads.map((p, k) => framedOnce(k === last ? asStep2 : asUpdate, p, k === last ? encodeSyncStep2 : encodeUpdate)))
     })
-  }
-
-  /** The full answer encoded now (and chunked when large), as before the warm state. */
-  private answerEncoded(session: Session): void {
-    const update = Y.encodeStateAsUpdate(this.doc)
-    const chunking = this.hooks.firstSync
-    if (!chunking || update.length <= chunking.chunkBytes) return session.send(encodeSyncStep2(update))
-    this.sendChunks(session, chunking.chunk(update), update)
   }
 
   /** Chunks as updates, the last as the sync step 2; if chunking failed, the whole answer as one frame. */

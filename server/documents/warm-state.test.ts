@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { rebase } from '../workers/compact.worker.ts'
 import { WarmState } from './warm-state.ts'
 
 /** A WarmState fed by `doc`'s updates, whose rebase is a merge (then held until `release`). */
@@ -91,5 +92,28 @@ describe('the warm full state', () => {
     for (let i = 0; i < 10; i++) doc.getText('t').insert(0, 'z'.repeat(100))
     expect(w.rebases()).toBe(before)
     expect(await w.warm.answer()).toBeNull()
+  })
+
+  it('keeps no deleted content past a rebase (the worker applies the parts and re-encodes), and stops growing once broken', async () => {
+    const doc = new Y.Doc()
+    const warm = new WarmState({ chunkBytes: 64 * 1024, rebase: async (updates) => rebase({ updates, maxWork: 64 * 1024 * 40 }) })
+    doc.on('update', (u: Uint8Array) => warm.add(u))
+    const text = doc.getText('t')
+    for (let i = 0; i < 10; i++) {
+      text.insert(0, 'p'.repeat(200 * 1024)) // a paste
+      text.delete(0, 200 * 1024) // and its removal
+    }
+    text.insert(0, 'kept')
+    const answer = await warm.answer()
+    expect(rebuilt(answer).getText('t').toString()).toBe('kept')
+    // 2 MB were pasted and removed: what is kept is about the document, not its history.
+    expect(warm.bytes).toBeLessThan(64 * 1024)
+
+    const failing = new WarmState({ chunkBytes: 64, rebase: async () => Promise.reject(new Error('worker gone')) })
+    failing.add(new Uint8Array(100))
+    expect(await failing.answer()).toBeNull()
+    expect(failing.usable).toBe(false)
+    failing.add(new Uint8Array(100))
+    expect(failing.bytes).toBe(0)
   })
 })

@@ -5,11 +5,11 @@
  *
  * The state is kept as parts: every update the Y.Doc emitted, stored slices included, in order
  * (their union is the document). Now and then the parts are merged and cut into chunks in a
- * worker (`rebase`): the base. A joiner gets the base's chunks and the parts since, as updates,
- * the last as its sync step 2. Parts that cannot go as they are (one larger than a chunk, as an
- * upload is) make the joiner wait for the rebase that is running for them; it is shared by
- * every joiner meanwhile. Merged parts keep content the document has deleted until the next
- * rebase (Y.mergeUpdates does not collect garbage), which the joiner's Yjs collects.
+ * worker (`rebase`: applied to a Y.Doc there, so deleted content is collected, then cut): the
+ * base. A joiner gets the base's chunks and the parts since, as updates, the last as its sync
+ * step 2. Parts that cannot go as they are (one larger than a chunk, as an upload is) make the
+ * joiner wait for one rebase, shared by every joiner meanwhile; if large parts keep coming, or a
+ * rebase failed, the answer is encoded from the document as before (`answer` gives null).
  *
  * Bounded: a rebase starts once updates pause (REBASE_QUIET_MS) with the parts past a quarter of
  * the base (or a chunk) in bytes, and at once past the base (or four chunks) or REBASE_PARTS in
@@ -44,8 +44,14 @@ export class WarmState {
 
   constructor(private readonly opts: WarmStateOptions) {}
 
+  /** Whether answers can come from here (no rebase failed, not destroyed). */
+  get usable(): boolean {
+    return !this.broken && !this.destroyed
+  }
+
   /** An update the document emitted (from storage, a client or another node), in order. */
   add(update: Uint8Array): void {
+    if (!this.usable) return
     this.parts.push(update)
     this.partsBytes += update.length
     if (update.length > this.opts.chunkBytes) this.oversized++
@@ -74,13 +80,15 @@ export class WarmState {
    * sync step 2), or null when it cannot be had (a rebase failed: encode the document instead).
    */
   async answer(): Promise<Uint8Array[] | null> {
-    while (this.oversized > 0) {
-      if (this.broken || this.destroyed) return null
-      if (!this.rebasing) this.startRebase()
-      const running = this.rebasing
-      await running
+    // The rebase running now may have started before the parts this answer needs; one started
+    // after the request covers them. No more than that: a writer sending large parts during every
+    // rebase must not keep a joiner waiting for ever (the caller encodes the document instead).
+    if (this.oversized > 0 && this.rebasing) await this.rebasing
+    if (this.oversized > 0 && this.usable) {
+      this.startRebase()
+      await this.rebasing
     }
-    if (this.broken || this.destroyed) return null
+    if (this.oversized > 0 || !this.usable) return null
     return [...this.base, ...this.parts]
   }
 
@@ -105,8 +113,7 @@ export class WarmState {
       (err: unknown) => {
         this.rebasing = null
         this.broken = true
-        this.base = []
-        this.parts = []
+        this.clear()
         this.opts.failed?.(err)
       },
     )
@@ -115,7 +122,14 @@ export class WarmState {
   destroy(): void {
     this.destroyed = true
     if (this.quiet) clearTimeout(this.quiet)
+    this.clear()
+  }
+
+  private clear(): void {
     this.base = []
     this.parts = []
+    this.baseBytes = 0
+    this.partsBytes = 0
+    this.oversized = 0
   }
 }

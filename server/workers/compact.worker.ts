@@ -72,9 +72,15 @@ export interface RebaseInput {
 }
 
 /**
- * Worker-thread task: a document's parts (a warm full state, documents/warm-state.ts) merged
- * into one update and cut into chunks, as `chunk` cuts a first sync.
+ * Worker-thread task: a document's parts (a warm full state, documents/warm-state.ts) applied
+ * to a Y.Doc — so what the document deleted since is collected, as Y.mergeUpdates would not —
+ * encoded, and cut into chunks, as `chunk` cuts a first sync. The parts are what the live
+ * document already applied, in its order.
  */
 export function rebase({ updates, maxWork }: RebaseInput): Uint8Array[] {
-  return chunk({ update: Y.mergeUpdates(updates as Uint8Array[]), maxWork })
+  const doc = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(doc, u)
+  const state = Y.encodeStateAsUpdate(doc)
+  doc.destroy()
+  return chunk({ update: state, maxWork })
 }
