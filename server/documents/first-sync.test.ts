@@ -127,4 +127,29 @@ describe('large first syncs', () => {
     conn.pump()
     expect(sent.length).toBe(8)
   })
+
+  it('keep one answer queued per session: a newer one replaces what is left of the older, and an ended session’s goes', () => {
+    let buffered = 0
+    const sent: number[] = []
+    const conn = new Connection(1, '127.0.0.1', '/', () => {})
+    conn.ws = {
+      send: (f: Uint8Array) => {
+        sent.push(f[0]!)
+        buffered += f.length
+      },
+      getBufferedAmount: () => buffered,
+    } as never
+    const frames = (tag: number) => Array.from({ length: 4 }, () => new Uint8Array(600 * 1024).fill(tag))
+    const a = {}
+    const b = {}
+    conn.sendSequence(frames(1), a) // two go out (0 and 600 KB buffered before them), two wait
+    conn.sendSequence(frames(2), b)
+    conn.sendSequence(frames(3), a) // a asked again without reading: its old remainder is dropped
+    conn.dropSequence(b) // b's session ended
+    for (let i = 0; i < 4; i++) {
+      buffered = 0
+      conn.pump()
+    }
+    expect(sent).toEqual([1, 1, 3, 3, 3, 3])
+  })
 })

@@ -23,8 +23,8 @@ export class Connection {
   readonly sessions = new Map<string, Session>()
   /** What to undo when the socket ends (timers of its sessions). */
   private endHooks: (() => void)[] = []
-  /** Frames waiting to be sent as the socket drains (a large first sync in chunks). */
-  private sequence: Uint8Array[] = []
+  /** Frames waiting to be sent as the socket drains (a large first sync in chunks), with the session each belongs to. */
+  private sequence: { readonly frame: Uint8Array; readonly owner: unknown }[] = []
 
   constructor(
     readonly id: number,
@@ -61,24 +61,36 @@ export class Connection {
     return this.closed || !this.ws ? 0 : this.ws.getBufferedAmount()
   }
 
-  sendSequence(frames: Uint8Array[]): void {
-    this.sequence.push(...frames)
+  /**
+   * Sends `frames` in order as the socket drains. A sequence is one whole answer (a large first
+   * sync): a newer one for the same session replaces what is left of the older, so a client that
+   * asks again and again without reading holds one answer queued, not one per request.
+   */
+  sendSequence(frames: Uint8Array[], owner: unknown = null): void {
+    this.dropSequence(owner)
+    for (const frame of frames) this.sequence.push({ frame, owner })
     this.pump()
+  }
+
+  /** Forgets what is queued for `owner` (a session that ended while its socket goes on). */
+  dropSequence(owner: unknown): void {
+    if (this.sequence.some((e) => e.owner === owner)) this.sequence = this.sequence.filter((e) => e.owner !== owner)
   }
 
   /** Sends what waits in `sequence` while the socket, and the node's gate, have room (called again on drain, or by the gate). */
   pump(): void {
-    const gate = this.gate
+    // Only a socket with a sequence, or one still draining it, takes part in the gate (a drain of fan-out bytes alone does not).
+    const gate = this.gate && (this.sequence.length > 0 || this.gate.holds(this)) ? this.gate : null
     gate?.update(this)
     while (this.sequence.length > 0 && !this.closed && this.ws && this.ws.getBufferedAmount() < SEQUENCE_PACE_BYTES) {
       if (gate && !gate.mayBuffer()) return gate.wait(this)
-      this.send(this.sequence.shift()!)
+      this.send(this.sequence.shift()!.frame)
       gate?.update(this)
     }
     // A finished sequence keeps its share until the socket drains it (drain calls pump, which reads it again).
     if (this.closed) {
       this.sequence = []
-      gate?.done(this)
+      this.gate?.done(this)
     }
   }
 

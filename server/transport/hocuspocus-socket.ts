@@ -253,6 +253,8 @@ export class HocuspocusSocket implements HpLinkOwner {
     if (doc) this.deps.registry().detach(doc, link.session)
     link.ended = true
     link.finished()
+    // What was queued for it (a large first sync) is not for whoever opens the document next.
+    this.conn.dropSequence(link)
     link.backlog.clear()
     link.backlogBytes = 0
     this.links.delete(link.key)

@@ -17,6 +17,12 @@ import type { Connection } from './connection.ts'
 import { QueuedMessages, type RunnerLink } from './session-runner.ts'
 import { hocuspocusTopic } from './publisher.ts'
 
+/**
+ * Hocuspocus frames of shared messages, by message. A message belongs to one document, and every
+ * Hocuspocus session of a document has the same routing key (its name), so one copy serves all.
+ */
+const keyed = new WeakMap<Uint8Array, Uint8Array>()
+
 /** The socket a link belongs to (hocuspocus-socket.ts): it decides how a session ends. */
 export interface HpLinkOwner {
   refused(link: HpLink, refusal: Refusal): void
@@ -64,8 +70,17 @@ export class HpLink extends QueuedMessages implements SessionLink, RunnerLink {
     if (!this.ended) this.conn.send(frame)
   }
 
+  /** The messages are shared by every joiner of the document (shared-doc.ts): so are their framed copies. */
   sendSequence(messages: Uint8Array[]): void {
-    if (!this.ended) this.conn.sendSequence(messages.map((m) => frameWithKey(this.prefix, m)))
+    if (this.ended) return
+    this.conn.sendSequence(
+      messages.map((m) => {
+        let framed = keyed.get(m)
+        if (!framed) keyed.set(m, (framed = frameWithKey(this.prefix, m)))
+        return framed
+      }),
+      this,
+    )
   }
 
   subscribe(topic: string): void {

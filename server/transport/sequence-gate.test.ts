@@ -56,4 +56,19 @@ describe('the sequence gate', () => {
     gate.done(a)
     expect(b.sent).toBeGreaterThan(sentBefore)
   })
+
+  it('stops counting a share that has not shrunk for 10 s: a reader that stalls does not block everyone', () => {
+    const gate = new SequenceGate(250)
+    const stalled = { buffered: 300, pump() {} }
+    gate.update(stalled, 0)
+    expect(gate.mayBuffer(5_000)).toBe(false)
+    expect(gate.mayBuffer(10_001)).toBe(true)
+    expect(gate.buffered).toBe(0)
+  })
+
+  it('counts at most 2 MiB of a socket: the rest is its own fan-out backlog', () => {
+    const gate = new SequenceGate(64 * 1024 * 1024)
+    gate.update({ buffered: 50 * 1024 * 1024, pump() {} })
+    expect(gate.buffered).toBe(2 * 1024 * 1024)
+  })
 })

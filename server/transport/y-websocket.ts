@@ -38,7 +38,7 @@ export class YwsLink extends QueuedMessages implements SessionLink, RunnerLink {
   }
 
   sendSequence(messages: Uint8Array[]): void {
-    this.conn.sendSequence(messages)
+    this.conn.sendSequence(messages, this)
   }
 
   subscribe(topic: string): void {
