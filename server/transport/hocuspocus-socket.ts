@@ -129,10 +129,15 @@ export class HocuspocusSocket implements HpLinkOwner {
   }
 
   /** Whether one more message fits a bounded queue (counted in it either way). */
+  /** Whether one more message fits its queue, and all the socket's waiting queues together (256 documents must not mean 256 × the bound). */
   private fits(queue: Pending, message: Uint8Array): boolean {
     const { config } = this.deps
     queue.heldBytes += message.length
-    return queue.held.length < config.PRELOAD_QUEUE_MESSAGES && queue.heldBytes <= 2 * config.MAX_MESSAGE_BYTES
+    let socketBytes = 0
+    for (const q of this.pending.values()) socketBytes += q.heldBytes
+    for (const q of this.reopening.values()) socketBytes += q.heldBytes
+    const max = 2 * config.MAX_MESSAGE_BYTES
+    return queue.held.length < config.PRELOAD_QUEUE_MESSAGES && queue.heldBytes <= max && socketBytes <= max
   }
 
   /** A close for a live session: what follows for its document waits until that session has left. */

@@ -149,6 +149,9 @@ export function createSessionRunner<L extends RunnerLink>(deps: RunnerDeps<L>): 
     registry.acquire(session.docName).then(
       (doc) => {
         if (link.closed) return
+        // An idle document may have been unloaded between its lookup and now (memory pressure
+        // unloads at once): load it again rather than join a destroyed one.
+        if (deps.registry().peek(session.docName) !== doc) return serve(link)
         deps.registry().attach(doc, session)
         doc.greet(session)
         const held = link.held ?? []
