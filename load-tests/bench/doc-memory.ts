@@ -6,11 +6,9 @@
  *   npm run bench:memory [-- --docs 10k:8,100k:2]
  */
 import * as Y from 'yjs'
-import { startServerProcess } from '../harness/server-process.ts'
 import { generateSite } from '../../shared/schema/generate.ts'
-import type { Protocol } from '../core/editor.ts'
 import { openDocument } from './first-open-client.ts'
-import { startPeer } from './peer-process.ts'
+import { atriumTarget, type BenchTarget, peerTarget } from './targets.ts'
 import { rssBytes } from './proc.ts'
 
 const docsArg = process.argv.indexOf('--docs')
@@ -19,39 +17,22 @@ const plan = (docsArg === -1 ? '10k:8,100k:2' : process.argv[docsArg + 1]!).spli
   return { objects: Number(size!.replace('k', '000')), count: Number(count) }
 })
 
-interface Target {
-  readonly name: string
-  readonly protocol: Protocol
-  readonly url: string
-  readonly pid: number
-  stop(): void
-}
-
-const targets: Record<string, () => Promise<Target>> = {
-  Atrium: async () => {
-    // A 100,000-object site is one update of about 1.5 million structs: over the client bounds, raised here for the upload.
-    const s = await startServerProcess(
-      {
-        MAX_MESSAGE_BYTES: 256 * 1024 * 1024,
-        MAX_UPDATE_STRUCTS: 10_000_000,
-        MAX_UPDATE_WORK_MS: 600_000,
-        MAX_UPDATE_CONFLICT_STEPS: 1_000_000_000,
-        SCHEMA_DOCS: '^$',
-      },
-      undefined,
-      { built: true },
-    )
-    return { name: 'Atrium', protocol: 'yws', url: s.wsUrl, pid: s.proc.pid!, stop: () => s.proc.kill('SIGKILL') }
-  },
-  'Hocuspocus 3.4.4': async () => {
-    const { proc, port } = await startPeer('hocuspocus')
-    return { name: 'Hocuspocus 3.4.4', protocol: 'hocuspocus', url: `ws://127.0.0.1:${port}`, pid: proc.pid!, stop: () => proc.kill('SIGKILL') }
-  },
+const targets: Record<string, () => Promise<BenchTarget>> = {
+  // A 100,000-object site is one update of about 1.5 million structs: over the client bounds, raised here for the upload.
+  Atrium: () =>
+    atriumTarget({
+      MAX_MESSAGE_BYTES: 256 * 1024 * 1024,
+      MAX_UPDATE_STRUCTS: 10_000_000,
+      MAX_UPDATE_WORK_MS: 600_000,
+      MAX_UPDATE_CONFLICT_STEPS: 1_000_000_000,
+      SCHEMA_DOCS: '^$',
+    }),
+  'Hocuspocus 3.4.4': () => peerTarget('hocuspocus'),
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function measure(t: Target, objects: number, count: number) {
+async function measure(t: BenchTarget, objects: number, count: number) {
   await settle(2000)
   const before = rssBytes(t.pid)
   let encoded = 0

@@ -10,9 +10,7 @@
  *   npm run bench:idle [-- --connections 10000]
  */
 import { runLoad } from '../cli/atrium-load.ts'
-import type { Protocol } from '../core/editor.ts'
-import { startServerProcess } from '../harness/server-process.ts'
-import { startPeer } from './peer-process.ts'
+import { atriumTarget, type BenchTarget, peerTarget } from './targets.ts'
 import { cpuSeconds, rssBytes } from './proc.ts'
 
 const arg = process.argv.indexOf('--connections')
@@ -20,32 +18,15 @@ const total = arg === -1 ? 10_000 : Number(process.argv[arg + 1])
 const PER_DOC = 10
 const WARM = Math.min(1_000, Math.floor(total / 10))
 
-interface Target {
-  readonly name: string
-  readonly protocol: Protocol
-  readonly url: string
-  readonly pid: number
-  stop(): void
-}
-
-const targets: Record<string, () => Promise<Target>> = {
-  Atrium: async () => {
-    const s = await startServerProcess({}, undefined, { built: true })
-    return { name: 'Atrium', protocol: 'yws', url: s.wsUrl, pid: s.proc.pid!, stop: () => s.proc.kill('SIGKILL') }
-  },
-  'Hocuspocus 3.4.4': async () => {
-    const { proc, port } = await startPeer('hocuspocus')
-    return { name: 'Hocuspocus 3.4.4', protocol: 'hocuspocus', url: `ws://127.0.0.1:${port}`, pid: proc.pid!, stop: () => proc.kill('SIGKILL') }
-  },
-  'y-websocket 0.1.1': async () => {
-    const { proc, port } = await startPeer('y-websocket')
-    return { name: 'y-websocket 0.1.1', protocol: 'yws', url: `ws://127.0.0.1:${port}`, pid: proc.pid!, stop: () => proc.kill('SIGKILL') }
-  },
+const targets: Record<string, () => Promise<BenchTarget>> = {
+  Atrium: () => atriumTarget(),
+  'Hocuspocus 3.4.4': () => peerTarget('hocuspocus'),
+  'y-websocket 0.1.1': () => peerTarget('y-websocket'),
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function measure(t: Target) {
+async function measure(t: BenchTarget) {
   const base = { url: t.url, protocol: t.protocol, workers: 2, replicasPerDoc: 0, payload: 0, rate: 0 }
   const prefix = `idle/${Date.now().toString(36)}`
   const more = total - WARM
