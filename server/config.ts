@@ -87,7 +87,7 @@ export const ENV_SPEC = {
   },
   MAX_OUTBOUND_BYTES: {
     schema: int(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
-    doc: 'Bytes buffered for all sockets of the node together; past it, the sockets holding the most are closed with 4509 (they reconnect and resync).',
+    doc: 'Bytes buffered for all sockets of the node together; past it, the sockets holding the most are closed with 4509 (they reconnect and resync). Large first syncs keep at most an eighth of it buffered at once; the other joiners wait their turn.',
   },
   PRELOAD_QUEUE_MESSAGES: {
     schema: int(1, 100_000).default(1000),
