@@ -234,6 +234,10 @@ export async function createAtrium({ config, logger, store: givenStore, hooks = 
   const memory = new MemoryGuard({
     budgetBytes,
     rss: () => process.memoryUsage.rss(),
+    live: () => {
+      const m = process.memoryUsage()
+      return m.heapUsed + m.external
+    },
     unloadIdle: () => registry.unloadIdle(),
     observe: (e) => {
       if (e.kind === 'unloading') metrics.documentsUnloadedForMemory.inc(e.documents)

@@ -176,7 +176,7 @@ export const ENV_SPEC = {
   },
   MEMORY_BUDGET_MB: {
     schema: int(64, 16 * 1024 * 1024).optional(),
-    doc: 'Memory this node may use (RSS). From 90 % of it, documents nobody is connected to are unloaded at once; from 100 %, new documents are refused (4534, REST 503, both retryable) until it is back under 95 %. Default: 80 % of the container’s memory limit, else of the machine’s.',
+    doc: 'Memory this node may use (RSS). From 90 % of it, documents nobody is connected to are unloaded at once; from 100 %, new documents are refused (4534, REST 503, both retryable) until it is back under 95 %, or its live memory (V8 heap and buffers) under 70 % (freed pages malloc keeps count in RSS but are reused). Default: 80 % of the container’s memory limit, else of the machine’s.',
   },
   MAX_DOCUMENT_BYTES: {
     schema: int(1024 * 1024, 64 * 1024 ** 3).default(512 * 1024 * 1024),

@@ -41,4 +41,18 @@ describe('the memory guard', () => {
     expect(memoryBudget(undefined, null, 10_000)).toBe(8_000)
     expect(memoryBudget(undefined, 2 ** 62, 10_000)).toBe(8_000) // a "limit" above the machine is none
   })
+
+  it('resumes when live memory is low even if RSS stays high (malloc keeps freed pages)', () => {
+    let live = 90
+    const guard = new MemoryGuard({ budgetBytes: 100, rss: () => 101, live: () => live, unloadIdle: () => 0, intervalMs: 60_000 })
+    expect(guard.refusing).toBe(true)
+    guard.check()
+    expect(guard.refusing).toBe(true)
+    live = 60
+    guard.check()
+    expect(guard.refusing).toBe(false)
+    guard.check() // RSS still over the budget: no flapping back while live memory stays low
+    expect(guard.refusing).toBe(false)
+    guard.stop()
+  })
 })

@@ -4,7 +4,9 @@
  * - from UNLOAD_AT of the budget it unloads the documents nobody is connected to (those waiting
  *   out DOC_UNLOAD_GRACE_MS, the longest idle first; each only once everything of it is durable);
  * - from REFUSE_AT it refuses to load more documents, with a retryable code (WebSocket 4534,
- *   REST 503), until RSS is back under RESUME_AT. Documents already loaded go on being served.
+ *   REST 503), until RSS is back under RESUME_AT, or the live memory (heap and buffers) under
+ *   RESUME_LIVE_AT: freed memory is reused, though RSS may never show it. Documents already
+ *   loaded go on being served.
  *
  * The budget is MEMORY_BUDGET_MB, or by default 80 % of the memory the process may have (its
  * cgroup's limit, else the machine's): `memoryBudget`.
@@ -16,11 +18,15 @@ import { totalmem } from 'node:os'
 export const UNLOAD_AT = 0.9
 export const REFUSE_AT = 1
 export const RESUME_AT = 0.95
+/** …or once the memory the process really uses (V8 heap and buffers) is under this: RSS may stay high after frees (malloc keeps its pages), and the freed pages are what new documents reuse. */
+export const RESUME_LIVE_AT = 0.7
 
 export interface MemoryGuardOptions {
   readonly budgetBytes: number
   /** The process's resident memory now (process.memoryUsage.rss). */
   readonly rss: () => number
+  /** The memory it uses in live objects (V8 heap used and external): resuming does not wait for RSS alone. */
+  readonly live?: () => number
   /** Unloads every document nobody is connected to; returns how many. */
   readonly unloadIdle: () => number
   /** Told of each change of state, for logs and metrics. */
@@ -52,10 +58,12 @@ export class MemoryGuard {
       const documents = this.opts.unloadIdle()
       if (documents > 0) observe?.({ kind: 'unloading', documents, rss })
     }
-    if (!this.refusing && rss >= REFUSE_AT * budgetBytes) {
+    // Live memory low means RSS is freed pages malloc kept: they are reused, so no refusal (and no flapping).
+    const liveLow = (this.opts.live?.() ?? Number.POSITIVE_INFINITY) < RESUME_LIVE_AT * budgetBytes
+    if (!this.refusing && rss >= REFUSE_AT * budgetBytes && !liveLow) {
       this.refusing = true
       observe?.({ kind: 'refusing', rss })
-    } else if (this.refusing && rss < RESUME_AT * budgetBytes) {
+    } else if (this.refusing && (rss < RESUME_AT * budgetBytes || liveLow)) {
       this.refusing = false
       observe?.({ kind: 'resumed', rss })
     }
