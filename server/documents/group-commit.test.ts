@@ -38,14 +38,16 @@ const contentOf = async (store: MemoryStore, name: string) => {
 const make = (store: FailingStore, intervalMs = 5) => new GroupCommit({ store, intervalMs, logger: pino({ level: 'silent' }), metrics: createMetrics() })
 
 describe('GroupCommit', () => {
-  it('merges a window of updates into one entry per document, in one append', async () => {
+  it('merges a busy document’s window of updates into one entry, keeps a quiet one’s as they are, in one append', async () => {
     const store = new FailingStore()
     const gc = make(store)
     for (const u of updates(10, 'a')) gc.enqueue('a', u)
     for (const u of updates(3, 'b')) gc.enqueue('b', u)
     await gc.flushed()
     expect(store.calls).toHaveLength(1)
-    expect(store.calls[0]!.map((e) => e.name)).toEqual(['a', 'b'])
+    // 10 updates of a: one entry (merging pays); 3 of b: three (an entry costs less than a merge).
+    expect(store.calls[0]!.map((e) => e.name)).toEqual(['a', 'b', 'b', 'b'])
+    expect(Object.keys(await contentOf(store, 'b'))).toHaveLength(3)
     expect(Object.keys(await contentOf(store, 'a'))).toHaveLength(10)
     expect(await gc.close(Date.now() + 1000)).toBe(0)
   })
