@@ -23,7 +23,7 @@ import { cpuSeconds, rssBytes } from './proc.ts'
 import { renderTable, splice } from './bench-report.ts'
 import { runLoad } from '../cli/atrium-load.ts'
 import type { Protocol } from '../core/editor.ts'
-import { openDocument } from './first-open-client.ts'
+import { openDocument, untilObjects } from './first-open-client.ts'
 import type { LoadPlan } from '../core/run.ts'
 
 const quick = process.argv.includes('--quick')
@@ -217,10 +217,7 @@ async function coldSync(t: Target, docName: string, objects: number): Promise<Ro
   try {
     // The listener stays, so every server keeps the document loaded in memory.
     const listener = await openDocument(t.url, docName, t.protocol)
-    const landed = new Promise<void>((resolve) => {
-      const check = () => listener.doc.getMap('objects').size === objects && resolve()
-      listener.doc.on('update', check)
-    })
+    const landed = untilObjects(listener, objects)
     const seeder = new WebSocket(t.protocol === 'hocuspocus' ? t.url : `${t.url}/${docName}`)
     await new Promise((r) => seeder.once('open', r))
     if (t.protocol === 'hocuspocus') seeder.send(encodeHocuspocusAuth(docName, ''))
@@ -270,7 +267,7 @@ async function joinStorm(t: Target, docName: string, objects: number, joiners: n
     for (let i = 0; i < objects; i++) map.set(`o${i}`, { type: 'component', parentId: `f${i % 100}`, name: `Object ${i}`, pos: [i % 100, i % 7, 0] })
   })
   const listener = await openDocument(t.url, docName, t.protocol)
-  const landed = new Promise<void>((resolve) => listener.doc.on('update', () => listener.doc.getMap('objects').size === objects && resolve()))
+  const landed = untilObjects(listener, objects)
   const seeder = await openDocument(t.url, docName, t.protocol, 120_000, building)
   await landed
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE_MS ?? 10_000))) // loaded a while ago: its warm state merged, idle worker threads gone

@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs'
 import { generateSite } from '../../shared/schema/generate.ts'
-import { openDocument } from './first-open-client.ts'
+import { openDocument, untilObjects } from './first-open-client.ts'
 import { atriumTarget, type BenchTarget, peerTarget } from './targets.ts'
 import { rssBytes } from './proc.ts'
 
@@ -44,14 +44,7 @@ async function measure(t: BenchTarget, objects: number, count: number) {
     // A watcher joins the empty document, then a client uploads it and stays (it stays loaded).
     const name = `memory/${objects}/${i}`
     const watcher = await openDocument(t.url, name, t.protocol, 300_000)
-    const landed = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${t.name}: ${name} did not land within 300 s`)), 300_000)
-      watcher.doc.on('update', () => {
-        if (watcher.doc.getMap('objects').size !== doc.getMap('objects').size) return
-        clearTimeout(timer)
-        resolve()
-      })
-    })
+    const landed = untilObjects(watcher, doc.getMap('objects').size)
     open.push(await openDocument(t.url, name, t.protocol, 300_000, doc))
     await landed
     watcher.ws.close()

@@ -74,3 +74,25 @@ export function openDocument(
     })
   })
 }
+
+/**
+ * Resolves once `opened`'s document holds `count` objects — how a client that joined an empty
+ * building sees an upload land on the server; rejects after `timeoutMs`.
+ */
+export function untilObjects(opened: Opened, count: number, timeoutMs = 300_000): Promise<void> {
+  const objects = opened.doc.getMap('objects')
+  return new Promise((resolve, reject) => {
+    if (objects.size === count) return resolve()
+    const timer = setTimeout(() => {
+      opened.doc.off('update', check)
+      reject(new Error(`the document holds ${objects.size} of ${count} objects after ${timeoutMs} ms`))
+    }, timeoutMs)
+    const check = () => {
+      if (objects.size !== count) return
+      clearTimeout(timer)
+      opened.doc.off('update', check)
+      resolve()
+    }
+    opened.doc.on('update', check)
+  })
+}
