@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type * as Y from 'yjs'
 import { eventually, hocuspocusProvider, hocuspocusSynced, on, provider, synced, until, untilDoc } from '../../../load-tests/harness/clients.ts'
 import { metric, tempDir } from '../../../load-tests/harness/server-process.ts'
 import { type AppendEntry, storedToDoc } from '../../../persistence/doc-store.ts'
@@ -47,24 +48,40 @@ describe('SyncStatus is sent once the update is durable', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('keeps unsyncedChanges above 0 while appends fail, and brings it to 0 only after the append succeeded', async () => {
-    const name = 'acks/failing-store'
+  /** A Hocuspocus writer and a y-websocket reader of `name`, both synced, the writer's first sync acknowledged. */
+  async function clients(name: string) {
     const writer = hocuspocusProvider(url, name)
     const reader = provider(url, name)
+    await hocuspocusSynced(writer)
+    await synced(reader)
+    await until('the first sync acknowledged', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'))
+    return { writer, reader }
+  }
+
+  /** Makes appends fail, runs `edit` on the writer, and returns once the reader has it and two appends have failed since. */
+  async function editWhileFailing(c: Awaited<ReturnType<typeof clients>>, what: string, edit: (doc: Y.Doc) => void, seen: (doc: Y.Doc) => boolean) {
+    store.failing = true
+    const failuresBefore = await metric(http, 'atrium_storage_flush_failures_total')
+    edit(c.writer.document)
+    // Applied and fanned out at once: another client has it while it is not yet on disk.
+    await untilDoc(c.reader.doc, what, seen, 30_000)
+    await eventually(
+      'two failed appends after it',
+      () => metric(http, 'atrium_storage_flush_failures_total'),
+      (n) => n >= failuresBefore + 2,
+    )
+  }
+
+  it('keeps unsyncedChanges above 0 while appends fail, and brings it to 0 only after the append succeeded', async () => {
+    const name = 'acks/failing-store'
+    const c = await clients(name)
+    const { writer, reader } = c
     try {
-      await hocuspocusSynced(writer)
-      await synced(reader)
-      await until('the first sync acknowledged', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'))
-      store.failing = true
-      const failuresBefore = await metric(http, 'atrium_storage_flush_failures_total')
-      writer.document.getMap('m').set('k', 'v')
-      // Applied and fanned out at once: another client has it while it is not yet on disk.
-      await untilDoc(reader.doc, 'the write at the other client', (d) => d.getMap('m').get('k') === 'v')
-      // The group commit tried (and failed) twice since: still not acknowledged.
-      await eventually(
-        'two failed appends',
-        () => metric(http, 'atrium_storage_flush_failures_total'),
-        (n) => n >= failuresBefore + 2,
+      await editWhileFailing(
+        c,
+        'the write at the other client',
+        (d) => d.getMap('m').set('k', 'v'),
+        (d) => d.getMap('m').get('k') === 'v',
       )
       expect(writer.unsyncedChanges).toBeGreaterThan(0)
       expect(store.durable.has(name)).toBe(false)
@@ -91,20 +108,15 @@ describe('SyncStatus is sent once the update is durable', () => {
 
   it('does not acknowledge a large update (applied in slices over later turns) while appends fail', async () => {
     const name = 'acks/large'
-    const writer = hocuspocusProvider(url, name)
-    const reader = provider(url, name)
+    const c = await clients(name)
+    const { writer, reader } = c
     try {
-      await hocuspocusSynced(writer)
-      await synced(reader)
-      await until('the first sync acknowledged', () => writer.unsyncedChanges === 0, on(writer, 'unsyncedChanges'))
-      store.failing = true
-      const failuresBefore = await metric(http, 'atrium_storage_flush_failures_total')
-      writer.document.getText('t').insert(0, 'x'.repeat(3 * 1024 * 1024)) // one 3 MB update: a job, not applied in the turn it arrived
-      await untilDoc(reader.doc, 'the large text at the other client', (d) => d.getText('t').length === 3 * 1024 * 1024, 30_000)
-      await eventually(
-        'two failed appends after it',
-        () => metric(http, 'atrium_storage_flush_failures_total'),
-        (n) => n >= failuresBefore + 2,
+      // One 3 MB update: a job, not applied in the turn it arrived.
+      await editWhileFailing(
+        c,
+        'the large text at the other client',
+        (d) => d.getText('t').insert(0, 'x'.repeat(3 * 1024 * 1024)),
+        (d) => d.getText('t').length === 3 * 1024 * 1024,
       )
       expect(writer.unsyncedChanges).toBeGreaterThan(0)
       store.failing = false
