@@ -62,6 +62,13 @@ async function pair(gen: (typeof generations)[number], url: string, name: string
   return { a, yws }
 }
 
+/** A 3.x provider socket that reconnects after 100 ms (not its default second) and records the close codes it gets. */
+function reconnectingSocket(url: string) {
+  const closes: number[] = []
+  const socket = new SocketV3({ url, WebSocketPolyfill: WebSocket as never, delay: 100, minDelay: 100, onClose: ({ event }) => closes.push(event.code) })
+  return { socket, closes }
+}
+
 afterEach(() => {
   for (const x of open.splice(0)) x.destroy()
 })
@@ -197,14 +204,7 @@ describe('the Hocuspocus auth handshake (AUTH_SECRET)', () => {
     const victimJti = `victim-${process.pid}-${Date.now()}`
     const token = await mintToken({ secret: SECRET, sub: 'victim', jti: victimJti, docs: { [name]: 'write' }, ttlS: 600 })
     const admin = await mintToken({ secret: SECRET, sub: 'root', jti: 'root-1', docs: {}, ttlS: 600, admin: true })
-    const closes: number[] = []
-    const socket = new SocketV3({
-      url: s.url,
-      WebSocketPolyfill: WebSocket as never,
-      delay: 100,
-      minDelay: 100,
-      onClose: ({ event }) => closes.push(event.code),
-    })
+    const { socket, closes } = reconnectingSocket(s.url)
     const failed: string[] = []
     const p = new ProviderV3({ websocketProvider: socket, name, token, onAuthenticationFailed: ({ reason }) => failed.push(reason) })
     open.push(p, socket)
@@ -232,14 +232,7 @@ describe('an expiring token over the Hocuspocus framing', () => {
   it('closes the socket with 4540 at expiry; the provider reconnects, asks its token function again, and goes on syncing', async () => {
     const name = 'doc/expiring'
     let asked = 0
-    const closes: number[] = []
-    const socket = new SocketV3({
-      url: s.url,
-      WebSocketPolyfill: WebSocket as never,
-      delay: 100,
-      minDelay: 100,
-      onClose: ({ event }) => closes.push(event.code),
-    })
+    const { socket, closes } = reconnectingSocket(s.url)
     const p = new ProviderV3({
       websocketProvider: socket,
       name,
