@@ -44,7 +44,7 @@ describe('the publisher', () => {
   it('frames a message for Hocuspocus sessions with the document name, once, and only when one listens', () => {
     const { app: uws, fromApp } = app(2, 3)
     const frames: Uint8Array[] = []
-    const publisher = createPublisher(uws, createMetrics())
+    const publisher = createPublisher(uws, createMetrics(), { sent: () => {}, hocuspocusSockets: 1 })
     const original = uws.publish
     uws.publish = ((topic: string, frame: Uint8Array) => {
       frames.push(frame)
@@ -63,5 +63,12 @@ describe('the publisher', () => {
     // Stateless messages reach Hocuspocus sessions only.
     publisher.publishHocuspocus!('site/a', Uint8Array.of(5, 0))
     expect(fromApp.slice(3)).toEqual(['h|site/a'])
+  })
+
+  it('skips the Hocuspocus topics while no Hocuspocus socket is open', () => {
+    const { app: uws, fromApp } = app(2, 3)
+    const publisher = createPublisher(uws, createMetrics(), { sent: () => {}, hocuspocusSockets: 0 })
+    publisher.publish('site/a', Uint8Array.of(0, 2, 0))
+    expect(fromApp).toEqual(['site/a'])
   })
 })

@@ -14,9 +14,11 @@ import type { Publisher } from '../documents/shared-doc.ts'
 import type { Session } from '../documents/session.ts'
 import type { Metrics } from '../metrics.ts'
 
-/** Where fanned-out bytes are reported (the outbound budget, once the sockets are mounted). */
+/** Where fanned-out bytes are reported (the outbound budget, once the sockets are mounted), and what the sockets tell fan-out. */
 export interface FanoutHook {
   sent: (bytes: number) => void
+  /** Open sockets of the Hocuspocus framing: while there are none, no message pays for its Hocuspocus topic. */
+  hocuspocusSockets?: number
 }
 
 /** The wire topic of a document topic for Hocuspocus sessions (`|` never occurs in a document name). */
@@ -34,6 +36,7 @@ export function createPublisher(app: TemplatedApp, metrics: Metrics, hook: Fanou
   /** Subscribers of `wireTopic` besides `sender`. */
   const receiversOf = (wireTopic: string, sender: Session | null) => app.numSubscribers(wireTopic) - (sender ? 1 : 0)
   const hocuspocus = (topic: string, message: Uint8Array, sender: Session | null) => {
+    if (!hook.hocuspocusSockets) return
     const wire = hocuspocusTopic(topic)
     const hpSender = sender?.link.hocuspocus ? sender : null
     const receivers = receiversOf(wire, hpSender)

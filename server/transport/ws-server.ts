@@ -191,7 +191,10 @@ export function mountWebSocket(
       connections.add(conn)
       perAddress.set(conn.remote, (perAddress.get(conn.remote) ?? 0) + 1)
       metrics.connections.inc()
-      if (hp) return hp.opened()
+      if (hp) {
+        if (fanout) fanout.hocuspocusSockets = (fanout.hocuspocusSockets ?? 0) + 1
+        return hp.opened()
+      }
       if (!link) return reject(conn, conn.path, refusal!.code, refusal!.detail)
       runner.expireAt(link)
       runner.serve(link)
@@ -221,7 +224,8 @@ export function mountWebSocket(
     },
 
     close: (ws: Socket, code: number) => {
-      const { conn } = ws.getUserData()
+      const { conn, hp } = ws.getUserData()
+      if (hp && fanout) fanout.hocuspocusSockets = (fanout.hocuspocusSockets ?? 1) - 1
       conn.closed = true
       conn.ws = null
       if (connections.delete(conn)) {
